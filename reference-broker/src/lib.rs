@@ -1,0 +1,1 @@
+//! The reference broker (built in its own issue).
