@@ -1,6 +1,6 @@
 //! Strict decoding: every malformed input is an error naming the rule it breaks.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{DecodeError, ErrorKind, Rule};
 use crate::packet::*;
@@ -147,9 +147,9 @@ impl Decoder {
         if buf.len() < h.packet_len() {
             return Ok(None);
         }
-        let mut frame = buf.split_to(h.packet_len()).freeze();
-        let body = frame.split_off(h.header_len);
-        decode_body(&h, body, self.version).map(Some)
+        buf.advance(h.header_len);
+        let body = buf.split_to(h.remaining_len).freeze();
+        decode_body(&h, &body, 0, self.version).map(Some)
     }
 
     /// Decodes the packet at the start of `buf` without consuming it: the
@@ -162,8 +162,7 @@ impl Decoder {
         if buf.len() < h.packet_len() {
             return Ok(None);
         }
-        let body = buf.slice(h.header_len..h.packet_len());
-        decode_body(&h, body, self.version).map(|p| Some((p, h.packet_len())))
+        decode_body(&h, buf, h.header_len, self.version).map(|p| Some((p, h.packet_len())))
     }
 }
 
@@ -210,10 +209,16 @@ fn missing(
     }
 }
 
-fn decode_body(h: &FixedHeader, body: Bytes, version: Version) -> Result<Packet, DecodeError> {
-    let mut r = Reader::new(body, version, h.packet_type);
+/// Decodes the body of the packet `h` heads, which starts at `buf[start]`.
+fn decode_body(
+    h: &FixedHeader,
+    buf: &Bytes,
+    start: usize,
+    version: Version,
+) -> Result<Packet, DecodeError> {
+    let mut r = Reader::new(buf, start, start + h.remaining_len, version, h.packet_type);
     let packet = match h.packet_type {
-        PacketType::Connect => Packet::Connect(connect(&mut r)?),
+        PacketType::Connect => Packet::Connect(Box::new(connect(&mut r)?)),
         PacketType::ConnAck => Packet::ConnAck(connack(&mut r)?),
         PacketType::Publish => Packet::Publish(publish(&mut r, h.flags)?),
         PacketType::PubAck => Packet::PubAck(ack(&mut r)?),
@@ -273,23 +278,25 @@ fn reason(r: &mut Reader, rule: &'static str) -> Result<ReasonCode, DecodeError>
     Ok(code)
 }
 
+/// A topic name read by `Reader::string`, which has already refused U+0000
+/// and anything over 65535 bytes.
 fn topic_name(
     r: &Reader,
     name: &str,
     wildcard: (&'static str, &'static str),
 ) -> Result<(), DecodeError> {
-    match topic::validate_name(name) {
-        Ok(()) => Ok(()),
-        Err(TopicError::WildcardInName) => {
-            Err(r.err_v(ErrorKind::WildcardInTopicName, wildcard.0, wildcard.1))
-        }
-        Err(_) => Err(r.err(
+    if name.is_empty() {
+        return Err(r.err(
             ErrorKind::EmptyTopic {
                 field: "topic name",
             },
             Rule::Statement("MQTT-4.7.3-1"),
-        )),
+        ));
     }
+    if topic::has_wildcard(name) {
+        return Err(r.err_v(ErrorKind::WildcardInTopicName, wildcard.0, wildcard.1));
+    }
+    Ok(())
 }
 
 fn topic_filter(r: &Reader, filter: &str) -> Result<(), DecodeError> {

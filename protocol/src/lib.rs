@@ -20,7 +20,7 @@ pub use decode::{decode_exact, read_fixed_header, Decoder, FixedHeader, MAX_PACK
 pub use encode::{encode, encode_to_vec};
 pub use error::{DecodeError, EncodeError, ErrorKind, Rule};
 pub use packet::*;
-pub use properties::{Properties, PropertyContext, PropertyId};
+pub use properties::{Properties, PropertyContext, PropertyId, PropertyValues};
 pub use reason::ReasonCode;
 pub use types::{PacketType, QoS, Version};
 pub use wire::VARINT_MAX;

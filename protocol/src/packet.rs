@@ -9,7 +9,9 @@ use crate::types::{PacketType, QoS, Version};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Packet {
-    Connect(Connect),
+    /// Boxed: CONNECT is rare and four times the size of the others, and every
+    /// packet moves through a `Result` or a queue.
+    Connect(Box<Connect>),
     ConnAck(ConnAck),
     Publish(Publish),
     PubAck(Ack),
@@ -24,6 +26,12 @@ pub enum Packet {
     PingResp,
     Disconnect(Disconnect),
     Auth(Auth),
+}
+
+impl From<Connect> for Packet {
+    fn from(c: Connect) -> Packet {
+        Packet::Connect(Box::new(c))
+    }
 }
 
 impl Packet {

@@ -1,6 +1,9 @@
 //! MQTT 5.0 properties (§2.2.2): identifiers, types, where each is allowed,
 //! and the one `Properties` bag every packet carries.
 
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::{DecodeError, EncodeError, ErrorKind, Rule};
@@ -174,32 +177,98 @@ impl PropertyId {
     }
 
     /// Checks a numeric value against the range its section allows; the rule
-    /// to cite when it is out of range.
-    fn check_value(self, value: u32) -> Result<(), Rule> {
+    /// to cite when it is out of range. The section depends on where the
+    /// property sits: each packet's section restates the range.
+    fn check_value(self, value: u32, ctx: PropertyContext) -> Result<(), Rule> {
         use PropertyId::*;
         let sec = |s| Err(Rule::Section(Version::V5, s));
+        let in_connect = ctx == PropertyContext::Packet(PacketType::Connect);
+        let in_publish = ctx == PropertyContext::Packet(PacketType::Publish);
         match self {
-            PayloadFormatIndicator if value > 1 => sec("3.3.2.3.2"),
+            PayloadFormatIndicator if value > 1 && in_publish => sec("3.3.2.3.2"),
+            PayloadFormatIndicator if value > 1 => sec("3.1.3.2.3"),
             RequestProblemInformation if value > 1 => sec("3.1.2.11.7"),
             RequestResponseInformation if value > 1 => sec("3.1.2.11.6"),
-            ReceiveMaximum if value == 0 => sec("3.1.2.11.3"),
-            MaximumPacketSize if value == 0 => sec("3.1.2.11.4"),
+            ReceiveMaximum if value == 0 && in_connect => sec("3.1.2.11.3"),
+            ReceiveMaximum if value == 0 => sec("3.2.2.3.3"),
+            MaximumPacketSize if value == 0 && in_connect => sec("3.1.2.11.4"),
+            MaximumPacketSize if value == 0 => sec("3.2.2.3.6"),
             MaximumQoS if value > 1 => sec("3.2.2.3.4"),
             RetainAvailable if value > 1 => sec("3.2.2.3.5"),
             WildcardSubscriptionAvailable if value > 1 => sec("3.2.2.3.11"),
             SubscriptionIdentifierAvailable if value > 1 => sec("3.2.2.3.12"),
             SharedSubscriptionAvailable if value > 1 => sec("3.2.2.3.13"),
             TopicAlias if value == 0 => Err(Rule::Statement("MQTT-3.3.2-8")),
-            SubscriptionIdentifier if value == 0 || value > wire::VARINT_MAX => sec("3.8.2.1.2"),
+            SubscriptionIdentifier if value == 0 || value > wire::VARINT_MAX => {
+                sec(if in_publish { "3.3.2.3.8" } else { "3.8.2.1.2" })
+            }
             _ => Ok(()),
         }
+    }
+}
+
+/// The properties of a packet. Most packets carry none, so an empty set is a
+/// single null pointer: no allocation, and packets stay small to move around.
+/// Read and write fields through `Deref`/`DerefMut` (`props.topic_alias = Some(1)`),
+/// or build one with `Properties::from(PropertyValues { .. })`.
+#[derive(Clone, Default)]
+pub struct Properties(Option<Box<PropertyValues>>);
+
+static NO_PROPERTIES: PropertyValues = PropertyValues::EMPTY;
+
+impl Deref for Properties {
+    type Target = PropertyValues;
+    fn deref(&self) -> &PropertyValues {
+        self.0.as_deref().unwrap_or(&NO_PROPERTIES)
+    }
+}
+
+impl DerefMut for Properties {
+    fn deref_mut(&mut self) -> &mut PropertyValues {
+        self.0.get_or_insert_with(Default::default)
+    }
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Properties) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Properties {}
+
+impl fmt::Debug for Properties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl From<PropertyValues> for Properties {
+    fn from(values: PropertyValues) -> Properties {
+        if values.is_empty() {
+            Properties(None)
+        } else {
+            Properties(Some(Box::new(values)))
+        }
+    }
+}
+
+impl Properties {
+    /// Reads a Property Length and the properties it covers.
+    pub(crate) fn decode(r: &mut Reader, ctx: PropertyContext) -> Result<Properties, DecodeError> {
+        let len = r.varint("property length")?;
+        if len == 0 {
+            return Ok(Properties(None));
+        }
+        let mut r = r.sub(len as usize, "properties")?;
+        PropertyValues::decode(&mut r, ctx).map(Properties::from)
     }
 }
 
 /// Every MQTT 5.0 property. A packet uses the ones Table 2-4 allows for it;
 /// decode refuses the rest, and encode refuses to write them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Properties {
+pub struct PropertyValues {
     pub payload_format_indicator: Option<u8>,
     pub message_expiry_interval: Option<u32>,
     pub content_type: Option<String>,
@@ -242,7 +311,37 @@ enum Value<'a> {
     Pair(&'a str, &'a str),
 }
 
-impl Properties {
+impl PropertyValues {
+    const EMPTY: PropertyValues = PropertyValues {
+        payload_format_indicator: None,
+        message_expiry_interval: None,
+        content_type: None,
+        response_topic: None,
+        correlation_data: None,
+        subscription_identifiers: Vec::new(),
+        session_expiry_interval: None,
+        assigned_client_identifier: None,
+        server_keep_alive: None,
+        authentication_method: None,
+        authentication_data: None,
+        request_problem_information: None,
+        will_delay_interval: None,
+        request_response_information: None,
+        response_information: None,
+        server_reference: None,
+        reason_string: None,
+        receive_maximum: None,
+        topic_alias_maximum: None,
+        topic_alias: None,
+        maximum_qos: None,
+        retain_available: None,
+        user_properties: Vec::new(),
+        maximum_packet_size: None,
+        wildcard_subscription_available: None,
+        subscription_identifier_available: None,
+        shared_subscription_available: None,
+    };
+
     pub fn is_empty(&self) -> bool {
         let mut empty = true;
         self.for_each(|_, _| empty = false);
@@ -358,11 +457,9 @@ impl Properties {
         );
     }
 
-    /// Reads a Property Length and the properties it covers.
-    pub(crate) fn decode(r: &mut Reader, ctx: PropertyContext) -> Result<Properties, DecodeError> {
-        let len = r.varint("property length")?;
-        let mut r = r.sub(len as usize, "properties")?;
-        let mut p = Properties::default();
+    /// Reads properties until the end of `r`.
+    fn decode(r: &mut Reader, ctx: PropertyContext) -> Result<PropertyValues, DecodeError> {
+        let mut p = PropertyValues::default();
         let sec = |s| Rule::Section(Version::V5, s);
         let packet = match ctx {
             PropertyContext::Packet(t) => t,
@@ -389,7 +486,7 @@ impl Properties {
             };
             let duplicate = || fail(ErrorKind::DuplicateProperty(id), sec("2.2.2.2"));
             let check = |value: u32| {
-                id.check_value(value).map_err(|rule| {
+                id.check_value(value, ctx).map_err(|rule| {
                     fail(
                         ErrorKind::PropertyValue {
                             property: id,
@@ -529,7 +626,7 @@ impl Properties {
                 _ => None,
             };
             if let Some(n) = n {
-                if id.check_value(n).is_err() {
+                if id.check_value(n, ctx).is_err() {
                     problem = Some(format!("property {} has invalid value {n}", id.name()));
                 }
             }

@@ -149,3 +149,44 @@ impl RawPacket {
         out.freeze()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::Ack;
+
+    #[test]
+    fn writes_exactly_what_it_is_told() {
+        let b = RawPacket::new(3, 0b0110)
+            .string("a")
+            .u16(1)
+            .bytes(b"xy")
+            .build();
+        assert_eq!(&b[..], &[0x36, 7, 0, 1, b'a', 0, 1, b'x', b'y']);
+    }
+
+    #[test]
+    fn lengths_can_lie() {
+        let b = RawPacket::new(12, 0).remaining_length(5).build();
+        assert_eq!(&b[..], &[0xC0, 5]);
+        let b = RawPacket::new(12, 0)
+            .remaining_length_bytes(&[0x80, 0x80, 0x80, 0x80, 0x01])
+            .build();
+        assert_eq!(&b[..], &[0xC0, 0x80, 0x80, 0x80, 0x80, 0x01]);
+        let b = RawPacket::new(3, 0).binary_with_length(9, b"ab").build();
+        assert_eq!(&b[..], &[0x30, 4, 0, 9, b'a', b'b']);
+    }
+
+    #[test]
+    fn starts_from_a_valid_packet() {
+        let ack = Packet::PubRel(Ack::new(300));
+        let good = RawPacket::from_packet(&ack, Version::V311).unwrap().build();
+        assert_eq!(&good[..], &[0x62, 2, 1, 44]);
+        let bad = RawPacket::from_packet(&ack, Version::V311)
+            .unwrap()
+            .flags(0)
+            .truncate(1)
+            .build();
+        assert_eq!(&bad[..], &[0x60, 1, 1]);
+    }
+}

@@ -153,3 +153,111 @@ pub fn matches(filter: &str, name: &str) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_examples_of_multi_level_wildcard() {
+        // MQTT 3.1.1 §4.7.1.2 / 5.0 §4.7.1.2.
+        for name in [
+            "sport/tennis/player1",
+            "sport/tennis/player1/ranking",
+            "sport/tennis/player1/score/wimbledon",
+        ] {
+            assert!(matches("sport/tennis/player1/#", name), "{name}");
+        }
+        assert!(matches("sport/#", "sport"), "# matches the parent level");
+        assert!(matches("#", "anything/at/all"));
+        assert_eq!(
+            validate_filter("sport/tennis#", false),
+            Err(TopicError::MultiLevelNotLast)
+        );
+        assert_eq!(
+            validate_filter("sport/tennis/#/ranking", false),
+            Err(TopicError::MultiLevelNotLast)
+        );
+    }
+
+    #[test]
+    fn spec_examples_of_single_level_wildcard() {
+        assert!(matches("sport/tennis/+", "sport/tennis/player1"));
+        assert!(!matches("sport/tennis/+", "sport/tennis/player1/ranking"));
+        assert!(!matches("sport/+", "sport"));
+        assert!(matches("sport/+", "sport/"));
+        assert!(matches("+/+", "/finance"));
+        assert!(matches("/+", "/finance"));
+        assert!(!matches("+", "/finance"));
+        assert!(validate_filter("+", false).is_ok());
+        assert!(validate_filter("+/tennis/#", false).is_ok());
+        assert_eq!(
+            validate_filter("sport+", false),
+            Err(TopicError::SingleLevelNotAlone)
+        );
+    }
+
+    #[test]
+    fn dollar_topics_are_not_matched_by_leading_wildcards() {
+        assert!(!matches("#", "$SYS/broker/uptime"));
+        assert!(!matches("+/monitor/Clients", "$SYS/monitor/Clients"));
+        assert!(matches("$SYS/#", "$SYS/monitor/Clients"));
+        assert!(matches("$SYS/monitor/+", "$SYS/monitor/Clients"));
+        assert!(matches("a/+", "a/$b"), "only a leading $ is special");
+    }
+
+    #[test]
+    fn names_and_filters_are_case_sensitive_and_not_normalised() {
+        assert!(!matches("ACCOUNTS", "Accounts"));
+        assert!(!matches("a/b", "a/b/"));
+        assert!(matches("a/ b", "a/ b"));
+    }
+
+    #[test]
+    fn name_validation() {
+        assert_eq!(validate_name(""), Err(TopicError::Empty));
+        assert_eq!(validate_name("a/+"), Err(TopicError::WildcardInName));
+        assert_eq!(validate_name("a/#"), Err(TopicError::WildcardInName));
+        assert_eq!(validate_name("a\0b"), Err(TopicError::NullCharacter));
+        assert_eq!(validate_name(&"x".repeat(65536)), Err(TopicError::TooLong));
+        assert!(validate_name("/").is_ok());
+        assert!(validate_name("maison/salon/température").is_ok());
+    }
+
+    #[test]
+    fn shared_subscriptions() {
+        let s = SharedFilter::parse("$share/consumers/maison/+/temperature")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.group, "consumers");
+        assert_eq!(s.filter, "maison/+/temperature");
+        assert_eq!(
+            SharedFilter::parse("$share//a"),
+            Err(TopicError::SharedEmptyGroup)
+        );
+        assert_eq!(
+            SharedFilter::parse("$share/"),
+            Err(TopicError::SharedEmptyGroup)
+        );
+        assert_eq!(
+            SharedFilter::parse("$share/g"),
+            Err(TopicError::SharedNoFilter)
+        );
+        assert_eq!(
+            SharedFilter::parse("$share/g/"),
+            Err(TopicError::SharedNoFilter)
+        );
+        assert_eq!(
+            SharedFilter::parse("$share/g+/a"),
+            Err(TopicError::SharedGroupWildcard)
+        );
+        assert_eq!(SharedFilter::parse("$sharex/g/a"), Ok(None));
+        assert_eq!(
+            validate_filter("$share/g/a/#/b", true),
+            Err(TopicError::MultiLevelNotLast)
+        );
+        // Without shared subscriptions (3.1.1) it is an ordinary filter.
+        assert!(validate_filter("$share/g+/a", false).is_err());
+        assert!(validate_filter("$share//a", false).is_ok());
+    }
+}

@@ -98,27 +98,37 @@ pub(crate) fn put_binary(
     Ok(())
 }
 
-/// A cursor over the body of one packet. Binary fields come out as slices of
-/// the input (no copy); strings are validated and copied once.
-pub(crate) struct Reader {
-    buf: Bytes,
+/// A cursor over the body of one packet, borrowing the input. Binary fields
+/// come out as slices of the input (no copy); strings are validated and
+/// copied once.
+pub(crate) struct Reader<'a> {
+    buf: &'a Bytes,
     pos: usize,
+    end: usize,
     pub version: Version,
     pub packet: PacketType,
 }
 
-impl Reader {
-    pub fn new(buf: Bytes, version: Version, packet: PacketType) -> Reader {
+impl<'a> Reader<'a> {
+    /// Reads `buf[start..end]`.
+    pub fn new(
+        buf: &'a Bytes,
+        start: usize,
+        end: usize,
+        version: Version,
+        packet: PacketType,
+    ) -> Reader<'a> {
         Reader {
             buf,
-            pos: 0,
+            pos: start,
+            end,
             version,
             packet,
         }
     }
 
     pub fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+        self.end - self.pos
     }
 
     pub fn is_empty(&self) -> bool {
@@ -142,28 +152,25 @@ impl Reader {
         self.err_v(ErrorKind::Truncated { field }, "2.2.3", "2.1.4")
     }
 
-    pub fn take(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeError> {
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
         if self.remaining() < n {
             return Err(self.truncated(field));
         }
-        let b = self.buf.slice(self.pos..self.pos + n);
+        let buf: &'a Bytes = self.buf;
+        let b = &buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(b)
     }
 
+    /// The rest of the packet, sharing the input's memory.
     pub fn rest(&mut self) -> Bytes {
-        let b = self.buf.slice(self.pos..);
-        self.pos = self.buf.len();
+        let b = self.buf.slice(self.pos..self.end);
+        self.pos = self.end;
         b
     }
 
     pub fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
-        let b = *self
-            .buf
-            .get(self.pos)
-            .ok_or_else(|| self.truncated(field))?;
-        self.pos += 1;
-        Ok(b)
+        Ok(self.take(1, field)?[0])
     }
 
     pub fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
@@ -177,7 +184,7 @@ impl Reader {
     }
 
     pub fn varint(&mut self, field: &'static str) -> Result<u32, DecodeError> {
-        match read_varint(&self.buf[self.pos..], self.version) {
+        match read_varint(&self.buf[self.pos..self.end], self.version) {
             Ok(VarInt::Value { value, len }) => {
                 self.pos += len;
                 Ok(value)
@@ -190,16 +197,23 @@ impl Reader {
         }
     }
 
+    /// Binary Data, sharing the input's memory.
     pub fn binary(&mut self, field: &'static str) -> Result<Bytes, DecodeError> {
-        let len = self.u16(field)?;
-        self.take(usize::from(len), field)
+        let len = usize::from(self.u16(field)?);
+        if self.remaining() < len {
+            return Err(self.truncated(field));
+        }
+        let b = self.buf.slice(self.pos..self.pos + len);
+        self.pos += len;
+        Ok(b)
     }
 
     /// A UTF-8 Encoded String: well-formed, no surrogates (Rust's UTF-8
     /// validation refuses them), no U+0000.
     pub fn string(&mut self, field: &'static str) -> Result<String, DecodeError> {
-        let raw = self.binary(field)?;
-        let s = std::str::from_utf8(&raw).map_err(|_| {
+        let len = usize::from(self.u16(field)?);
+        let raw = self.take(len, field)?;
+        let s = std::str::from_utf8(raw).map_err(|_| {
             self.err_v(
                 ErrorKind::InvalidUtf8 { field },
                 "MQTT-1.5.3-1",
@@ -217,9 +231,19 @@ impl Reader {
     }
 
     /// Splits off the next `n` bytes as a reader of their own.
-    pub fn sub(&mut self, n: usize, field: &'static str) -> Result<Reader, DecodeError> {
-        let buf = self.take(n, field)?;
-        Ok(Reader::new(buf, self.version, self.packet))
+    pub fn sub(&mut self, n: usize, field: &'static str) -> Result<Reader<'a>, DecodeError> {
+        if self.remaining() < n {
+            return Err(self.truncated(field));
+        }
+        let start = self.pos;
+        self.pos += n;
+        Ok(Reader::new(
+            self.buf,
+            start,
+            start + n,
+            self.version,
+            self.packet,
+        ))
     }
 
     pub fn finish(&self, v311: &'static str, v5: &'static str) -> Result<(), DecodeError> {
