@@ -656,7 +656,11 @@ fn unsuback(r: &mut Reader) -> Result<UnsubAck, DecodeError> {
     })
 }
 
-/// DISCONNECT and AUTH: Reason Code and properties may each be left off.
+/// DISCONNECT and AUTH: Reason Code and properties may be left off.
+///
+/// DISCONNECT may stop after its Reason Code (§3.14.2.2.1); AUTH may leave
+/// out only both together, so after a Reason Code its Property Length is
+/// required (§3.15.2.1).
 fn reason_and_properties(
     r: &mut Reader,
     rule: &'static str,
@@ -665,7 +669,7 @@ fn reason_and_properties(
         return Ok((ReasonCode::SUCCESS, Properties::default()));
     }
     let reason = reason(r, rule)?;
-    let properties = if r.is_empty() {
+    let properties = if r.is_empty() && r.packet == PacketType::Disconnect {
         Properties::default()
     } else {
         packet_properties(r)?

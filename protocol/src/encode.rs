@@ -214,7 +214,8 @@ impl Enc {
     }
 
     /// Reason Code then properties, in the shortest form 5.0 allows: both left
-    /// off for Success without properties, properties left off when empty.
+    /// off for Success without properties, properties left off when empty
+    /// (except in AUTH).
     fn reason_and_properties(
         &self,
         reason: ReasonCode,
@@ -232,7 +233,8 @@ impl Enc {
             return Ok(());
         }
         out.put_u8(reason.0);
-        if props.is_empty() {
+        // AUTH keeps its Property Length whenever it has a Reason Code (§3.15.2.1).
+        if props.is_empty() && self.packet != PacketType::Auth {
             return Ok(());
         }
         self.packet_props(props, out)

@@ -609,18 +609,14 @@ impl PropertyValues {
                 Value::Byte(v) => Some(u32::from(v)),
                 Value::U16(v) => Some(u32::from(v)),
                 Value::U32(v) | Value::VarInt(v) => Some(v),
+                Value::Str(s) | Value::Pair(s, _) | Value::Pair(_, s) if s.contains('\0') => {
+                    problem = Some(format!("{} contains U+0000", id.name()));
+                    None
+                }
                 Value::Str(s) if id == PropertyId::ResponseTopic => {
                     if s.is_empty() || topic::has_wildcard(s) {
                         problem = Some(format!("response topic {s:?} is not a topic name"));
                     }
-                    None
-                }
-                Value::Str(s) | Value::Pair(s, _) if s.contains('\0') => {
-                    problem = Some(format!("{} contains U+0000", id.name()));
-                    None
-                }
-                Value::Pair(_, s) if s.contains('\0') => {
-                    problem = Some(format!("{} contains U+0000", id.name()));
                     None
                 }
                 _ => None,
