@@ -1,0 +1,101 @@
+//! What the broker allows and how much it holds. Every limit bounds memory.
+
+use std::collections::BTreeMap;
+
+use protocol::{topic, QoS};
+use serde::Deserialize;
+
+/// Broker settings. Every field has a default, so an empty config file is valid.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Largest packet accepted from a client; larger ones close the connection
+    /// (5.0: DISCONNECT 0x95). Sent to 5.0 clients as Maximum Packet Size.
+    pub max_packet_size: u32,
+    /// How many QoS 2 messages a client may have awaiting PUBREL (5.0 Receive
+    /// Maximum sent in CONNACK).
+    pub receive_maximum: u16,
+    /// Upper bound on outgoing unacknowledged QoS 1/2 messages per client,
+    /// whatever Receive Maximum the client asks for (3.1.1 has none).
+    pub max_inflight: u16,
+    /// Messages queued per session beyond those in flight. When full, a new
+    /// QoS 1/2 message for that session is dropped (and counted), never an
+    /// older one: what was queued first stays, and order is kept.
+    pub max_queued_messages: usize,
+    /// Simultaneous network connections; more get CONNACK Server unavailable
+    /// (3.1.1 0x03) / Server busy (5.0 0x89).
+    pub max_connections: usize,
+    /// Topic aliases a 5.0 client may use towards the broker.
+    pub topic_alias_maximum: u16,
+    /// If set, overrides the clients' Keep Alive (5.0 Server Keep Alive).
+    pub server_keep_alive: Option<u16>,
+    /// Highest QoS the broker supports (5.0 Maximum QoS).
+    pub maximum_qos: u8,
+    pub retain_available: bool,
+    pub wildcard_subscription_available: bool,
+    pub subscription_identifiers_available: bool,
+    pub shared_subscription_available: bool,
+    /// Cap on a 5.0 Session Expiry Interval, in seconds.
+    pub max_session_expiry: Option<u32>,
+    /// Allow clients without a user name.
+    pub allow_anonymous: bool,
+    /// user name → password. When non-empty, a client that gives a user name
+    /// must give its password.
+    pub users: BTreeMap<String, String>,
+    /// Subscriptions the broker refuses (SUBACK 0x80 / 5.0 0x87 Not
+    /// authorized): a requested filter is refused if it equals one of these,
+    /// or one of these (as a filter) matches it read as a topic name.
+    pub refused_filters: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_packet_size: 1024 * 1024,
+            receive_maximum: 64,
+            max_inflight: 32,
+            max_queued_messages: 1000,
+            max_connections: 10_000,
+            topic_alias_maximum: 16,
+            server_keep_alive: None,
+            maximum_qos: 2,
+            retain_available: true,
+            wildcard_subscription_available: true,
+            subscription_identifiers_available: true,
+            shared_subscription_available: true,
+            max_session_expiry: None,
+            allow_anonymous: true,
+            users: BTreeMap::new(),
+            refused_filters: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    pub fn maximum_qos(&self) -> QoS {
+        QoS::from_u8(self.maximum_qos.min(2)).unwrap_or(QoS::ExactlyOnce)
+    }
+
+    pub fn refuses(&self, filter: &str) -> bool {
+        self.refused_filters
+            .iter()
+            .any(|r| r == filter || topic::matches(r, filter))
+    }
+
+    /// Checks values the broker cannot work with.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_packet_size < 16 {
+            return Err("max_packet_size must be at least 16".into());
+        }
+        if self.receive_maximum == 0 || self.max_inflight == 0 {
+            return Err("receive_maximum and max_inflight must be at least 1".into());
+        }
+        if self.maximum_qos > 2 {
+            return Err("maximum_qos must be 0, 1 or 2".into());
+        }
+        for f in &self.refused_filters {
+            topic::validate_filter(f, false).map_err(|e| format!("refused_filters: {f:?} {e}"))?;
+        }
+        Ok(())
+    }
+}

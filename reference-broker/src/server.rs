@@ -1,0 +1,254 @@
+//! The tokio driver: one task owns the [`Broker`] and the store; each network
+//! connection is a pair of read/write loops feeding it. Any `AsyncRead +
+//! AsyncWrite` stream works, so the same code serves `tokio::net` and
+//! `turmoil::net`.
+//!
+//! Memory stays bounded: events into the broker go through a bounded channel
+//! (readers wait when it is full), and each connection's outgoing queue holds
+//! at most `OUTGOING_CAPACITY` packets — a client that stops reading while
+//! more pile up is disconnected, as a network failure.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::broker::{Action, Broker, ConnId, Millis};
+use crate::store::Store;
+
+const EVENT_CAPACITY: usize = 1024;
+const OUTGOING_CAPACITY: usize = 4096;
+const READ_BUFFER: usize = 16 * 1024;
+
+enum Event {
+    Open(oneshot::Sender<(ConnId, mpsc::Receiver<Out>)>),
+    Data(ConnId, Bytes),
+    Closed(ConnId),
+    Shutdown(oneshot::Sender<()>),
+}
+
+enum Out {
+    Data(Bytes),
+    Close,
+}
+
+/// A running broker. Cheap to clone; every clone feeds the same broker.
+#[derive(Clone)]
+pub struct BrokerHandle {
+    events: mpsc::Sender<Event>,
+}
+
+/// The broker's clock: `epoch_ms` plus the time since the driver started, on
+/// tokio's clock (simulated under turmoil). The binary passes wall-clock
+/// milliseconds as the epoch so stored deadlines survive a restart; a
+/// simulation passes a fixed epoch.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    start: Instant,
+    epoch_ms: Millis,
+}
+
+impl Clock {
+    fn now(&self) -> Millis {
+        self.epoch_ms + self.start.elapsed().as_millis() as Millis
+    }
+
+    fn instant(&self, at: Millis) -> Instant {
+        self.start + Duration::from_millis(at.saturating_sub(self.epoch_ms))
+    }
+}
+
+/// Starts the broker task on the current tokio runtime.
+pub fn spawn(broker: Broker, store: Box<dyn Store>, epoch_ms: Millis) -> BrokerHandle {
+    let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
+    let clock = Clock {
+        start: Instant::now(),
+        epoch_ms,
+    };
+    tokio::spawn(async move {
+        if let Err(e) = run(broker, store, rx, clock).await {
+            tracing::error!(error = %e, "broker stopped: cannot persist state");
+        }
+    });
+    BrokerHandle { events: tx }
+}
+
+impl BrokerHandle {
+    /// Serves one accepted connection until it closes.
+    pub fn serve<S>(&self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let (reply, opened) = oneshot::channel();
+            if events.send(Event::Open(reply)).await.is_err() {
+                return;
+            }
+            let Ok((id, outgoing)) = opened.await else {
+                return;
+            };
+            connection(stream, id, events, outgoing).await;
+        });
+    }
+
+    /// Closes every connection (5.0 clients get DISCONNECT 0x8B) and stops
+    /// the broker; returns once state is persisted.
+    pub async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.events.send(Event::Shutdown(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+/// Accepts connections from a tokio listener until the broker stops.
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    handle: BrokerHandle,
+) -> io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        if handle.events.is_closed() {
+            return Ok(());
+        }
+        let _ = stream.set_nodelay(true);
+        tracing::debug!(%peer, "accepted");
+        handle.serve(stream);
+    }
+}
+
+async fn run(
+    mut broker: Broker,
+    mut store: Box<dyn Store>,
+    mut events: mpsc::Receiver<Event>,
+    clock: Clock,
+) -> io::Result<()> {
+    let mut outgoing: BTreeMap<ConnId, mpsc::Sender<Out>> = BTreeMap::new();
+    let mut shutdown_done = None;
+    loop {
+        let event = match broker.poll_timeout() {
+            Some(at) => tokio::select! {
+                e = events.recv() => e,
+                _ = tokio::time::sleep_until(clock.instant(at)) => None,
+            },
+            None => events.recv().await,
+        };
+        let now = clock.now();
+        match event {
+            None if events.is_closed() => {
+                broker.handle_shutdown(now);
+            }
+            None => broker.handle_timeout(now),
+            Some(Event::Open(reply)) => {
+                let id = broker.handle_open(now);
+                let (tx, rx) = mpsc::channel(OUTGOING_CAPACITY);
+                if reply.send((id, rx)).is_ok() {
+                    outgoing.insert(id, tx);
+                } else {
+                    broker.handle_close(id, now);
+                }
+            }
+            Some(Event::Data(id, data)) => broker.handle_data(id, &data, now),
+            Some(Event::Closed(id)) => {
+                outgoing.remove(&id);
+                broker.handle_close(id, now);
+            }
+            Some(Event::Shutdown(done)) => {
+                broker.handle_shutdown(now);
+                shutdown_done = Some(done);
+            }
+        }
+        // Persist first: nothing is acknowledged before it is stored.
+        let changes = broker.take_changes();
+        if !changes.is_empty() {
+            store.apply(&changes)?;
+        }
+        while let Some(action) = broker.poll_action() {
+            match action {
+                Action::Send { conn, data } => {
+                    let Some(tx) = outgoing.get(&conn) else {
+                        continue;
+                    };
+                    if tx.try_send(Out::Data(data)).is_err() {
+                        tracing::warn!(?conn, "client not reading; disconnecting");
+                        outgoing.remove(&conn);
+                        broker.handle_close(conn, now);
+                    }
+                }
+                Action::Close { conn } => {
+                    if let Some(tx) = outgoing.remove(&conn) {
+                        let _ = tx.try_send(Out::Close);
+                    }
+                }
+            }
+        }
+        // A close for a slow client may have changed state: persist that too.
+        let changes = broker.take_changes();
+        if !changes.is_empty() {
+            store.apply(&changes)?;
+        }
+        if let Some(done) = shutdown_done.take() {
+            let _ = done.send(());
+            return Ok(());
+        }
+        if events.is_closed() && outgoing.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+async fn connection<S>(
+    stream: S,
+    id: ConnId,
+    events: mpsc::Sender<Event>,
+    mut outgoing: mpsc::Receiver<Out>,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let reader = async {
+        let mut buf = vec![0u8; READ_BUFFER];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    let data = Bytes::copy_from_slice(&buf[..n]);
+                    if events.send(Event::Data(id, data)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    // True when the broker asked for the close.
+    let writer = async {
+        while let Some(out) = outgoing.recv().await {
+            match out {
+                Out::Data(b) => {
+                    if wr.write_all(&b).await.is_err() {
+                        return false;
+                    }
+                }
+                Out::Close => {
+                    let _ = wr.flush().await;
+                    let _ = wr.shutdown().await;
+                    return true;
+                }
+            }
+        }
+        // The broker dropped this connection's queue: it already knows.
+        true
+    };
+    let broker_closed = tokio::select! {
+        _ = reader => false,
+        closed = writer => closed,
+    };
+    if !broker_closed {
+        let _ = events.send(Event::Closed(id)).await;
+    }
+}
