@@ -1,4 +1,4 @@
-//! `reference-broker --listen 127.0.0.1:1883 [--config FILE] [--store DIR]`
+//! `reference-broker --listen 127.0.0.1:1883 [--config FILE] [--password-file FILE] [--store DIR]`
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,10 @@ struct Args {
     /// YAML file of settings (limits, users, refused filters); see `Config`.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// File of `user:password` lines (blank lines and `#` comments ignored);
+    /// with it, a client that gives a user name must give that password.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
     /// Directory where sessions, retained and in-flight messages are kept
     /// across restarts. Without it, state lives in memory only.
     #[arg(long)]
@@ -43,6 +47,31 @@ fn load_config(path: &Path) -> Result<Config, String> {
     Ok(config)
 }
 
+/// Reads `user:password` lines; a line without `:` is an error naming it.
+fn load_passwords(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let mut users = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let Some((user, password)) = line.split_once(':') else {
+            return Err(format!(
+                "{}:{}: expected `user:password`, found {line:?}",
+                path.display(),
+                n + 1
+            ));
+        };
+        if user.is_empty() {
+            return Err(format!("{}:{}: empty user name", path.display(), n + 1));
+        }
+        users.push((user.to_owned(), password.to_owned()));
+    }
+    Ok(users)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
@@ -64,10 +93,13 @@ fn main() -> ExitCode {
 
 #[tokio::main]
 async fn run(args: Args) -> Result<(), String> {
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => load_config(path)?,
         None => Config::default(),
     };
+    if let Some(path) = &args.password_file {
+        config.users.extend(load_passwords(path)?);
+    }
     let store: Box<dyn Store> = match &args.store {
         Some(dir) => {
             Box::new(RedbStore::open(dir).map_err(|e| format!("store {}: {e}", dir.display()))?)
@@ -88,14 +120,21 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let handle = server::spawn(broker, store, epoch_ms);
+    // Signal handlers go in before the address is printed: a SIGTERM sent as
+    // soon as it is read must be a clean shutdown, not the default action.
+    let shutdown = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
     tracing::info!(%addr, restored_sessions = sessions, "listening");
     // Tests and scripts read the address from here.
     println!("listening on {addr}");
 
     let accept = server::serve_listener(listener, handle.clone());
     tokio::select! {
-        r = accept => r.map_err(|e| format!("accept: {e}"))?,
-        () = shutdown_signal() => {
+        r = accept => {
+            r.map_err(|e| format!("accept: {e}"))?;
+            // The broker stopped by itself: it could not persist its state.
+            return Err("broker stopped: cannot persist state (see the log)".into());
+        }
+        () = shutdown => {
             tracing::info!("shutting down");
             handle.shutdown().await;
         }
@@ -103,20 +142,24 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            return std::future::pending().await;
-        };
+/// Installs the SIGINT and SIGTERM handlers now; the future completes on
+/// the first of them.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }

@@ -10,11 +10,12 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::broker::{Action, Broker, ConnId, Millis};
@@ -23,6 +24,11 @@ use crate::store::Store;
 const EVENT_CAPACITY: usize = 1024;
 const OUTGOING_CAPACITY: usize = 4096;
 const READ_BUFFER: usize = 16 * 1024;
+/// How long a shutdown waits for connections to write what they were left
+/// with (5.0 DISCONNECT 0x8B) and close.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
+/// Pause after accept fails for lack of resources (file descriptors).
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 enum Event {
     Open(oneshot::Sender<(ConnId, mpsc::Receiver<Out>)>),
@@ -40,6 +46,9 @@ enum Out {
 #[derive(Clone)]
 pub struct BrokerHandle {
     events: mpsc::Sender<Event>,
+    /// Each connection task holds a receiver, so `closed()` completes once
+    /// every connection is done.
+    connections: Arc<watch::Sender<()>>,
 }
 
 /// The broker's clock: `epoch_ms` plus the time since the driver started, on
@@ -74,7 +83,10 @@ pub fn spawn(broker: Broker, store: Box<dyn Store>, epoch_ms: Millis) -> BrokerH
             tracing::error!(error = %e, "broker stopped: cannot persist state");
         }
     });
-    BrokerHandle { events: tx }
+    BrokerHandle {
+        events: tx,
+        connections: Arc::new(watch::channel(()).0),
+    }
 }
 
 impl BrokerHandle {
@@ -84,7 +96,9 @@ impl BrokerHandle {
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
         let events = self.events.clone();
+        let alive = self.connections.subscribe();
         tokio::spawn(async move {
+            let _alive = alive;
             let (reply, opened) = oneshot::channel();
             if events.send(Event::Open(reply)).await.is_err() {
                 return;
@@ -97,29 +111,60 @@ impl BrokerHandle {
     }
 
     /// Closes every connection (5.0 clients get DISCONNECT 0x8B) and stops
-    /// the broker; returns once state is persisted.
+    /// the broker; returns once state is persisted and the connections have
+    /// written what they were left with and closed (or `SHUTDOWN_DRAIN` has
+    /// passed: a client that does not read does not hold up the shutdown).
     pub async fn shutdown(&self) {
         let (done, finished) = oneshot::channel();
         if self.events.send(Event::Shutdown(done)).await.is_ok() {
             let _ = finished.await;
         }
+        let _ = tokio::time::timeout(SHUTDOWN_DRAIN, self.connections.closed()).await;
     }
 }
 
-/// Accepts connections from a tokio listener until the broker stops.
+/// Accepts connections from a tokio listener until the broker stops (which,
+/// short of `shutdown`, only a store failure does). A failure to accept one
+/// connection — the peer already gone, or no file descriptor left — is
+/// logged and accepting goes on: it must not bring the broker down.
 pub async fn serve_listener(
     listener: tokio::net::TcpListener,
     handle: BrokerHandle,
 ) -> io::Result<()> {
     loop {
-        let (stream, peer) = listener.accept().await?;
-        if handle.events.is_closed() {
-            return Ok(());
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = handle.events.closed() => return Ok(()),
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                tracing::debug!(%peer, "accepted");
+                handle.serve(stream);
+            }
+            Err(e) if is_connection_error(&e) => {
+                tracing::debug!(error = %e, "connection failed before accept");
+            }
+            Err(e) => {
+                // Out of file descriptors or memory: the pending connections
+                // wait in the backlog until some close.
+                tracing::warn!(error = %e, "cannot accept connections; retrying");
+                tokio::time::sleep(ACCEPT_RETRY).await;
+            }
         }
-        let _ = stream.set_nodelay(true);
-        tracing::debug!(%peer, "accepted");
-        handle.serve(stream);
     }
+}
+
+/// Errors that concern only the connection being accepted.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
 }
 
 async fn run(

@@ -72,6 +72,9 @@ struct Connection {
     client_alias_max: u16,
     aliases_in: BTreeMap<u16, String>,
     aliases_out: BTreeMap<String, u16>,
+    /// Packet ids of messages in flight from an earlier connection, to resend
+    /// here when the send quota allows, in order.
+    resend: VecDeque<u16>,
 }
 
 impl Connection {
@@ -86,10 +89,10 @@ impl Connection {
 /// Why a connection ends; decides whether the will is published.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ending {
-    /// DISCONNECT received (5.0: with a reason other than 0x04).
+    /// DISCONNECT received (5.0: with reason 0x00).
     Normal,
     /// Everything else: network loss, protocol error, keep alive, takeover,
-    /// DISCONNECT 0x04.
+    /// a 5.0 DISCONNECT with any other reason (0x04 included).
     Abnormal,
 }
 
@@ -154,6 +157,9 @@ impl Broker {
                     if let Some(w) = &mut s.will {
                         w.publish_at = Some(now + u64::from(w.delay) * 1000);
                     }
+                    // Stored at the first take_changes, so that another crash
+                    // does not restart the expiry and will delay clocks.
+                    b.dirty_sessions.insert(s.client_id.clone());
                 }
                 b.sessions.insert(s.client_id.clone(), s);
             }
@@ -206,6 +212,7 @@ impl Broker {
                 client_alias_max: 0,
                 aliases_in: BTreeMap::new(),
                 aliases_out: BTreeMap::new(),
+                resend: VecDeque::new(),
             },
         );
         id
@@ -214,6 +221,12 @@ impl Broker {
     /// Bytes arrived on a connection.
     pub fn handle_data(&mut self, conn: ConnId, data: &[u8], now: Millis) {
         self.now = now;
+        // A deadline that passed before these bytes arrived applies first,
+        // whether or not the driver has called `handle_timeout` for it yet
+        // (3.1.1 MQTT-3.1.2-24, 5.0 MQTT-3.1.2-22).
+        if self.enforce_deadline(conn) {
+            return;
+        }
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -255,21 +268,7 @@ impl Broker {
         self.now = now;
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         for id in ids {
-            let Some(c) = self.conns.get(&id) else {
-                continue;
-            };
-            match (&c.state, c.keep_alive_limit) {
-                (ConnState::AwaitingConnect, _) if now >= c.opened_at + CONNECT_TIMEOUT => {
-                    tracing::debug!(?id, "no CONNECT in time");
-                    self.actions.push_back(Action::Close { conn: id });
-                    self.conns.remove(&id);
-                }
-                (ConnState::Connected { .. }, Some(limit)) if now >= c.last_packet_at + limit => {
-                    tracing::debug!(?id, "keep alive expired");
-                    self.protocol_error(id, ReasonCode::KEEP_ALIVE_TIMEOUT, "keep alive timeout");
-                }
-                _ => {}
-            }
+            self.enforce_deadline(id);
         }
         let due_wills: Vec<String> = self
             .sessions
@@ -322,6 +321,29 @@ impl Broker {
             }
             self.actions.push_back(Action::Close { conn: id });
             self.end_connection(id, Ending::Abnormal);
+        }
+    }
+
+    /// Closes a connection whose CONNECT or keep alive deadline has passed;
+    /// true if it did.
+    fn enforce_deadline(&mut self, id: ConnId) -> bool {
+        let now = self.now;
+        let Some(c) = self.conns.get(&id) else {
+            return false;
+        };
+        match (&c.state, c.keep_alive_limit) {
+            (ConnState::AwaitingConnect, _) if now >= c.opened_at + CONNECT_TIMEOUT => {
+                tracing::debug!(?id, "no CONNECT in time");
+                self.actions.push_back(Action::Close { conn: id });
+                self.conns.remove(&id);
+                true
+            }
+            (ConnState::Connected { .. }, Some(limit)) if now >= c.last_packet_at + limit => {
+                tracing::debug!(?id, "keep alive expired");
+                self.protocol_error(id, ReasonCode::KEEP_ALIVE_TIMEOUT, "keep alive timeout");
+                true
+            }
+            _ => false,
         }
     }
 
@@ -406,7 +428,18 @@ impl Broker {
         if c.version == Version::V5 && c.client_id().is_some() {
             let mut properties = Properties::default();
             properties.reason_string = Some(why.to_owned());
-            self.send(conn, &Packet::Disconnect(Disconnect { reason, properties }));
+            let mut packet = Packet::Disconnect(Disconnect { reason, properties });
+            // MQTT-3.14.2-3: no Reason String if it would make the DISCONNECT
+            // larger than the client's Maximum Packet Size.
+            let fits = protocol::encode_to_vec(&packet, Version::V5)
+                .is_ok_and(|b| b.len() <= c.client_max_packet as usize);
+            if !fits {
+                packet = Packet::Disconnect(Disconnect {
+                    reason,
+                    properties: Properties::default(),
+                });
+            }
+            self.send(conn, &packet);
         }
         self.actions.push_back(Action::Close { conn });
         self.end_connection(conn, Ending::Abnormal);
@@ -503,7 +536,14 @@ impl Broker {
             .filter(|c| c.client_id().is_some())
             .count();
         if connected >= self.config.max_connections {
-            return self.refuse_connect(conn, version, ReasonCode::SERVER_UNAVAILABLE);
+            // As `Config::max_connections` promises: 3.1.1 return code 3,
+            // 5.0 0x89 Server busy.
+            let reason = if v5 {
+                ReasonCode::SERVER_BUSY
+            } else {
+                ReasonCode::SERVER_UNAVAILABLE
+            };
+            return self.refuse_connect(conn, version, reason);
         }
         if let Err(reason) = self.authenticate(&connect) {
             return self.refuse_connect(conn, version, reason);
@@ -522,13 +562,25 @@ impl Broker {
                 // MQTT-3.1.3-8.
                 return self.refuse_connect(conn, version, ReasonCode::CLIENT_IDENTIFIER_NOT_VALID);
             }
-            let id = format!("gauntlet-{}", self.next_assigned_id);
-            self.next_assigned_id += 1;
+            // Unique (3.1.1 MQTT-3.1.3-6, 5.0 MQTT-3.2.2-16): skip names a
+            // client chose itself or sessions restored from the store hold.
+            let id = loop {
+                let id = format!("gauntlet-{}", self.next_assigned_id);
+                self.next_assigned_id += 1;
+                if !self.sessions.contains_key(&id) {
+                    break id;
+                }
+            };
             assigned = Some(id.clone());
             id
         } else {
             connect.client_id.clone()
         };
+
+        // Likewise for the deadlines of a disconnected session: a will that
+        // is due goes out (MQTT-3.1.2-8), an expired session is over
+        // (MQTT-4.1.0-2), even if `handle_timeout` has not run yet.
+        self.settle_session(&client_id);
 
         // Session takeover (MQTT-3.1.4-2 / -3).
         if let Some(old) = self.sessions.get(&client_id).and_then(|s| s.conn) {
@@ -657,6 +709,28 @@ impl Broker {
         self.resume(&client_id);
     }
 
+    /// Applies a disconnected session's deadlines that have passed.
+    fn settle_session(&mut self, client_id: &str) {
+        let now = self.now;
+        let Some(s) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        if s.conn.is_some() {
+            return;
+        }
+        let due = s.will.as_ref().and_then(|w| w.publish_at);
+        if due.is_some_and(|t| t <= now) {
+            if let Some(w) = s.will.take() {
+                self.touch(client_id);
+                self.publish_will(w.message);
+            }
+        }
+        let expired = self.sessions.get(client_id).and_then(Session::expires_at);
+        if expired.is_some_and(|t| t <= now) {
+            self.end_session(client_id);
+        }
+    }
+
     fn authenticate(&self, connect: &Connect) -> Result<(), ReasonCode> {
         match &connect.username {
             None if !self.config.allow_anonymous => Err(ReasonCode::NOT_AUTHORIZED),
@@ -675,7 +749,10 @@ impl Broker {
     }
 
     /// After CONNACK on a resumed session: resend what is in flight, in
-    /// order, with DUP (MQTT-4.4.0-1), then what is queued.
+    /// order, with DUP (MQTT-4.4.0-1), then what is queued. The send quota
+    /// starts afresh at this connection's Receive Maximum (MQTT-4.9.0-1), and
+    /// resent PUBLISHes count against it (MQTT-3.3.4-9): those beyond it wait
+    /// in `Connection::resend` for `pump`.
     fn resume(&mut self, client_id: &str) {
         let Some(session) = self.sessions.get(client_id) else {
             return;
@@ -683,14 +760,28 @@ impl Broker {
         let Some(conn) = session.conn else {
             return;
         };
+        let quota = usize::from(self.conns.get(&conn).map_or(0, |c| c.send_quota));
         let inflight: Vec<OutFlight> = session.outflight.iter().cloned().collect();
+        let mut in_use = 0;
+        let mut waiting = VecDeque::new();
         for o in inflight {
             match o.state {
-                OutState::Published => {
-                    self.send_publish(conn, &o.delivery, Some(o.packet_id), true);
+                OutState::Published if waiting.is_empty() && in_use < quota => {
+                    if self.send_publish(conn, &o.delivery, Some(o.packet_id), true) {
+                        in_use += 1;
+                    } else {
+                        self.discard_outflight(client_id, o.packet_id);
+                    }
                 }
-                OutState::Released => self.send(conn, &Packet::PubRel(Ack::new(o.packet_id))),
+                OutState::Published => waiting.push_back(o.packet_id),
+                OutState::Released => {
+                    in_use += 1;
+                    self.send(conn, &Packet::PubRel(Ack::new(o.packet_id)));
+                }
             }
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.resend = waiting;
         }
         self.pump(client_id);
     }
@@ -897,15 +988,22 @@ impl Broker {
             }
             return;
         }
-        if session.queue.len() >= self.config.max_queued_messages {
-            session.dropped += 1;
-            self.stats.messages_dropped_queue_full += 1;
-            tracing::warn!(%client_id, topic = %d.message.topic, "queue full, message dropped");
-            return;
-        }
+        let topic = d.message.topic.clone();
         session.queue.push_back(d);
         self.touch(client_id);
         self.pump(client_id);
+        // The bound is on what waits beyond the messages in flight, so the
+        // message goes into flight first if it can; if it must wait and the
+        // queue is full, it is the one dropped (it is last in the queue).
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        if session.queue.len() > self.config.max_queued_messages {
+            session.queue.pop_back();
+            session.dropped += 1;
+            self.stats.messages_dropped_queue_full += 1;
+            tracing::warn!(%client_id, %topic, "queue full, message dropped");
+        }
     }
 
     /// Moves queued messages into flight while the client's Receive Maximum
@@ -919,9 +1017,37 @@ impl Broker {
             let Some(conn) = session.conn else {
                 return;
             };
-            let quota = self.conns.get(&conn).map_or(0, |c| c.send_quota);
-            if session.outflight.len() >= usize::from(quota) {
+            let Some(c) = self.conns.get_mut(&conn) else {
                 return;
+            };
+            // Messages in flight from an earlier connection and not resent
+            // on this one yet do not count against its quota.
+            let in_use = if c.resend.is_empty() {
+                session.outflight.len()
+            } else {
+                session
+                    .outflight
+                    .iter()
+                    .filter(|o| o.state == OutState::Released || !c.resend.contains(&o.packet_id))
+                    .count()
+            };
+            if in_use >= usize::from(c.send_quota) {
+                return;
+            }
+            // Those go first, in order (MQTT-4.6.0-1), unless acknowledged
+            // meanwhile.
+            if let Some(id) = c.resend.pop_front() {
+                let waiting = session
+                    .outflight
+                    .iter()
+                    .find(|o| o.packet_id == id && o.state == OutState::Published)
+                    .map(|o| o.delivery.clone());
+                if let Some(d) = waiting {
+                    if !self.send_publish(conn, &d, Some(id), true) {
+                        self.discard_outflight(client_id, id);
+                    }
+                }
+                continue;
             }
             let Some(d) = session.queue.pop_front() else {
                 return;
@@ -938,12 +1064,17 @@ impl Broker {
             });
             self.touch(client_id);
             if !self.send_publish(conn, &d, Some(packet_id), false) {
-                // Too large for the client: as if delivered (MQTT-3.1.2-25).
-                if let Some(s) = self.sessions.get_mut(client_id) {
-                    s.outflight.retain(|o| o.packet_id != packet_id);
-                }
+                self.discard_outflight(client_id, packet_id);
             }
         }
+    }
+
+    /// A PUBLISH too large for the client: as if delivered (MQTT-3.1.2-25).
+    fn discard_outflight(&mut self, client_id: &str, packet_id: u16) {
+        if let Some(s) = self.sessions.get_mut(client_id) {
+            s.outflight.retain(|o| o.packet_id != packet_id);
+        }
+        self.touch(client_id);
     }
 
     /// Writes a PUBLISH for a delivery. False if it exceeds the client's
@@ -992,23 +1123,29 @@ impl Broker {
             return false;
         }
         // Topic aliases towards the client, assigned first come, never reused.
+        // An alias adds three bytes, so it is used only if the PUBLISH still
+        // fits the client's Maximum Packet Size (MQTT-3.1.2-24); otherwise
+        // the full topic goes, which always fits (checked above).
         if c.version == Version::V5 && c.client_alias_max > 0 {
             let known = c.aliases_out.get(&m.topic).copied();
+            let new = known.is_none().then(|| c.aliases_out.len() + 1);
             let alias = known.or_else(|| {
-                let next = c.aliases_out.len() as u16 + 1;
-                (next <= c.client_alias_max).then(|| {
-                    c.aliases_out.insert(m.topic.clone(), next);
-                    next
-                })
+                new.filter(|&n| n <= usize::from(c.client_alias_max))
+                    .map(|n| n as u16)
             });
             if let Some(alias) = alias {
                 publish.properties.topic_alias = Some(alias);
                 if known.is_some() {
                     publish.topic.clear();
                 }
-                out.clear();
-                if protocol::encode(&Packet::Publish(publish), c.version, &mut out).is_err() {
-                    return false;
+                let mut aliased = BytesMut::new();
+                if protocol::encode(&Packet::Publish(publish), c.version, &mut aliased).is_ok()
+                    && aliased.len() <= c.client_max_packet as usize
+                {
+                    if known.is_none() {
+                        c.aliases_out.insert(m.topic.clone(), alias);
+                    }
+                    out = aliased;
                 }
             }
         }
@@ -1229,10 +1366,12 @@ impl Broker {
             };
         }
         self.actions.push_back(Action::Close { conn });
-        let ending = if d.reason == ReasonCode::DISCONNECT_WITH_WILL {
-            Ending::Abnormal
-        } else {
+        // MQTT-3.14.4-3 / MQTT-3.1.2-10 (5.0): only 0x00 discards the will;
+        // 0x04 asks for it, and a client reporting an error keeps it too.
+        let ending = if d.reason == ReasonCode::NORMAL_DISCONNECTION {
             Ending::Normal
+        } else {
+            Ending::Abnormal
         };
         self.end_connection(conn, ending);
     }
