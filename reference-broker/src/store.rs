@@ -112,6 +112,13 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
+    /// Forgets everything (a restart that lost its disk).
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.sessions.clear();
+        inner.retained.clear();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
         // A panic elsewhere while holding the lock leaves consistent data:
         // every write below is a single map operation.

@@ -1,0 +1,15 @@
+//! gauntlet: an MQTT conformance and chaos test harness.
+//!
+//! Scenarios ([`scenario`]) run against the reference broker inside a
+//! deterministic simulated network ([`sim`]); the [`runner`] executes their
+//! steps and records a [`trace`].
+
+pub mod cli;
+pub mod props;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod sim;
+pub mod spec;
+pub mod suite;
+pub mod trace;

@@ -1,0 +1,135 @@
+//! Machine-readable results: JUnit XML for CI systems and JSON.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::runner::{Outcome, RunResult};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+    Error,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Passed => "pass",
+            Status::Failed => "FAIL",
+            Status::Error => "ERROR",
+        }
+    }
+}
+
+/// One run (or one file that could not be loaded).
+#[derive(Clone, Debug, Serialize)]
+pub struct Record {
+    pub name: String,
+    pub file: String,
+    pub title: String,
+    pub status: Status,
+    pub version: Option<String>,
+    pub seed: Option<u64>,
+    pub message: Option<String>,
+    pub step: Option<usize>,
+    pub line: Option<u64>,
+    pub simulated_ms: u64,
+    pub wall_ms: u64,
+    pub trace: Option<String>,
+}
+
+impl Record {
+    pub fn from_run(
+        name: &str,
+        file: &Path,
+        title: &str,
+        run: &RunResult,
+        wall: Duration,
+    ) -> Record {
+        let (status, message, step, line, trace) = match &run.outcome {
+            Outcome::Passed => (Status::Passed, None, None, None, None),
+            Outcome::Failed(f) => (
+                Status::Failed,
+                Some(format!("step {} ({}): {}", f.step, f.step_text, f.message)),
+                Some(f.step),
+                Some(f.line),
+                Some(run.trace.to_string()),
+            ),
+        };
+        Record {
+            name: name.to_owned(),
+            file: file.display().to_string(),
+            title: title.to_owned(),
+            status,
+            version: Some(run.version.to_string()),
+            seed: Some(run.seed),
+            message,
+            step,
+            line,
+            simulated_ms: run.sim_ms,
+            wall_ms: wall.as_millis() as u64,
+            trace,
+        }
+    }
+
+    pub fn load_error(id: &str, file: &Path, message: &str) -> Record {
+        Record {
+            name: id.to_owned(),
+            file: file.display().to_string(),
+            title: String::new(),
+            status: Status::Error,
+            version: None,
+            seed: None,
+            message: Some(message.to_owned()),
+            step: None,
+            line: None,
+            simulated_ms: 0,
+            wall_ms: 0,
+            trace: None,
+        }
+    }
+}
+
+pub fn write(dir: &Path, records: &[Record]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(records).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("results.json"), json)?;
+    std::fs::write(dir.join("junit.xml"), junit(records)?)?;
+    Ok(())
+}
+
+fn junit(records: &[Record]) -> std::io::Result<String> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new("gauntlet");
+    let mut suite = TestSuite::new("scenarios");
+    for r in records {
+        let status = match r.status {
+            Status::Passed => TestCaseStatus::success(),
+            Status::Failed | Status::Error => {
+                let kind = if r.status == Status::Failed {
+                    NonSuccessKind::Failure
+                } else {
+                    NonSuccessKind::Error
+                };
+                let mut s = TestCaseStatus::non_success(kind);
+                if let Some(m) = &r.message {
+                    s.set_message(m.clone());
+                }
+                if let Some(t) = &r.trace {
+                    s.set_description(t.clone());
+                }
+                s
+            }
+        };
+        let mut case = TestCase::new(r.name.clone(), status);
+        case.set_classname(r.file.clone());
+        case.set_time(Duration::from_millis(r.wall_ms));
+        suite.add_test_case(case);
+    }
+    report.add_test_suite(suite);
+    report.to_string().map_err(std::io::Error::other)
+}

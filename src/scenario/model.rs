@@ -1,0 +1,657 @@
+//! The scenario format: what a YAML file says. Loading and checking it is in
+//! `load`; running it in `crate::runner`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::values::{Dur, DurRange, Match, Payload, Reason};
+
+/// MQTT versions a scenario runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VersionName {
+    V311,
+    V5,
+}
+
+impl VersionName {
+    pub fn protocol(self) -> protocol::Version {
+        match self {
+            VersionName::V311 => protocol::Version::V311,
+            VersionName::V5 => protocol::Version::V5,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VersionName::V311 => "v3.1.1",
+            VersionName::V5 => "v5",
+        }
+    }
+}
+
+impl fmt::Display for VersionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VersionName::V311 => "3.1.1",
+            VersionName::V5 => "5",
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<VersionName, D::Error> {
+        // YAML reads `3.1.1` as a string and `5` as a number.
+        let v = serde_value::Value::deserialize(d)?;
+        let s = match v {
+            serde_value::Value::String(s) => s,
+            serde_value::Value::U8(n) => n.to_string(),
+            serde_value::Value::U16(n) => n.to_string(),
+            serde_value::Value::U32(n) => n.to_string(),
+            serde_value::Value::U64(n) => n.to_string(),
+            serde_value::Value::I8(n) => n.to_string(),
+            serde_value::Value::I16(n) => n.to_string(),
+            serde_value::Value::I32(n) => n.to_string(),
+            serde_value::Value::I64(n) => n.to_string(),
+            serde_value::Value::F32(n) => n.to_string(),
+            serde_value::Value::F64(n) => n.to_string(),
+            other => {
+                return Err(de::Error::custom(format!(
+                    "expected a version (3.1.1 or 5), found {other:?}"
+                )))
+            }
+        };
+        match s.as_str() {
+            "3.1.1" | "311" | "4" => Ok(VersionName::V311),
+            "5" | "5.0" => Ok(VersionName::V5),
+            other => Err(de::Error::custom(format!(
+                "unknown MQTT version {other:?}: use 3.1.1 or 5"
+            ))),
+        }
+    }
+}
+
+fn both_versions() -> Vec<VersionName> {
+    vec![VersionName::V311, VersionName::V5]
+}
+
+/// A scripted scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Normative statement ids (`MQTT-3.1.2-5`) the scenario checks.
+    #[serde(default)]
+    pub spec: Vec<Spanned<String>>,
+    /// Each listed version is a separate run.
+    #[serde(default = "both_versions")]
+    pub versions: Vec<VersionName>,
+    /// Default deadline of `expect` steps (5s unless given).
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// Settings of the reference broker for this scenario.
+    #[serde(default)]
+    pub broker: reference_broker::Config,
+    pub clients: BTreeMap<String, ClientSpec>,
+    pub steps: Vec<Spanned<Step>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Per-message latency on every link, e.g. `5ms..80ms`.
+    pub latency: Option<DurRange>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn sixty() -> u16 {
+    60
+}
+
+/// How a client connects, unless a `connect` step says otherwise.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// The MQTT client identifier; the client's name if not given. `""`
+    /// asks the broker to assign one.
+    pub client_id: Option<String>,
+    #[serde(default = "yes")]
+    pub clean_start: bool,
+    #[serde(default = "sixty")]
+    pub keep_alive: u16,
+    /// 5.0 Session Expiry Interval, seconds.
+    pub session_expiry: Option<u32>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub will: Option<WillSpec>,
+    /// 5.0 CONNECT properties.
+    pub receive_maximum: Option<u16>,
+    pub maximum_packet_size: Option<u32>,
+    pub topic_alias_maximum: Option<u16>,
+    /// Acknowledge incoming QoS 1/2 messages as a normal client does.
+    #[serde(default = "yes")]
+    pub auto_ack: bool,
+    /// Send PINGREQ when idle for Keep Alive; PINGRESPs are then not
+    /// offered to `expect`.
+    #[serde(default = "yes")]
+    pub auto_ping: bool,
+}
+
+impl Default for ClientSpec {
+    fn default() -> ClientSpec {
+        ClientSpec {
+            client_id: None,
+            clean_start: true,
+            keep_alive: 60,
+            session_expiry: None,
+            username: None,
+            password: None,
+            will: None,
+            receive_maximum: None,
+            maximum_packet_size: None,
+            topic_alias_maximum: None,
+            auto_ack: true,
+            auto_ping: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WillSpec {
+    pub topic: String,
+    #[serde(default)]
+    pub payload: Payload,
+    #[serde(default)]
+    pub qos: u8,
+    #[serde(default)]
+    pub retain: bool,
+    /// 5.0 Will Delay Interval, seconds.
+    pub delay: Option<u32>,
+    /// 5.0 will properties by name (message_expiry_interval, content_type, ...).
+    #[serde(default)]
+    pub properties: BTreeMap<String, serde_value::Value>,
+}
+
+/// One step. A single-key map: `wait`, `network`, `broker`, or a client's
+/// name; a client step may add `only: 5` (or `only: 3.1.1`).
+#[derive(Clone, Debug)]
+pub enum Step {
+    Wait(Dur),
+    Network(NetworkAction),
+    Broker(BrokerAction),
+    Client {
+        name: String,
+        action: ClientAction,
+        only: Option<VersionName>,
+    },
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a step: `wait: 2s`, `network: {..}`, `broker: ..`, or `<client>: {<action>: ..}`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                let mut step = None;
+                let mut only = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "only" {
+                        only = Some(map.next_value::<VersionName>()?);
+                        continue;
+                    }
+                    if step.is_some() {
+                        return Err(de::Error::custom(format!(
+                            "a step does one thing; {key:?} starts a second one (use a new `- ` item)"
+                        )));
+                    }
+                    step = Some(match key.as_str() {
+                        "wait" => Step::Wait(map.next_value()?),
+                        "network" => Step::Network(map.next_value()?),
+                        "broker" => Step::Broker(map.next_value()?),
+                        _ => Step::Client {
+                            name: key,
+                            action: map.next_value()?,
+                            only: None,
+                        },
+                    });
+                }
+                match step {
+                    Some(Step::Client { name, action, .. }) => {
+                        Ok(Step::Client { name, action, only })
+                    }
+                    Some(_) if only.is_some() => {
+                        Err(de::Error::custom("`only` applies to client steps"))
+                    }
+                    Some(s) => Ok(s),
+                    None => Err(de::Error::custom("empty step")),
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum NetworkAction {
+    /// The link between the client and the broker silently drops
+    /// everything (half-open) until healed.
+    Cut(String),
+    Heal(String),
+    /// Nothing passes for a while; everything does on `resume`.
+    Stall(String),
+    Resume(String),
+    /// The client's connection is reset now.
+    Reset(String),
+    /// Per-message latency on the client's link.
+    Latency {
+        client: String,
+        range: DurRange,
+    },
+}
+
+/// `broker: crash`, `broker: restart`, or `broker: {restart: {keep_store: false}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerAction {
+    /// The broker process dies: every connection is closed at once.
+    Crash,
+    /// The broker starts again (crashing it first if it runs), with what it
+    /// stored unless `keep_store` is false.
+    Restart { keep_store: bool },
+}
+
+impl<'de> Deserialize<'de> for BrokerAction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<BrokerAction, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct RestartOptions {
+            keep_store: bool,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BrokerAction;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("crash, restart, or {restart: {keep_store: false}}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<BrokerAction, E> {
+                match s {
+                    "crash" => Ok(BrokerAction::Crash),
+                    "restart" => Ok(BrokerAction::Restart { keep_store: true }),
+                    other => Err(E::unknown_variant(other, &["crash", "restart"])),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BrokerAction, A::Error> {
+                let key: String = map
+                    .next_key()?
+                    .ok_or_else(|| de::Error::custom("expected crash or restart"))?;
+                match key.as_str() {
+                    "restart" => {
+                        let o: RestartOptions = map.next_value()?;
+                        Ok(BrokerAction::Restart {
+                            keep_store: o.keep_store,
+                        })
+                    }
+                    "crash" => {
+                        map.next_value::<de::IgnoredAny>()?;
+                        Ok(BrokerAction::Crash)
+                    }
+                    other => Err(de::Error::unknown_variant(other, &["crash", "restart"])),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// What a client does.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientAction {
+    Connect(ConnectStep),
+    Subscribe(SubscribeStep),
+    Unsubscribe(Vec<String>),
+    Publish(PublishStep),
+    Disconnect(DisconnectStep),
+    Send(SendStep),
+    Expect(ExpectStep),
+    ExpectNothing(Dur),
+    ExpectClosed(ExpectClosedStep),
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectStep {
+    pub clean_start: Option<bool>,
+    pub keep_alive: Option<u16>,
+    pub session_expiry: Option<u32>,
+    pub client_id: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub will: Option<WillSpec>,
+    /// Wait for CONNACK (default) and check it; `false` only sends CONNECT.
+    #[serde(default = "yes")]
+    pub wait: bool,
+    /// What CONNACK must say; without it, success.
+    pub expect: Option<ConnAckMatch>,
+}
+
+/// `subscribe: {maison/+/temperature: 1, maison/#: {qos: 2, no_local: true}}`.
+/// Reserved keys: `id` (5.0 Subscription Identifier) and `expect` (the
+/// SUBACK reason codes; by default the requested QoS of each filter).
+#[derive(Clone, Debug, Default)]
+pub struct SubscribeStep {
+    pub filters: Vec<(String, SubOptions)>,
+    pub id: Option<u32>,
+    pub expect: Option<Vec<Reason>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubOptions {
+    pub qos: u8,
+    #[serde(default)]
+    pub no_local: bool,
+    #[serde(default)]
+    pub retain_as_published: bool,
+    #[serde(default)]
+    pub retain_handling: u8,
+}
+
+impl<'de> Deserialize<'de> for SubscribeStep {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SubscribeStep, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SubscribeStep;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of topic filter to QoS (or to {qos, no_local, retain_as_published, retain_handling})")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SubscribeStep, A::Error> {
+                let mut s = SubscribeStep::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "id" => s.id = Some(map.next_value()?),
+                        "expect" => s.expect = Some(map.next_value()?),
+                        _ => {
+                            let v: serde_value::Value = map.next_value()?;
+                            let options = match v {
+                                serde_value::Value::Map(_) => {
+                                    SubOptions::deserialize(v).map_err(de::Error::custom)?
+                                }
+                                other => SubOptions {
+                                    qos: u8::deserialize(other).map_err(|_| {
+                                        de::Error::custom(format!(
+                                            "filter {key:?}: expected a QoS (0, 1, 2) or options"
+                                        ))
+                                    })?,
+                                    ..SubOptions::default()
+                                },
+                            };
+                            s.filters.push((key, options));
+                        }
+                    }
+                }
+                if s.filters.is_empty() {
+                    return Err(de::Error::custom(
+                        "subscribe needs at least one topic filter",
+                    ));
+                }
+                Ok(s)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishStep {
+    pub topic: String,
+    #[serde(default)]
+    pub payload: Payload,
+    #[serde(default)]
+    pub qos: u8,
+    #[serde(default)]
+    pub retain: bool,
+    #[serde(default)]
+    pub dup: bool,
+    /// Packet identifier; the client picks the next free one if not given.
+    pub id: Option<u16>,
+    /// 5.0 properties by name.
+    #[serde(default)]
+    pub properties: BTreeMap<String, serde_value::Value>,
+    /// Complete the acknowledgement flow (QoS 1: PUBACK; QoS 2: PUBREC,
+    /// PUBREL, PUBCOMP) before the next step. Without it the acks are left
+    /// for `expect` steps.
+    #[serde(default, rename = "await")]
+    pub await_ack: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisconnectStep {
+    /// Close the connection without DISCONNECT.
+    #[serde(default)]
+    pub abrupt: bool,
+    /// 5.0 reason code of the DISCONNECT.
+    pub reason: Option<Reason>,
+    /// 5.0 Session Expiry Interval on DISCONNECT.
+    pub session_expiry: Option<u32>,
+}
+
+/// Bytes or a bare acknowledgement to send as they are.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SendStep {
+    /// Hex, whitespace ignored: `"30 05 00 01 61 68 69"`.
+    Raw(String),
+    Puback(u16),
+    Pubrec(u16),
+    Pubrel(u16),
+    Pubcomp(u16),
+    Pingreq,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectClosedStep {
+    pub within: Option<Dur>,
+}
+
+/// `expect: puback`, or `expect: {publish: {topic: .., qos: 1}, within: 2s}`.
+#[derive(Clone, Debug)]
+pub struct ExpectStep {
+    pub packet: PacketMatch,
+    pub within: Option<Dur>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnAckMatch {
+    #[serde(default)]
+    pub session_present: Match<bool>,
+    #[serde(default)]
+    pub reason: Match<Reason>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, Match<serde_value::Value>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishMatch {
+    #[serde(default)]
+    pub topic: Match<String>,
+    #[serde(default)]
+    pub payload: Match<Payload>,
+    #[serde(default)]
+    pub qos: Match<u8>,
+    #[serde(default)]
+    pub retain: Match<bool>,
+    #[serde(default)]
+    pub dup: Match<bool>,
+    #[serde(default)]
+    pub id: Match<u16>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, Match<serde_value::Value>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckMatch {
+    #[serde(default)]
+    pub id: Match<u16>,
+    #[serde(default)]
+    pub reason: Match<Reason>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonsMatch {
+    #[serde(default)]
+    pub id: Match<u16>,
+    #[serde(default)]
+    pub reasons: Match<Vec<Reason>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisconnectMatch {
+    #[serde(default)]
+    pub reason: Match<Reason>,
+}
+
+#[derive(Clone, Debug)]
+pub enum PacketMatch {
+    ConnAck(ConnAckMatch),
+    Publish(PublishMatch),
+    PubAck(AckMatch),
+    PubRec(AckMatch),
+    PubRel(AckMatch),
+    PubComp(AckMatch),
+    SubAck(ReasonsMatch),
+    UnsubAck(ReasonsMatch),
+    PingResp,
+    Disconnect(DisconnectMatch),
+}
+
+const PACKET_NAMES: &[&str] = &[
+    "connack",
+    "publish",
+    "puback",
+    "pubrec",
+    "pubrel",
+    "pubcomp",
+    "suback",
+    "unsuback",
+    "pingresp",
+    "disconnect",
+];
+
+impl PacketMatch {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PacketMatch::ConnAck(_) => "CONNACK",
+            PacketMatch::Publish(_) => "PUBLISH",
+            PacketMatch::PubAck(_) => "PUBACK",
+            PacketMatch::PubRec(_) => "PUBREC",
+            PacketMatch::PubRel(_) => "PUBREL",
+            PacketMatch::PubComp(_) => "PUBCOMP",
+            PacketMatch::SubAck(_) => "SUBACK",
+            PacketMatch::UnsubAck(_) => "UNSUBACK",
+            PacketMatch::PingResp => "PINGRESP",
+            PacketMatch::Disconnect(_) => "DISCONNECT",
+        }
+    }
+
+    fn from_name<E: de::Error>(name: &str) -> Result<PacketMatch, E> {
+        Ok(match name {
+            "connack" => PacketMatch::ConnAck(ConnAckMatch::default()),
+            "publish" => PacketMatch::Publish(PublishMatch::default()),
+            "puback" => PacketMatch::PubAck(AckMatch::default()),
+            "pubrec" => PacketMatch::PubRec(AckMatch::default()),
+            "pubrel" => PacketMatch::PubRel(AckMatch::default()),
+            "pubcomp" => PacketMatch::PubComp(AckMatch::default()),
+            "suback" => PacketMatch::SubAck(ReasonsMatch::default()),
+            "unsuback" => PacketMatch::UnsubAck(ReasonsMatch::default()),
+            "pingresp" => PacketMatch::PingResp,
+            "disconnect" => PacketMatch::Disconnect(DisconnectMatch::default()),
+            other => return Err(E::unknown_variant(other, PACKET_NAMES)),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectStep {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ExpectStep, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ExpectStep;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a packet name (puback) or {<packet>: {fields..}, within: 2s}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ExpectStep, E> {
+                Ok(ExpectStep {
+                    packet: PacketMatch::from_name(s)?,
+                    within: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExpectStep, A::Error> {
+                let mut packet = None;
+                let mut within = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "within" {
+                        within = Some(map.next_value()?);
+                        continue;
+                    }
+                    if packet.is_some() {
+                        return Err(de::Error::custom(format!(
+                            "expect one packet per step; {key:?} is a second one"
+                        )));
+                    }
+                    packet = Some(match key.as_str() {
+                        "connack" => PacketMatch::ConnAck(map.next_value()?),
+                        "publish" => PacketMatch::Publish(map.next_value()?),
+                        "puback" => PacketMatch::PubAck(map.next_value()?),
+                        "pubrec" => PacketMatch::PubRec(map.next_value()?),
+                        "pubrel" => PacketMatch::PubRel(map.next_value()?),
+                        "pubcomp" => PacketMatch::PubComp(map.next_value()?),
+                        "suback" => PacketMatch::SubAck(map.next_value()?),
+                        "unsuback" => PacketMatch::UnsubAck(map.next_value()?),
+                        "disconnect" => PacketMatch::Disconnect(map.next_value()?),
+                        "pingresp" => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            PacketMatch::PingResp
+                        }
+                        other => {
+                            let mut names = PACKET_NAMES.to_vec();
+                            names.push("within");
+                            return Err(de::Error::unknown_field(other, &[])).map_err(
+                                |_: A::Error| {
+                                    de::Error::custom(format!(
+                                        "unknown packet {other:?}; expected one of {}",
+                                        names.join(", ")
+                                    ))
+                                },
+                            );
+                        }
+                    });
+                }
+                let packet = packet.ok_or_else(|| de::Error::custom("expect needs a packet"))?;
+                Ok(ExpectStep { packet, within })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

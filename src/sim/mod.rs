@@ -1,0 +1,200 @@
+//! The simulated world: the reference broker on one turmoil host, each
+//! scenario client on a host of its own, one seed for everything. Faults are
+//! applied between simulation steps.
+
+pub mod client;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use protocol::Version;
+use reference_broker::store::{MemoryStore, Store};
+use reference_broker::{server, Broker, Config};
+
+use crate::trace::{Kind, Trace};
+use client::{Shared, BROKER_HOST, BROKER_PORT};
+
+/// One simulated millisecond per step: fine enough for keep alive and
+/// latency, cheap enough that a minute of simulated time is fast.
+const TICK: Duration = Duration::from_millis(1);
+/// Longest a run may last in simulated time.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+pub fn client_host(name: &str) -> String {
+    format!("client-{name}")
+}
+
+pub struct World {
+    sim: turmoil::Sim<'static>,
+    store: MemoryStore,
+    pub clients: BTreeMap<String, Rc<Shared>>,
+    pub trace: Rc<RefCell<Trace>>,
+    broker_running: bool,
+}
+
+impl World {
+    /// Builds the world: the broker host and one host per client name.
+    pub fn new(
+        seed: u64,
+        config: Config,
+        latency: Option<(Duration, Duration)>,
+        client_names: &[String],
+        version: Version,
+    ) -> World {
+        let mut builder = turmoil::Builder::new();
+        builder
+            .rng_seed(seed)
+            .tick_duration(TICK)
+            .simulation_duration(MAX_DURATION)
+            // A fixed epoch: nothing depends on when the run happens.
+            .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        if let Some((min, max)) = latency {
+            builder.min_message_latency(min).max_message_latency(max);
+        }
+        let mut sim = builder.build();
+        let store = MemoryStore::new();
+        let trace = Rc::new(RefCell::new(Trace::default()));
+
+        let broker_store = store.clone();
+        sim.host(BROKER_HOST, move || {
+            let store = broker_store.clone();
+            let config = config.clone();
+            async move {
+                let epoch = turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64);
+                let snapshot = store.load()?;
+                let broker = Broker::restore(config, snapshot, epoch);
+                let listener = turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_PORT)).await?;
+                let handle = server::spawn(broker, Box::new(store), epoch);
+                loop {
+                    let (stream, _) = listener.accept().await?;
+                    handle.serve(stream);
+                }
+            }
+        });
+
+        let mut clients = BTreeMap::new();
+        for name in client_names {
+            let shared = Shared::new(name, version, trace.clone());
+            let task_shared = shared.clone();
+            sim.host(client_host(name).as_str(), move || {
+                client::run(task_shared.clone())
+            });
+            clients.insert(name.clone(), shared);
+        }
+        World {
+            sim,
+            store,
+            clients,
+            trace,
+            broker_running: true,
+        }
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.sim.elapsed().as_millis() as u64
+    }
+
+    pub fn log(&self, who: &str, kind: Kind) {
+        let at = self.now_ms();
+        self.trace.borrow_mut().push(at, who, kind);
+    }
+
+    /// Advances one tick. An error is a host's software failing.
+    pub fn step(&mut self) -> Result<(), String> {
+        self.sim.step().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Steps until `done` holds (true) or `deadline_ms` passes (false).
+    pub fn run_until(
+        &mut self,
+        deadline_ms: u64,
+        mut done: impl FnMut(&World) -> bool,
+    ) -> Result<bool, String> {
+        loop {
+            if done(self) {
+                return Ok(true);
+            }
+            if self.now_ms() >= deadline_ms {
+                return Ok(false);
+            }
+            self.step()?;
+        }
+    }
+
+    pub fn run_for(&mut self, ms: u64) -> Result<(), String> {
+        let until = self.now_ms() + ms;
+        self.run_until(until, |_| false).map(|_| ())
+    }
+
+    pub fn cut(&mut self, client: &str) {
+        self.sim
+            .partition(BROKER_HOST, client_host(client).as_str());
+        self.log("network", Kind::Event(format!("cut {client}")));
+    }
+
+    pub fn heal(&mut self, client: &str) {
+        self.sim.repair(BROKER_HOST, client_host(client).as_str());
+        self.log("network", Kind::Event(format!("heal {client}")));
+    }
+
+    pub fn stall(&mut self, client: &str) {
+        self.sim.hold(BROKER_HOST, client_host(client).as_str());
+        self.log("network", Kind::Event(format!("stall {client}")));
+    }
+
+    pub fn resume(&mut self, client: &str) {
+        self.sim.release(BROKER_HOST, client_host(client).as_str());
+        self.log("network", Kind::Event(format!("resume {client}")));
+    }
+
+    /// The client's host crashes and comes back: its connection is reset,
+    /// its software starts over (disconnected).
+    pub fn reset(&mut self, client: &str) {
+        let host = client_host(client);
+        self.sim.crash(host.as_str());
+        self.sim.bounce(host.as_str());
+        self.log("network", Kind::Event(format!("reset {client}")));
+    }
+
+    pub fn set_latency(&mut self, client: &str, min: Duration, max: Duration) {
+        let host = client_host(client);
+        self.sim.set_link_latency(BROKER_HOST, host.as_str(), min);
+        self.sim
+            .set_link_max_message_latency(BROKER_HOST, host.as_str(), max);
+        self.log(
+            "network",
+            Kind::Event(format!(
+                "latency {client} {}ms..{}ms",
+                min.as_millis(),
+                max.as_millis()
+            )),
+        );
+    }
+
+    pub fn crash_broker(&mut self) {
+        if self.broker_running {
+            self.sim.crash(BROKER_HOST);
+            self.broker_running = false;
+        }
+        self.log("broker", Kind::Event("crash".into()));
+    }
+
+    pub fn restart_broker(&mut self, keep_store: bool) {
+        if self.broker_running {
+            self.sim.crash(BROKER_HOST);
+        }
+        if !keep_store {
+            self.store.clear();
+        }
+        self.sim.bounce(BROKER_HOST);
+        self.broker_running = true;
+        let what = if keep_store {
+            "restart"
+        } else {
+            "restart with an empty store"
+        };
+        self.log("broker", Kind::Event(what.into()));
+    }
+}
