@@ -9,6 +9,7 @@ pub mod props;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod schema;
 pub mod sim;
 pub mod spec;
 pub mod suite;

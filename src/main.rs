@@ -45,6 +45,25 @@ enum Command {
     },
     /// Check scenario files without running them.
     Check { paths: Vec<PathBuf> },
+    /// Print the JSON Schema of the scenario format (draft 2020-12)
+    ///
+    /// Editors with the YAML language server (VS Code's YAML extension,
+    /// Neovim, Helix, ...) use it to complete keys, explain them and flag
+    /// mistakes while you type. Save it once:
+    ///
+    ///     gauntlet schema > scenario.schema.json
+    ///
+    /// and put this comment on the first line of a scenario, with the path
+    /// relative to the scenario file:
+    ///
+    ///     # yaml-language-server: $schema=../scenario.schema.json
+    ///
+    /// The schema catches unknown keys, wrong types, bad durations, unknown
+    /// packet, reason code and property names; `gauntlet check` also checks
+    /// what a schema cannot (that a step's client is declared, that `only`
+    /// names a version the scenario runs on, ...).
+    #[command(verbatim_doc_comment)]
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -69,6 +88,20 @@ fn main() -> ExitCode {
             version,
         } => cli::replay(&file, seed, version.as_deref()),
         Command::Check { paths } => cli::check(&paths),
+        Command::Schema => {
+            use std::io::Write;
+            let schema = mqtt_gauntlet::schema::scenario_schema();
+            serde_json::to_string_pretty(&schema)
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    match writeln!(std::io::stdout(), "{text}") {
+                        // `gauntlet schema | head` is not an error.
+                        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+                        _ => Ok(true),
+                    }
+                })
+                .map_err(|e| format!("cannot print the schema: {e}"))
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -307,14 +307,19 @@ pub fn check(
         let found = present.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
         match (m, found) {
             (Match::Any, _) => {}
-            (Match::Absent, None) => {}
+            (Match::Absent, None) | (Match::Present, Some(_)) => {}
             (Match::Absent, Some(v)) => {
                 return Err(format!("property {name} is {v}, expected absent"))
+            }
+            (Match::Present, None) => {
+                return Err(format!("property {name} is absent, expected present"))
             }
             (Match::Is(raw), found) => {
                 let want = parse(name, raw)?;
                 match found {
                     Some(v) if *v == want => {}
+                    // "their order is not significant" (MQTT-3.3.4-4)
+                    Some(v) if name == "subscription_identifiers" && same_items(v, &want) => {}
                     Some(v) => return Err(format!("property {name} is {v}, expected {want}")),
                     None => return Err(format!("property {name} is absent, expected {want}")),
                 }
@@ -322,4 +327,17 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+/// Two lists of numbers with the same items, in any order.
+fn same_items(a: &PropValue, b: &PropValue) -> bool {
+    match (a, b) {
+        (PropValue::Nums(a), PropValue::Nums(b)) => {
+            let (mut a, mut b) = (a.clone(), b.clone());
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        }
+        _ => false,
+    }
 }

@@ -273,8 +273,19 @@ impl<'a> Runner<'a> {
         what: &str,
         wanted: impl Fn(&Packet) -> bool,
     ) -> Result<Packet, String> {
+        let within = self.timeout_ms;
+        self.await_packet_within(name, what, within, wanted)
+    }
+
+    fn await_packet_within(
+        &mut self,
+        name: &str,
+        what: &str,
+        within: u64,
+        wanted: impl Fn(&Packet) -> bool,
+    ) -> Result<Packet, String> {
         let shared = self.shared(name);
-        let deadline = self.deadline(None);
+        let deadline = self.world.now_ms() + within;
         let found = self.world.run_until(deadline, |_| {
             let s = shared.state.borrow();
             s.inbox.iter().any(&wanted) || s.closed
@@ -290,7 +301,7 @@ impl<'a> Runner<'a> {
             format!(" (received instead: {})", seen.join("; "))
         };
         if !found || !s.closed {
-            Err(format!("no {what} within {} ms{seen}", self.timeout_ms))
+            Err(format!("no {what} within {within} ms{seen}"))
         } else {
             Err(format!("connection closed while waiting for {what}{seen}"))
         }
@@ -317,6 +328,14 @@ impl<'a> Runner<'a> {
                         );
                     }
                     self.send(name, &Packet::Disconnect(Disconnect { reason, properties }))?;
+                    // Wait (up to the step deadline) for the broker to close
+                    // its side: then it has acted on the DISCONNECT, and a
+                    // reconnect in the next step cannot overtake it on
+                    // another connection. A broker that does not close is
+                    // not an error here: closing is the client's duty.
+                    let deadline = self.deadline(None);
+                    self.world
+                        .run_until(deadline, |_| shared.state.borrow().closed)?;
                 }
                 shared.command(Command::Close);
                 self.settle(&shared)
@@ -337,6 +356,31 @@ impl<'a> Runner<'a> {
                 };
                 self.send(name, &packet)
             }
+            ClientAction::Expect(e) if e.unordered => {
+                let packet = self.in_version(&e.packet);
+                // The first packet that matches, wherever it is; an error
+                // lists what came instead.
+                let within = e.within.map_or(self.timeout_ms, |d| d.millis());
+                let wanted = |p: &Packet| check_packet(&packet, p).is_ok();
+                let what = format!("matching {}", e.packet.name());
+                self.await_packet_within(name, &what, within, wanted)
+                    .map(|_| ())
+                    .map_err(|err| {
+                        // Say how each packet waiting in the inbox differs.
+                        let shared = self.shared(name);
+                        let s = shared.state.borrow();
+                        let why: Vec<String> = s
+                            .inbox
+                            .iter()
+                            .filter_map(|p| check_packet(&packet, p).err())
+                            .collect();
+                        if why.is_empty() {
+                            err
+                        } else {
+                            format!("no {what} within {within} ms: {}", why.join("; "))
+                        }
+                    })
+            }
             ClientAction::Expect(e) => {
                 let shared = self.shared(name);
                 let deadline = self.deadline(e.within.map(|d| d.millis()));
@@ -346,7 +390,7 @@ impl<'a> Runner<'a> {
                 })?;
                 let got = shared.state.borrow_mut().inbox.pop_front();
                 match got {
-                    Some(p) => check_packet(&e.packet, &p),
+                    Some(p) => check_packet(&self.in_version(&e.packet), &p),
                     None if shared.state.borrow().closed => Err(format!(
                         "expected {}, but the connection was closed",
                         e.packet.name()
@@ -443,7 +487,14 @@ impl<'a> Runner<'a> {
         if let Some(e) = shared.state.borrow().connect_error.clone() {
             return Err(format!("TCP connection to the broker failed: {e}"));
         }
-        self.send(name, &Packet::from(connect))?;
+        match &c.raw {
+            Some(hex) => {
+                let bytes = crate::scenario::values::parse_hex(hex)?;
+                let label = format!("raw {}", crate::scenario::values::hex(&bytes));
+                self.send_bytes(name, Bytes::from(bytes), label)?;
+            }
+            None => self.send(name, &Packet::from(connect))?,
+        }
         if !c.wait {
             return Ok(());
         }
@@ -453,7 +504,27 @@ impl<'a> Runner<'a> {
             ..ConnAckMatch::default()
         };
         let expect = c.expect.as_ref().unwrap_or(&default);
-        check_packet(&PacketMatch::ConnAck(expect.clone()), &got)
+        check_packet(
+            &self.in_version(&PacketMatch::ConnAck(expect.clone())),
+            &got,
+        )
+    }
+
+    /// The codec reads a 3.1.1 CONNACK return code as its 5.0 reason code
+    /// (0x02 Identifier rejected is 0x85); a 3.1.1 scenario may write either.
+    fn in_version(&self, m: &PacketMatch) -> PacketMatch {
+        match m {
+            PacketMatch::ConnAck(c) if self.version == Version::V311 => {
+                let mut c = c.clone();
+                if let Match::Is(Reason(code @ 1..=5)) = c.reason {
+                    if let Some(r) = ReasonCode::from_v311_connack(code) {
+                        c.reason = Match::Is(Reason(r.0));
+                    }
+                }
+                PacketMatch::ConnAck(c)
+            }
+            other => other.clone(),
+        }
     }
 
     fn will(&self, w: &WillSpec) -> Result<Will, String> {
@@ -628,8 +699,9 @@ fn field<T: PartialEq + std::fmt::Display>(
     actual: Option<&T>,
 ) -> Result<(), String> {
     match (expected, actual) {
-        (Match::Any, _) | (Match::Absent, None) => Ok(()),
+        (Match::Any, _) | (Match::Absent, None) | (Match::Present, Some(_)) => Ok(()),
         (Match::Absent, Some(v)) => Err(format!("{name} is {v}, expected absent")),
+        (Match::Present, None) => Err(format!("{name} is absent, expected present")),
         (Match::Is(want), Some(v)) if v == want => Ok(()),
         (Match::Is(want), Some(v)) => Err(format!("{name} is {v}, expected {want}")),
         (Match::Is(want), None) => Err(format!("{name} is absent, expected {want}")),
@@ -731,6 +803,8 @@ fn reasons_field(expected: &Match<Vec<Reason>>, got: &[u8]) -> StepResult {
         Match::Any => Ok(()),
         Match::Absent if got.is_empty() => Ok(()),
         Match::Absent => Err(format!("reasons are {}, expected none", codes(got))),
+        Match::Present if got.is_empty() => Err("reasons are absent, expected present".into()),
+        Match::Present => Ok(()),
         Match::Is(want) => {
             let want: Vec<u8> = want.iter().map(|r| r.0).collect();
             if want == got {
@@ -750,6 +824,7 @@ fn bool_match(m: &Match<bool>) -> Match<Bits> {
     match m {
         Match::Any => Match::Any,
         Match::Absent => Match::Absent,
+        Match::Present => Match::Present,
         Match::Is(b) => Match::Is(Bits(*b)),
     }
 }
@@ -778,6 +853,7 @@ impl MapDisplay for Match<String> {
         match self {
             Match::Any => Match::Any,
             Match::Absent => Match::Absent,
+            Match::Present => Match::Present,
             Match::Is(s) => Match::Is(Quoted(s)),
         }
     }

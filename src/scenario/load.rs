@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::model::{ClientAction, NetworkAction, Scenario, Step};
+use super::model::{ClientAction, NetworkAction, Scenario, Step, VersionName};
 use crate::spec;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,22 +96,29 @@ fn check(s: &Scenario) -> Result<(), Problem> {
             return Err(nowhere(format!("version {v} is listed twice")));
         }
     }
-    for id in &s.spec {
-        let known = s
-            .versions
+    for (version, id) in &s.spec.entries {
+        let at = |m: String| (id.referenced.line(), id.referenced.column(), m);
+        if let Some(v) = version {
+            if !s.versions.contains(v) {
+                return Err(at(format!(
+                    "spec ids for {v}, but the scenario does not run on {v}"
+                )));
+            }
+        }
+        let candidates: Vec<VersionName> = match version {
+            Some(v) => vec![*v],
+            None => s.versions.clone(),
+        };
+        let known = candidates
             .iter()
             .any(|v| spec::statement(v.protocol(), &id.value).is_some());
         if !known {
-            let listed: Vec<String> = s.versions.iter().map(|v| v.to_string()).collect();
-            return Err((
-                id.referenced.line(),
-                id.referenced.column(),
-                format!(
-                    "{:?} is not a normative statement of MQTT {} (see spec/*.tsv)",
-                    id.value,
-                    listed.join(" or ")
-                ),
-            ));
+            let listed: Vec<String> = candidates.iter().map(|v| v.to_string()).collect();
+            return Err(at(format!(
+                "{:?} is not a normative statement of MQTT {} (see spec/*.tsv)",
+                id.value,
+                listed.join(" or ")
+            )));
         }
     }
     if let Err(e) = s.broker.validate() {
@@ -219,6 +226,23 @@ fn check_action(action: &ClientAction) -> Result<(), String> {
         ClientAction::Connect(c) => {
             if let Some(w) = &c.will {
                 qos(w.qos, "will")?;
+            }
+            if let Some(hex) = &c.raw {
+                super::values::parse_hex(hex)?;
+                // The raw bytes are the whole CONNECT: fields would be ignored.
+                let fields = c.clean_start.is_some()
+                    || c.keep_alive.is_some()
+                    || c.session_expiry.is_some()
+                    || c.client_id.is_some()
+                    || c.username.is_some()
+                    || c.password.is_some()
+                    || c.will.is_some();
+                if fields {
+                    return Err(
+                        "connect: `raw` is sent as it is; it cannot be combined with CONNECT fields"
+                            .into(),
+                    );
+                }
             }
         }
         ClientAction::Send(super::model::SendStep::Raw(hex)) => {

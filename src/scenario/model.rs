@@ -87,7 +87,7 @@ pub struct Scenario {
     pub description: String,
     /// Normative statement ids (`MQTT-3.1.2-5`) the scenario checks.
     #[serde(default)]
-    pub spec: Vec<Spanned<String>>,
+    pub spec: SpecRefs,
     /// Each listed version is a separate run.
     #[serde(default = "both_versions")]
     pub versions: Vec<VersionName>,
@@ -101,6 +101,61 @@ pub struct Scenario {
     pub broker: reference_broker::Config,
     pub clients: BTreeMap<String, ClientSpec>,
     pub steps: Vec<Spanned<Step>>,
+}
+
+/// `spec: [MQTT-4.3.2-1, ...]`, or per version:
+/// `spec: {3.1.1: [MQTT-3.1.2-24], 5: [MQTT-3.1.2-22]}`. The two versions
+/// number their statements differently, and the same id often means
+/// something else in the other one (3.1.1's MQTT-3.1.2-24 is Keep Alive,
+/// 5.0's is Maximum Packet Size): a list applies each id to every version
+/// that has it, so a scenario whose ids differ by version uses the map.
+#[derive(Clone, Debug, Default)]
+pub struct SpecRefs {
+    /// Each id with the version it is from (`None`: every version run).
+    pub entries: Vec<(Option<VersionName>, Spanned<String>)>,
+}
+
+impl SpecRefs {
+    /// The ids the scenario checks when run on `version`.
+    pub fn ids_for(&self, version: VersionName) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter(|(v, id)| match v {
+                Some(v) => *v == version,
+                None => crate::spec::statement(version.protocol(), &id.value).is_some(),
+            })
+            .map(|(_, id)| id.value.as_str())
+            .collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for SpecRefs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SpecRefs, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SpecRefs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of statement ids, or {3.1.1: [ids], 5: [ids]}")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<SpecRefs, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(id) = seq.next_element::<Spanned<String>>()? {
+                    entries.push((None, id));
+                }
+                Ok(SpecRefs { entries })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SpecRefs, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(v) = map.next_key::<VersionName>()? {
+                    for id in map.next_value::<Vec<Spanned<String>>>()? {
+                        entries.push((Some(v), id));
+                    }
+                }
+                Ok(SpecRefs { entries })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -141,8 +196,9 @@ pub struct ClientSpec {
     /// Acknowledge incoming QoS 1/2 messages as a normal client does.
     #[serde(default = "yes")]
     pub auto_ack: bool,
-    /// Send PINGREQ when idle for Keep Alive; PINGRESPs are then not
-    /// offered to `expect`.
+    /// Send PINGREQ when idle for Keep Alive (the broker's Server Keep
+    /// Alive if it gives one), from CONNACK on; the PINGRESPs answering
+    /// those are not offered to `expect` (the answer to `send: pingreq` is).
     #[serde(default = "yes")]
     pub auto_ping: bool,
 }
@@ -321,7 +377,8 @@ impl<'de> Deserialize<'de> for BrokerAction {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientAction {
-    Connect(ConnectStep),
+    /// Boxed: by far the largest action, it would size every step.
+    Connect(Box<ConnectStep>),
     Subscribe(SubscribeStep),
     Unsubscribe(Vec<String>),
     Publish(PublishStep),
@@ -342,6 +399,10 @@ pub struct ConnectStep {
     pub username: Option<String>,
     pub password: Option<String>,
     pub will: Option<WillSpec>,
+    /// Hex bytes to send instead of a CONNECT built from the fields: a
+    /// CONNECT a correct client cannot write (reserved flag, unknown
+    /// protocol level), or a first packet that is not a CONNECT at all.
+    pub raw: Option<String>,
     /// Wait for CONNACK (default) and check it; `false` only sends CONNECT.
     #[serde(default = "yes")]
     pub wait: bool,
@@ -472,10 +533,14 @@ pub struct ExpectClosedStep {
 }
 
 /// `expect: puback`, or `expect: {publish: {topic: .., qos: 1}, within: 2s}`.
+/// `unordered: true` takes the first packet that matches wherever it is in
+/// the inbox (the packets before it stay for later steps): for what the
+/// spec leaves unordered, such as retained messages of different topics.
 #[derive(Clone, Debug)]
 pub struct ExpectStep {
     pub packet: PacketMatch,
     pub within: Option<Dur>,
+    pub unordered: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -605,14 +670,20 @@ impl<'de> Deserialize<'de> for ExpectStep {
                 Ok(ExpectStep {
                     packet: PacketMatch::from_name(s)?,
                     within: None,
+                    unordered: false,
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExpectStep, A::Error> {
                 let mut packet = None;
                 let mut within = None;
+                let mut unordered = false;
                 while let Some(key) = map.next_key::<String>()? {
                     if key == "within" {
                         within = Some(map.next_value()?);
+                        continue;
+                    }
+                    if key == "unordered" {
+                        unordered = map.next_value()?;
                         continue;
                     }
                     if packet.is_some() {
@@ -636,7 +707,7 @@ impl<'de> Deserialize<'de> for ExpectStep {
                         }
                         other => {
                             let mut names = PACKET_NAMES.to_vec();
-                            names.push("within");
+                            names.extend(["within", "unordered"]);
                             return Err(de::Error::unknown_field(other, &[])).map_err(
                                 |_: A::Error| {
                                     de::Error::custom(format!(
@@ -649,7 +720,11 @@ impl<'de> Deserialize<'de> for ExpectStep {
                     });
                 }
                 let packet = packet.ok_or_else(|| de::Error::custom("expect needs a packet"))?;
-                Ok(ExpectStep { packet, within })
+                Ok(ExpectStep {
+                    packet,
+                    within,
+                    unordered,
+                })
             }
         }
         d.deserialize_any(V)

@@ -227,6 +227,11 @@ const REASON_NAMES: &[(&str, u8)] = &[
     ("wildcard_subscriptions_not_supported", 0xA2),
 ];
 
+/// The reason code names a scenario may write, with the codes they stand for.
+pub fn reason_names() -> &'static [(&'static str, u8)] {
+    REASON_NAMES
+}
+
 impl<'de> Deserialize<'de> for Reason {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Reason, D::Error> {
         struct V;
@@ -279,13 +284,16 @@ impl fmt::Display for Reason {
     }
 }
 
-/// What an expected field must be: a value, `any` (the default), or
-/// `absent`. A literal string "any" or "absent" is written `{is: any}`.
+/// What an expected field must be: a value, `any` (the default), `absent`,
+/// or `present` (any value, but there: an Assigned Client Identifier whose
+/// value is the broker's choice). A literal string "any", "absent" or
+/// "present" is written `{is: any}`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Match<T> {
     #[default]
     Any,
     Absent,
+    Present,
     Is(T),
 }
 
@@ -303,6 +311,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Match<T> {
             match s.as_str() {
                 "any" => return Ok(Match::Any),
                 "absent" => return Ok(Match::Absent),
+                "present" => return Ok(Match::Present),
                 _ => {}
             }
         }

@@ -126,6 +126,12 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
     let mut stream: Option<TcpStream> = None;
     let mut buf = BytesMut::new();
     let mut last_sent = tokio::time::Instant::now();
+    // Keep Alive starts with the CONNACK of this connection: no PINGREQ
+    // before CONNECT, nor from a timer left over from the last connection.
+    let mut accepted = false;
+    // PINGRESPs still owed for automatic PINGREQs: those are hidden, the
+    // answer to a PINGREQ a step sent is not.
+    let mut auto_pings: u32 = 0;
     loop {
         // Carry out what the runner asked for, in order.
         loop {
@@ -140,6 +146,8 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
                 Command::Connect => {
                     stream = None;
                     buf.clear();
+                    accepted = false;
+                    auto_pings = 0;
                     match TcpStream::connect((BROKER_HOST, BROKER_PORT)).await {
                         Ok(s) => {
                             stream = Some(s);
@@ -183,7 +191,7 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
 
         let (auto_ping, keep_alive) = {
             let s = shared.state.borrow();
-            (s.auto_ping && s.connected, s.keep_alive)
+            (s.auto_ping && s.connected && accepted, s.keep_alive)
         };
         let ping_at = last_sent + Duration::from_secs(u64::from(keep_alive.max(1)));
         let wake = tokio::select! {
@@ -197,6 +205,7 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
                 if let Some(s) = &mut stream {
                     last_sent = tokio::time::Instant::now();
                     if s.write_all(&[0xC0, 0x00]).await.is_ok() {
+                        auto_pings += 1;
                         shared.log(Kind::Sent("PINGREQ (keep alive)".into()));
                     }
                 }
@@ -221,7 +230,21 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
                         Ok(None) => break,
                         Ok(Some(packet)) => {
                             shared.log(Kind::Received(describe(&packet)));
-                            if let Some(reply) = auto_reply(&shared, &packet) {
+                            // MQTT-3.2.2-21: a Server Keep Alive replaces
+                            // the client's own for pinging.
+                            if let Packet::ConnAck(a) = &packet {
+                                // The CONNECT set `last_sent`: the clock runs from it.
+                                accepted |= a.reason.0 < 0x80;
+                                if let Some(k) = a.properties.server_keep_alive {
+                                    shared.state.borrow_mut().keep_alive = k;
+                                }
+                            }
+                            let reply = auto_reply(&shared, &packet);
+                            // The PUBREL of a delivery the client acknowledges
+                            // by itself is part of that handshake, as PINGRESP
+                            // is of auto ping: not offered to `expect`.
+                            let hidden = matches!(packet, Packet::PubRel(_)) && reply.is_some();
+                            if let Some(reply) = reply {
                                 if let Some(s) = &mut stream {
                                     let mut out = BytesMut::new();
                                     if protocol::encode(&reply, version, &mut out).is_ok() {
@@ -235,7 +258,11 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
                                 }
                             }
                             let mut st = shared.state.borrow_mut();
-                            if !(st.auto_ping && packet == Packet::PingResp) {
+                            let auto_pong = packet == Packet::PingResp && auto_pings > 0;
+                            if auto_pong {
+                                auto_pings -= 1;
+                            }
+                            if !hidden && !auto_pong {
                                 st.inbox.push_back(packet);
                             }
                         }

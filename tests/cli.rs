@@ -1,0 +1,395 @@
+//! The `gauntlet` binary as a user meets it: what `check` says about broken
+//! files, the trace `replay` prints, what a failing `run` reports, and the
+//! files `run --report` writes. Outputs are insta snapshots
+//! (tests/snapshots/); after an intended change, review them with
+//! `cargo insta review` or rerun with `INSTA_UPDATE=always`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs `gauntlet` from the repository root, so paths print relative.
+fn gauntlet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("gauntlet runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("UTF-8 stderr")
+}
+
+/// `gauntlet check` on one broken file: exit code 1, one `error` line that
+/// names the file, the line (and a column) and what was expected.
+///
+/// `line` is where the mistake is reported; `None` marks a message that
+/// has no location yet (a known gap of the loader, not of this test).
+fn check_broken(name: &str, line: Option<u64>, says: &str) {
+    let path = format!("tests/fixtures/broken/{name}.yaml");
+    let out = gauntlet(&["check", &path]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{name}: {text}");
+    assert_eq!(text.lines().count(), 1, "{name}: one error line: {text}");
+    let rest = text
+        .strip_prefix(&format!("error {path}"))
+        .unwrap_or_else(|| panic!("{name}: does not name the file: {text}"));
+    if let Some(line) = line {
+        let mut parts = rest.splitn(4, ':');
+        assert_eq!(parts.next(), Some(""), "{name}: {text}");
+        let l: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let c: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        assert_eq!(l, line, "{name}: wrong line in {text}");
+        assert!(c > 0, "{name}: no column in {text}");
+    }
+    assert!(text.contains(says), "{name}: does not say {says:?}: {text}");
+    insta::assert_snapshot!(format!("check_{name}"), text);
+}
+
+#[test]
+fn check_unknown_key() {
+    check_broken("unknown_key", Some(4), "expected one of client_id");
+}
+
+#[test]
+fn check_wrong_type() {
+    check_broken("wrong_type", Some(7), "boolean");
+}
+
+#[test]
+fn check_bad_duration() {
+    check_broken("bad_duration", Some(7), "use ms, s or m");
+}
+
+#[test]
+fn check_unknown_client() {
+    check_broken(
+        "unknown_client",
+        Some(8),
+        "the clients are: dashboard, sensor",
+    );
+}
+
+#[test]
+fn check_unknown_packet() {
+    check_broken("unknown_packet", Some(8), "expected one of connack");
+}
+
+#[test]
+fn check_unknown_reason() {
+    check_broken("unknown_reason", Some(8), "not_authorized");
+}
+
+#[test]
+fn check_unknown_spec() {
+    check_broken("unknown_spec", Some(3), "is not a normative statement");
+}
+
+#[test]
+fn check_empty_steps() {
+    // No location: the loader reports "`steps` is empty" without one.
+    check_broken("empty_steps", None, "`steps` is empty");
+}
+
+#[test]
+fn check_yaml_syntax() {
+    // The parser notices the unclosed `{` of line 6 on line 7.
+    check_broken("yaml_syntax", Some(7), "\"-\"");
+}
+
+#[test]
+fn check_only_5_in_311() {
+    check_broken("only_5_in_311", Some(8), "does not run on 5");
+}
+
+#[test]
+fn check_qos3_publish() {
+    check_broken("qos3_publish", Some(7), "QoS 3 is not 0, 1 or 2");
+}
+
+#[test]
+fn check_bad_hex_raw() {
+    check_broken("bad_hex_raw", Some(7), "\"0g\" is not a hex byte");
+}
+
+#[test]
+fn every_broken_fixture_has_a_test() {
+    let src = include_str!("cli.rs");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken");
+    for e in std::fs::read_dir(dir).expect("fixtures") {
+        let path = e.expect("entry").path();
+        let stem = path.file_stem().and_then(|s| s.to_str()).expect("name");
+        assert!(
+            src.contains(&format!("fn check_{stem}()")),
+            "tests/fixtures/broken/{stem}.yaml has no test in tests/cli.rs"
+        );
+    }
+}
+
+#[test]
+fn check_passes_good_files() {
+    let out = gauntlet(&["check", "scenarios/examples/salon_qos1.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    insta::assert_snapshot!(stdout(&out), @"ok    scenarios/examples/salon_qos1.yaml (7 steps, 2 versions)");
+}
+
+#[test]
+fn replay_v5_golden_trace() {
+    let out = gauntlet(&[
+        "replay",
+        "scenarios/examples/salon_qos1.yaml",
+        "--seed",
+        "1",
+        "--version",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn replay_v311_golden_trace() {
+    let out = gauntlet(&[
+        "replay",
+        "scenarios/examples/salon_qos1.yaml",
+        "--seed",
+        "1",
+        "--version",
+        "3.1.1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+/// The summary line's wall time and speed-up change from run to run.
+fn without_timings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"\d+(\.\d+)?s wall", "[WALL] wall");
+    s.add_filter(r"\(\d+x real time\)", "([SPEED]x real time)");
+    s
+}
+
+#[test]
+fn failing_run_says_where_what_and_how_to_replay() {
+    let file = "tests/fixtures/failing/wrong_payload.yaml";
+    let out = gauntlet(&["run", file]);
+    assert_eq!(out.status.code(), Some(1));
+    let (out_text, err_text) = (stdout(&out), stderr(&out));
+    for v in ["3.1.1", "5"] {
+        for needed in [
+            format!("{file}:14: step 6 (dashboard: expect PUBLISH)"),
+            "payload is \"21.5\", expected \"22.0\"".to_owned(),
+            "trace (last 20 events):".to_owned(),
+            "!! PUBLISH differs".to_owned(),
+            format!("seed 1; replay with: gauntlet replay {file} --seed 1 --version {v}"),
+        ] {
+            assert!(
+                err_text.contains(&needed),
+                "stderr lacks {needed:?}:\n{err_text}"
+            );
+        }
+    }
+    assert!(
+        out_text.contains("2 runs: 0 passed, 2 failed"),
+        "{out_text}"
+    );
+    let output = format!(
+        "exit code: {}\n--- stdout ---\n{out_text}--- stderr ---\n{err_text}",
+        out.status.code().unwrap_or(-1)
+    );
+    without_timings().bind(|| insta::assert_snapshot!(output));
+}
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Checks that `xml` is well formed enough: tags balance, attribute quotes
+/// close, and no raw `<` or `&` stands outside a tag or an entity. Returns
+/// each element's name as it opens.
+fn xml_elements(xml: &str) -> Vec<String> {
+    let body = xml
+        .strip_prefix("<?xml")
+        .and_then(|r| r.split_once("?>"))
+        .map(|(_, r)| r)
+        .expect("an XML declaration");
+    let mut stack: Vec<String> = Vec::new();
+    let mut opened = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find('<') {
+        check_text(&rest[..start]);
+        let after = &rest[start + 1..];
+        let end = tag_end(after).unwrap_or_else(|| panic!("unclosed tag at {after:.40}"));
+        let tag = &after[..end];
+        rest = &after[end + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            assert_eq!(open, name.trim(), "</{name}> closes <{open}>");
+            continue;
+        }
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        assert!(!name.is_empty(), "bad tag <{tag:.40}>");
+        opened.push(name.clone());
+        if !tag.ends_with('/') {
+            stack.push(name);
+        }
+    }
+    check_text(rest);
+    assert!(stack.is_empty(), "never closed: {stack:?}");
+    opened
+}
+
+/// The end of a tag: the `>` outside attribute quotes.
+fn tag_end(s: &str) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), '<') => panic!("raw < in an attribute: {s:.60}"),
+            (None, '>') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn check_text(text: &str) {
+    for (i, _) in text.match_indices('&') {
+        let entity = &text[i..];
+        assert!(
+            ["&lt;", "&gt;", "&amp;", "&quot;", "&apos;", "&#"]
+                .iter()
+                .any(|e| entity.starts_with(e)),
+            "raw & in text: {entity:.20}"
+        );
+    }
+}
+
+fn attribute<'a>(xml: &'a str, element: &str, name: &str) -> &'a str {
+    let tag = &xml[xml.find(&format!("<{element} ")).expect(element)..];
+    let tag = &tag[..tag.find('>').expect("tag end")];
+    let at = tag.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+    &tag[at..at + tag[at..].find('"').expect("quote")]
+}
+
+#[test]
+fn run_report_writes_junit_and_json() {
+    let dir = scratch("cli-report");
+    let dir_arg = dir.to_str().expect("UTF-8 path");
+    let out = gauntlet(&[
+        "run",
+        "scenarios/examples/salon_qos1.yaml",
+        "tests/fixtures/failing/wrong_payload.yaml",
+        "tests/fixtures/broken/unknown_client.yaml",
+        "--report",
+        dir_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("reports written to {dir_arg}")),
+        "{}",
+        stdout(&out)
+    );
+
+    // 2 runs pass, 2 fail, 1 file does not load.
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");
+    let elements = xml_elements(&xml);
+    let count = |name: &str| elements.iter().filter(|e| *e == name).count();
+    assert_eq!(count("testsuites"), 1);
+    assert_eq!(count("testsuite"), 1);
+    assert_eq!(count("testcase"), 5);
+    assert_eq!(count("failure"), 2);
+    assert_eq!(count("error"), 1);
+    for element in ["testsuites", "testsuite"] {
+        assert_eq!(attribute(&xml, element, "tests"), "5", "{element}");
+        assert_eq!(attribute(&xml, element, "failures"), "2", "{element}");
+        assert_eq!(attribute(&xml, element, "errors"), "1", "{element}");
+    }
+    assert!(xml.contains("name=\"examples::salon_qos1 [v5]\""), "{xml}");
+    assert!(
+        xml.contains("expected &quot;22.0&quot;"),
+        "the failure message is in the XML"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("results.json")).expect("results.json"),
+    )
+    .expect("results.json is JSON");
+    let records = json.as_array().expect("an array of records");
+    assert_eq!(records.len(), 5);
+    let with_status = |s: &str| records.iter().filter(|r| r["status"] == s).count();
+    assert_eq!(
+        (
+            with_status("passed"),
+            with_status("failed"),
+            with_status("error")
+        ),
+        (2, 2, 1)
+    );
+    for r in records.iter().filter(|r| r["status"] == "failed") {
+        assert_eq!(r["file"], "tests/fixtures/failing/wrong_payload.yaml");
+        assert_eq!(r["seed"], 1);
+        assert_eq!(r["step"], 6);
+        assert_eq!(r["line"], 14);
+        let message = r["message"].as_str().expect("message");
+        assert!(message.contains("expected \"22.0\""), "{message}");
+        assert!(r["trace"].as_str().is_some_and(|t| t.contains("PUBLISH")));
+    }
+    let error = records
+        .iter()
+        .find(|r| r["status"] == "error")
+        .expect("an error record");
+    assert!(error["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("unknown client \"dashbord\"")));
+    let passed: Vec<&str> = records
+        .iter()
+        .filter(|r| r["status"] == "passed")
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(
+        passed,
+        ["examples::salon_qos1 [v3.1.1]", "examples::salon_qos1 [v5]"]
+    );
+}
+
+#[test]
+fn run_report_of_a_passing_run() {
+    let dir = scratch("cli-report-pass");
+    let out = gauntlet(&[
+        "run",
+        "scenarios/examples/salon_qos1.yaml",
+        "--version",
+        "5",
+        "--report",
+        dir.to_str().expect("UTF-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");
+    let elements = xml_elements(&xml);
+    assert_eq!(elements.iter().filter(|e| *e == "testcase").count(), 1);
+    assert_eq!(attribute(&xml, "testsuites", "failures"), "0");
+    assert_eq!(attribute(&xml, "testsuites", "errors"), "0");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("results.json")).expect("results.json"),
+    )
+    .expect("JSON");
+    assert_eq!(json.as_array().map(Vec::len), Some(1));
+    assert_eq!(json[0]["status"], "passed");
+    assert_eq!(json[0]["version"], "5");
+}
