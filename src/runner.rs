@@ -700,6 +700,9 @@ fn field<T: PartialEq + std::fmt::Display>(
 ) -> Result<(), String> {
     match (expected, actual) {
         (Match::Any, _) | (Match::Absent, None) | (Match::Present, Some(_)) => Ok(()),
+        (Match::Absent, Some(v)) if v.to_string() == "\"absent\"" => Err(format!(
+            "{name} is {v}, expected absent (no value); the string \"absent\" is written {{is: absent}}"
+        )),
         (Match::Absent, Some(v)) => Err(format!("{name} is {v}, expected absent")),
         (Match::Present, None) => Err(format!("{name} is absent, expected present")),
         (Match::Is(want), Some(v)) if v == want => Ok(()),

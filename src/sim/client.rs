@@ -230,11 +230,12 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
                         Ok(None) => break,
                         Ok(Some(packet)) => {
                             shared.log(Kind::Received(describe(&packet)));
-                            // MQTT-3.2.2-21: a Server Keep Alive replaces
-                            // the client's own for pinging.
                             if let Packet::ConnAck(a) = &packet {
-                                // The CONNECT set `last_sent`: the clock runs from it.
+                                // Pinging starts once accepted, counting
+                                // from the CONNECT (which set `last_sent`).
                                 accepted |= a.reason.0 < 0x80;
+                                // MQTT-3.2.2-21: a Server Keep Alive replaces
+                                // the client's own.
                                 if let Some(k) = a.properties.server_keep_alive {
                                     shared.state.borrow_mut().keep_alive = k;
                                 }
