@@ -121,13 +121,18 @@ impl<'a> Runner<'a> {
     fn new(scenario: &'a Scenario, version: VersionName, seed: u64) -> Runner<'a> {
         let names: Vec<String> = scenario.clients.keys().cloned().collect();
         let latency = scenario.network.latency.map(|r| (r.min.0, r.max.0));
-        let world = World::new(
+        let mut world = World::new(
             seed,
             scenario.broker.clone(),
             latency,
             &names,
             version.protocol(),
         );
+        if let Some(rate) = scenario.network.loss {
+            for name in &names {
+                world.set_loss(name, rate.0);
+            }
+        }
         let clients = scenario
             .clients
             .iter()
@@ -197,6 +202,7 @@ impl<'a> Runner<'a> {
                     NetworkAction::Stall(c) => self.world.stall(c),
                     NetworkAction::Resume(c) => self.world.resume(c),
                     NetworkAction::Reset(c) => self.world.reset(c),
+                    NetworkAction::Loss { client, rate } => self.world.set_loss(client, rate.0),
                     NetworkAction::Latency { client, range } => {
                         self.world.set_latency(client, range.min.0, range.max.0)
                     }
@@ -872,6 +878,7 @@ pub fn step_text(step: &Step) -> String {
             NetworkAction::Stall(c) => format!("network: stall {c}"),
             NetworkAction::Resume(c) => format!("network: resume {c}"),
             NetworkAction::Reset(c) => format!("network: reset {c}"),
+            NetworkAction::Loss { client, rate } => format!("network: loss {client} {rate}"),
             NetworkAction::Latency { client, range } => {
                 format!("network: latency {client} {}..{}", range.min, range.max)
             }

@@ -91,6 +91,10 @@ pub fn scenario_schema() -> Value {
                         "description": "Delay of every message on every link, picked at random (from the seed) in this range, e.g. 5ms..80ms, or one fixed duration.",
                         "$ref": "#/$defs/durationRange",
                     },
+                    "loss": {
+                        "description": "Segment loss on every client's link, e.g. 2% or 0.02. A lost segment holds the link for a TCP retransmission timeout (200 ms, doubling on each loss in a row); after 7 losses in a row the link is dead (half-open) until healed.",
+                        "$ref": "#/$defs/rate",
+                    },
                 },
             },
             "broker": broker_config(),
@@ -127,6 +131,16 @@ fn defs() -> Value {
             "type": "string",
             "pattern": DURATION,
             "examples": ["500ms", "2s", "1m"],
+        }),
+    );
+    put(
+        "rate",
+        json!({
+            "description": "A loss rate: a percentage such as 2% or a fraction such as 0.02, from 0 to 100%.",
+            "oneOf": [
+                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*%?\\s*$" },
+                { "type": "number", "minimum": 0, "maximum": 1 },
+            ],
         }),
     );
     put(
@@ -989,7 +1003,7 @@ fn network() -> Value {
         })
     };
     json!({
-        "description": "A fault on the link between a client and the broker: cut, heal, stall, resume, reset, or latency.",
+        "description": "A fault on the link between a client and the broker: cut, heal, stall, resume, reset, latency, or loss.",
         "type": "object",
         "minProperties": 1,
         "maxProperties": 1,
@@ -1008,6 +1022,16 @@ fn network() -> Value {
                 "properties": {
                     "client": client("The client whose link it is."),
                     "range": { "$ref": "#/$defs/durationRange" },
+                },
+            },
+            "loss": {
+                "description": "Segment loss on one client's link from now on (0% stops it).",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["client", "rate"],
+                "properties": {
+                    "client": client("The client whose link it is."),
+                    "rate": { "$ref": "#/$defs/rate" },
                 },
             },
         },

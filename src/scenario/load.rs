@@ -74,10 +74,30 @@ pub fn load_str(text: &str, path: &Path) -> Result<Scenario, LoadError> {
 fn first_line_without_location(s: &str) -> String {
     let first = s.lines().next().unwrap_or(s);
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    match first.find(": ") {
-        Some(i) if first[..i].starts_with("line ") => first[i + 2..].to_owned(),
-        _ => first.to_owned(),
-    }
+    let first = match first.find(": ") {
+        Some(i) if first[..i].starts_with("line ") => &first[i + 2..],
+        _ => first,
+    };
+    // Some messages end with the location instead.
+    let first = match first.rfind(" at line ") {
+        Some(i) if first[i..].contains(", column ") => &first[..i],
+        _ => first,
+    };
+    explain(first)
+}
+
+/// The parser names Rust types; say what to write instead.
+fn explain(message: &str) -> String {
+    let hint = match message {
+        "invalid boolean" => "expected true or false",
+        "invalid u8" => "expected a whole number from 0 to 255",
+        "invalid u16" => "expected a whole number from 0 to 65535",
+        "invalid u32" => "expected a whole number from 0 to 4294967295",
+        "invalid u64" | "invalid usize" => "expected a whole number",
+        "expected mapping start" => "expected a map, e.g. {connect: {}} or {key: value}",
+        _ => return message.to_owned(),
+    };
+    format!("{message}: {hint}")
 }
 
 type Problem = (u64, u64, String);
@@ -127,6 +147,18 @@ fn check(s: &Scenario) -> Result<(), Problem> {
     if s.clients.is_empty() {
         return Err(nowhere("`clients` is empty".into()));
     }
+    for (name, c) in &s.clients {
+        if let Some(w) = &c.will {
+            if w.qos > 2 {
+                return Err(nowhere(format!(
+                    "client {name}: will QoS {} is not 0, 1 or 2",
+                    w.qos
+                )));
+            }
+            crate::props::build(&w.properties)
+                .map_err(|e| nowhere(format!("client {name}: will: {e}")))?;
+        }
+    }
     for name in s.clients.keys() {
         if name.is_empty()
             || !name
@@ -174,13 +206,35 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                     | NetworkAction::Stall(n)
                     | NetworkAction::Resume(n)
                     | NetworkAction::Reset(n)
-                    | NetworkAction::Latency { client: n, .. } => n,
+                    | NetworkAction::Latency { client: n, .. }
+                    | NetworkAction::Loss { client: n, .. } => n,
                 };
                 if !known(name) {
                     return Err(unknown(name));
                 }
             }
             Step::Wait(_) | Step::Broker(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Property names and values must be known before the run reaches them.
+fn check_expected_properties(
+    what: &str,
+    props: &std::collections::BTreeMap<String, super::values::Match<serde_value::Value>>,
+) -> Result<(), String> {
+    for (name, m) in props {
+        let known =
+            crate::props::names().contains(&name.as_str()) || name == "subscription_identifier";
+        if !known {
+            return Err(format!(
+                "{what}: unknown property {name:?}; known: {}",
+                crate::props::names().join(", ")
+            ));
+        }
+        if let super::values::Match::Is(v) = m {
+            crate::props::parse(name, v).map_err(|e| format!("{what}: {e}"))?;
         }
     }
     Ok(())
@@ -196,9 +250,21 @@ fn check_action(action: &ClientAction) -> Result<(), String> {
             Ok(())
         }
     };
+    if let ClientAction::Expect(e) = action {
+        match &e.packet {
+            super::model::PacketMatch::Publish(m) => {
+                check_expected_properties("expect publish", &m.properties)?
+            }
+            super::model::PacketMatch::ConnAck(m) => {
+                check_expected_properties("expect connack", &m.properties)?
+            }
+            _ => {}
+        }
+    }
     match action {
         ClientAction::Publish(p) => {
             qos(p.qos, "publish")?;
+            crate::props::build(&p.properties).map_err(|e| format!("publish: {e}"))?;
             if p.qos == 0 && p.id.is_some() {
                 return Err("publish: a QoS 0 PUBLISH has no packet id".into());
             }
@@ -226,6 +292,10 @@ fn check_action(action: &ClientAction) -> Result<(), String> {
         ClientAction::Connect(c) => {
             if let Some(w) = &c.will {
                 qos(w.qos, "will")?;
+                crate::props::build(&w.properties).map_err(|e| format!("will: {e}"))?;
+            }
+            if let Some(m) = &c.expect {
+                check_expected_properties("connect expect", &m.properties)?;
             }
             if let Some(hex) = &c.raw {
                 super::values::parse_hex(hex)?;

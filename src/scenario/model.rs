@@ -8,7 +8,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::values::{Dur, DurRange, Match, Payload, Reason};
+use super::values::{Dur, DurRange, Match, Payload, Rate, Reason};
 
 /// MQTT versions a scenario runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -163,6 +163,9 @@ impl<'de> Deserialize<'de> for SpecRefs {
 pub struct NetworkSpec {
     /// Per-message latency on every link, e.g. `5ms..80ms`.
     pub latency: Option<DurRange>,
+    /// Segment loss on every client's link, e.g. `2%`: each loss delays the
+    /// link by a TCP retransmission timeout; a long burst kills it.
+    pub loss: Option<Rate>,
 }
 
 fn yes() -> bool {
@@ -317,6 +320,11 @@ pub enum NetworkAction {
     Latency {
         client: String,
         range: DurRange,
+    },
+    /// Segment loss on the client's link from now on (`0%` stops it).
+    Loss {
+        client: String,
+        rate: Rate,
     },
 }
 

@@ -329,3 +329,39 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Match<T> {
             .map_err(de::Error::custom)
     }
 }
+
+/// A loss rate: `2%`, or a fraction such as `0.02`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate(pub f64);
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.0 * 100.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Rate, D::Error> {
+        let v = serde_value::Value::deserialize(d)?;
+        let fraction = match &v {
+            serde_value::Value::String(s) => match s.trim().strip_suffix('%') {
+                Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0).ok(),
+                None => s.trim().parse::<f64>().ok(),
+            },
+            serde_value::Value::F64(f) => Some(*f),
+            serde_value::Value::F32(f) => Some(f64::from(*f)),
+            serde_value::Value::U64(n) => Some(*n as f64),
+            serde_value::Value::U8(n) => Some(f64::from(*n)),
+            serde_value::Value::U16(n) => Some(f64::from(*n)),
+            serde_value::Value::U32(n) => Some(f64::from(*n)),
+            serde_value::Value::I64(n) => Some(*n as f64),
+            _ => None,
+        };
+        match fraction {
+            Some(f) if (0.0..=1.0).contains(&f) => Ok(Rate(f)),
+            _ => Err(de::Error::custom(format!(
+                "expected a loss rate such as 2% or 0.02 (between 0% and 100%), found {v:?}"
+            ))),
+        }
+    }
+}

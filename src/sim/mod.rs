@@ -3,6 +3,7 @@
 //! applied between simulation steps.
 
 pub mod client;
+pub mod loss;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -32,6 +33,9 @@ pub struct World {
     pub clients: BTreeMap<String, Rc<Shared>>,
     pub trace: Rc<RefCell<Trace>>,
     broker_running: bool,
+    seed: u64,
+    /// Lossy links, by client name.
+    losses: BTreeMap<String, loss::Loss>,
 }
 
 impl World {
@@ -89,6 +93,8 @@ impl World {
             clients,
             trace,
             broker_running: true,
+            seed,
+            losses: BTreeMap::new(),
         }
     }
 
@@ -103,7 +109,64 @@ impl World {
 
     /// Advances one tick. An error is a host's software failing.
     pub fn step(&mut self) -> Result<(), String> {
+        if !self.losses.is_empty() {
+            self.apply_losses();
+        }
         self.sim.step().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Segment loss on `client`'s link from now on; 0 stops it (releasing
+    /// anything held). Each link's losses come from the run's seed and the
+    /// client's name alone.
+    pub fn set_loss(&mut self, client: &str, rate: f64) {
+        if let Some(old) = self.losses.remove(client) {
+            if !old.is_dead() {
+                self.sim.release(BROKER_HOST, client_host(client).as_str());
+            }
+        }
+        if rate > 0.0 {
+            let link_seed = client
+                .bytes()
+                .fold(self.seed ^ 0xA076_1D64_78BD_642F, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
+                });
+            self.losses
+                .insert(client.to_owned(), loss::Loss::new(rate, link_seed));
+        }
+        self.log(
+            "network",
+            Kind::Event(format!("loss {client} {}%", rate * 100.0)),
+        );
+    }
+
+    fn apply_losses(&mut self) {
+        let now = self.now_ms();
+        let mut events = Vec::new();
+        for (client, l) in &mut self.losses {
+            let host = client_host(client);
+            match l.tick(now) {
+                loss::LinkAction::Nothing => {}
+                loss::LinkAction::Hold => {
+                    self.sim.hold(BROKER_HOST, host.as_str());
+                    events.push(format!("segment lost on {client}'s link: retransmitting"));
+                }
+                loss::LinkAction::Release => {
+                    self.sim.release(BROKER_HOST, host.as_str());
+                    events.push(format!("{client}'s link recovered"));
+                }
+                loss::LinkAction::Kill => {
+                    self.sim.release(BROKER_HOST, host.as_str());
+                    self.sim.partition(BROKER_HOST, host.as_str());
+                    events.push(format!(
+                        "{client}'s link is dead after {} losses in a row (half-open until healed)",
+                        loss::MAX_RETRANSMISSIONS + 1
+                    ));
+                }
+            }
+        }
+        for e in events {
+            self.log("network", Kind::Event(e));
+        }
     }
 
     /// Steps until `done` holds (true) or `deadline_ms` passes (false).
@@ -136,6 +199,16 @@ impl World {
 
     pub fn heal(&mut self, client: &str) {
         self.sim.repair(BROKER_HOST, client_host(client).as_str());
+        // A link that loss had killed starts afresh, with the same rate.
+        if let Some(rate) = self
+            .losses
+            .get(client)
+            .filter(|l| l.is_dead())
+            .map(|l| l.rate())
+        {
+            self.losses.remove(client);
+            self.set_loss(client, rate);
+        }
         self.log("network", Kind::Event(format!("heal {client}")));
     }
 
