@@ -17,9 +17,10 @@ use reference_broker::{server, Broker, Config};
 use crate::trace::{Kind, Trace};
 use client::{Shared, BROKER_HOST, BROKER_PORT};
 
-/// One simulated millisecond per step: fine enough for keep alive and
-/// latency, cheap enough that a minute of simulated time is fast.
-const TICK: Duration = Duration::from_millis(1);
+/// Two simulated milliseconds per step: fine enough for keep alive, expiry
+/// and latency (timing is resolved to 2 ms), and half the cost of 1 ms —
+/// every tick polls every host's runtime, which is where a run's time goes.
+const TICK: Duration = Duration::from_millis(2);
 /// Longest a run may last in simulated time.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
