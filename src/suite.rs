@@ -59,6 +59,7 @@ pub fn scenario_id(path: &Path) -> String {
     let comps: Vec<String> = path
         .with_extension("")
         .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     let start = comps
