@@ -449,13 +449,20 @@ impl<'a> Runner<'a> {
             Some(w) => Some(self.will(w)?),
             None => None,
         };
-        let mut properties = Properties::default();
+        let mut named = spec.properties.clone();
+        named.extend(c.properties.clone());
+        if !v5 && !named.is_empty() {
+            return Err("CONNECT properties need MQTT 5 (use `versions: [5]`)".into());
+        }
+        let mut properties = Properties::from(props::build(&named)?);
         if v5 {
             let p = &mut *properties;
-            p.session_expiry_interval = c.session_expiry.or(spec.session_expiry);
-            p.receive_maximum = spec.receive_maximum;
-            p.maximum_packet_size = spec.maximum_packet_size;
-            p.topic_alias_maximum = spec.topic_alias_maximum;
+            if let Some(e) = c.session_expiry.or(spec.session_expiry) {
+                p.session_expiry_interval = Some(e);
+            }
+            p.receive_maximum = p.receive_maximum.or(spec.receive_maximum);
+            p.maximum_packet_size = p.maximum_packet_size.or(spec.maximum_packet_size);
+            p.topic_alias_maximum = p.topic_alias_maximum.or(spec.topic_alias_maximum);
         }
         let keep_alive = c.keep_alive.unwrap_or(spec.keep_alive);
         let connect = Connect {

@@ -648,6 +648,10 @@ fn client() -> Value {
                 "description": "MQTT 5 Topic Alias Maximum: how many topic aliases the broker may use towards the client.",
                 "$ref": "#/$defs/u16",
             },
+            "properties": {
+                "description": "Any other MQTT 5 CONNECT properties by name: user_properties, request_problem_information, request_response_information, authentication_method, ...",
+                "$ref": "#/$defs/properties",
+            },
             "auto_ack": {
                 "description": "Acknowledge incoming QoS 1/2 messages (PUBACK, PUBREC/PUBCOMP) as a normal client does. With false, use `send` steps to acknowledge. Default true.",
                 "type": "boolean",
@@ -778,6 +782,10 @@ fn connect() -> Value {
             "username": { "$ref": "#/$defs/text" },
             "password": { "$ref": "#/$defs/text" },
             "will": { "$ref": "#/$defs/will" },
+            "properties": {
+                "description": "MQTT 5 CONNECT properties by name, added to (and overriding) the client's: user_properties, request_problem_information, request_response_information, authentication_method, ...",
+                "$ref": "#/$defs/properties",
+            },
             "wait": {
                 "description": "Wait for the CONNACK and check it (default); false only sends CONNECT, for an `expect` step to look at what comes back.",
                 "type": "boolean",
@@ -799,6 +807,7 @@ fn connect() -> Value {
                     "username": false,
                     "password": false,
                     "will": false,
+                    "properties": false,
                 },
             },
         },

@@ -148,6 +148,7 @@ fn check(s: &Scenario) -> Result<(), Problem> {
         return Err(nowhere("`clients` is empty".into()));
     }
     for (name, c) in &s.clients {
+        crate::props::build(&c.properties).map_err(|e| nowhere(format!("client {name}: {e}")))?;
         if let Some(w) = &c.will {
             if w.qos > 2 {
                 return Err(nowhere(format!(
@@ -290,6 +291,7 @@ fn check_action(action: &ClientAction) -> Result<(), String> {
             }
         }
         ClientAction::Connect(c) => {
+            crate::props::build(&c.properties).map_err(|e| format!("connect: {e}"))?;
             if let Some(w) = &c.will {
                 qos(w.qos, "will")?;
                 crate::props::build(&w.properties).map_err(|e| format!("will: {e}"))?;
@@ -306,7 +308,8 @@ fn check_action(action: &ClientAction) -> Result<(), String> {
                     || c.client_id.is_some()
                     || c.username.is_some()
                     || c.password.is_some()
-                    || c.will.is_some();
+                    || c.will.is_some()
+                    || !c.properties.is_empty();
                 if fields {
                     return Err(
                         "connect: `raw` is sent as it is; it cannot be combined with CONNECT fields"

@@ -196,6 +196,10 @@ pub struct ClientSpec {
     pub receive_maximum: Option<u16>,
     pub maximum_packet_size: Option<u32>,
     pub topic_alias_maximum: Option<u16>,
+    /// Any other 5.0 CONNECT properties by name (user_properties,
+    /// request_problem_information, authentication_method, ...).
+    #[serde(default)]
+    pub properties: BTreeMap<String, serde_value::Value>,
     /// Acknowledge incoming QoS 1/2 messages as a normal client does.
     #[serde(default = "yes")]
     pub auto_ack: bool,
@@ -219,6 +223,7 @@ impl Default for ClientSpec {
             receive_maximum: None,
             maximum_packet_size: None,
             topic_alias_maximum: None,
+            properties: BTreeMap::new(),
             auto_ack: true,
             auto_ping: true,
         }
@@ -407,6 +412,9 @@ pub struct ConnectStep {
     pub username: Option<String>,
     pub password: Option<String>,
     pub will: Option<WillSpec>,
+    /// 5.0 CONNECT properties by name, added to (and overriding) the client's.
+    #[serde(default)]
+    pub properties: BTreeMap<String, serde_value::Value>,
     /// Hex bytes to send instead of a CONNECT built from the fields: a
     /// CONNECT a correct client cannot write (reserved flag, unknown
     /// protocol level), or a first packet that is not a CONNECT at all.
