@@ -560,57 +560,42 @@ pub struct ExpectStep {
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ConnAckMatch {
-    #[serde(default)]
     pub session_present: Match<bool>,
-    #[serde(default)]
     pub reason: Match<Reason>,
-    #[serde(default)]
     pub properties: BTreeMap<String, Match<serde_value::Value>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct PublishMatch {
-    #[serde(default)]
     pub topic: Match<String>,
-    #[serde(default)]
     pub payload: Match<Payload>,
-    #[serde(default)]
     pub qos: Match<u8>,
-    #[serde(default)]
     pub retain: Match<bool>,
-    #[serde(default)]
     pub dup: Match<bool>,
-    #[serde(default)]
     pub id: Match<u16>,
-    #[serde(default)]
     pub properties: BTreeMap<String, Match<serde_value::Value>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct AckMatch {
-    #[serde(default)]
     pub id: Match<u16>,
-    #[serde(default)]
     pub reason: Match<Reason>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReasonsMatch {
-    #[serde(default)]
     pub id: Match<u16>,
-    #[serde(default)]
     pub reasons: Match<Vec<Reason>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DisconnectMatch {
-    #[serde(default)]
     pub reason: Match<Reason>,
 }
 
