@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod props;
+pub mod proxy;
 pub mod report;
 pub mod runner;
 pub mod scenario;
