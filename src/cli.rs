@@ -195,3 +195,42 @@ pub fn check(paths: &[PathBuf]) -> Result<bool, String> {
     }
     Ok(ok)
 }
+
+pub fn coverage(paths: &[PathBuf], show_missing: bool) -> Result<bool, String> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        paths.to_vec()
+    };
+    let entries = suite::load_all(&paths)?;
+    let mut ok = true;
+    for e in &entries {
+        if let Err(err) = &e.scenario {
+            ok = false;
+            eprintln!("error: {err}");
+        }
+    }
+    let scenarios: Vec<&scenario::Scenario> = entries
+        .iter()
+        .filter_map(|e| e.scenario.as_ref().ok())
+        .collect();
+    for c in crate::coverage::compute(scenarios.iter().copied()) {
+        println!(
+            "MQTT {}: {} of {} normative statements checked ({:.0}%)",
+            c.version,
+            c.cited.len(),
+            c.total,
+            c.percent()
+        );
+        if show_missing {
+            for id in &c.missing {
+                let text = crate::spec::statement(c.version.protocol(), id)
+                    .map(|s| s.text)
+                    .unwrap_or("");
+                let short: String = text.chars().take(100).collect();
+                println!("  not checked: {id}  {short}");
+            }
+        }
+    }
+    Ok(ok)
+}

@@ -5,6 +5,7 @@
 //! steps and records a [`trace`].
 
 pub mod cli;
+pub mod coverage;
 pub mod props;
 pub mod proxy;
 pub mod report;

@@ -43,6 +43,13 @@ enum Command {
         #[arg(long)]
         version: Option<String>,
     },
+    /// Which normative statements of each version the scenarios check.
+    Coverage {
+        paths: Vec<PathBuf>,
+        /// Also list the statements no scenario checks.
+        #[arg(long)]
+        missing: bool,
+    },
     /// Check scenario files without running them.
     Check { paths: Vec<PathBuf> },
     /// Print the JSON Schema of the scenario format (draft 2020-12)
@@ -67,6 +74,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` and closed early: stop quietly, as other
+    // command-line tools do, instead of failing on the next print.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = Cli::parse();
     let result = match args.command {
         Command::Run {
@@ -88,6 +102,7 @@ fn main() -> ExitCode {
             version,
         } => cli::replay(&file, seed, version.as_deref()),
         Command::Check { paths } => cli::check(&paths),
+        Command::Coverage { paths, missing } => cli::coverage(&paths, missing),
         Command::Schema => {
             use std::io::Write;
             let schema = mqtt_gauntlet::schema::scenario_schema();
