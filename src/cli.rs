@@ -64,14 +64,18 @@ pub fn failure_report(path: &Path, run: &RunResult) -> String {
     s
 }
 
+/// The files under `paths`, or under `scenarios/` when none are given.
+fn load_suite(paths: &[PathBuf]) -> Result<Vec<suite::Entry>, String> {
+    if paths.is_empty() {
+        suite::load_all(&[PathBuf::from("scenarios")])
+    } else {
+        suite::load_all(paths)
+    }
+}
+
 pub fn run(o: RunOptions) -> Result<bool, String> {
     let only = parse_version(o.version.as_deref())?;
-    let paths = if o.paths.is_empty() {
-        vec![PathBuf::from("scenarios")]
-    } else {
-        o.paths.clone()
-    };
-    let entries = suite::load_all(&paths)?;
+    let entries = load_suite(&o.paths)?;
     let mut planned = Vec::new();
     let mut records = Vec::new();
     let mut load_errors = 0;
@@ -172,12 +176,7 @@ pub fn replay(file: &Path, seed: u64, version: Option<&str>) -> Result<bool, Str
 }
 
 pub fn check(paths: &[PathBuf]) -> Result<bool, String> {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from("scenarios")]
-    } else {
-        paths.to_vec()
-    };
-    let entries = suite::load_all(&paths)?;
+    let entries = load_suite(paths)?;
     let mut ok = true;
     for e in &entries {
         match &e.scenario {
@@ -197,12 +196,7 @@ pub fn check(paths: &[PathBuf]) -> Result<bool, String> {
 }
 
 pub fn coverage(paths: &[PathBuf], show_missing: bool) -> Result<bool, String> {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from("scenarios")]
-    } else {
-        paths.to_vec()
-    };
-    let entries = suite::load_all(&paths)?;
+    let entries = load_suite(paths)?;
     let mut ok = true;
     for e in &entries {
         if let Err(err) = &e.scenario {

@@ -35,38 +35,52 @@ impl fmt::Display for PropValue {
     }
 }
 
-macro_rules! numeric {
-    ($($name:ident),* $(,)?) => { &[$(stringify!($name)),*] };
+/// The single list of properties with a plain value: each use below (names,
+/// listing, building) is generated from it, so they cannot drift apart.
+macro_rules! with_properties {
+    ($use:ident) => {
+        $use! {
+            numbers: [
+                payload_format_indicator: u8,
+                message_expiry_interval: u32,
+                session_expiry_interval: u32,
+                server_keep_alive: u16,
+                request_problem_information: u8,
+                will_delay_interval: u32,
+                request_response_information: u8,
+                receive_maximum: u16,
+                topic_alias_maximum: u16,
+                topic_alias: u16,
+                maximum_qos: u8,
+                retain_available: u8,
+                maximum_packet_size: u32,
+                wildcard_subscription_available: u8,
+                subscription_identifier_available: u8,
+                shared_subscription_available: u8,
+            ],
+            strings: [
+                content_type,
+                response_topic,
+                assigned_client_identifier,
+                authentication_method,
+                response_information,
+                server_reference,
+                reason_string,
+            ],
+            binary: [correlation_data, authentication_data],
+        }
+    };
 }
 
-const NUMBERS: &[&str] = numeric!(
-    payload_format_indicator,
-    message_expiry_interval,
-    session_expiry_interval,
-    server_keep_alive,
-    request_problem_information,
-    will_delay_interval,
-    request_response_information,
-    receive_maximum,
-    topic_alias_maximum,
-    topic_alias,
-    maximum_qos,
-    retain_available,
-    maximum_packet_size,
-    wildcard_subscription_available,
-    subscription_identifier_available,
-    shared_subscription_available,
-);
-const STRINGS: &[&str] = numeric!(
-    content_type,
-    response_topic,
-    assigned_client_identifier,
-    authentication_method,
-    response_information,
-    server_reference,
-    reason_string,
-);
-const BINARY: &[&str] = numeric!(correlation_data, authentication_data);
+macro_rules! name_lists {
+    (numbers: [$($n:ident: $t:ty),* $(,)?], strings: [$($s:ident),* $(,)?], binary: [$($b:ident),* $(,)?] $(,)?) => {
+        const NUMBERS: &[&str] = &[$(stringify!($n)),*];
+        const STRINGS: &[&str] = &[$(stringify!($s)),*];
+        const BINARY: &[&str] = &[$(stringify!($b)),*];
+    };
+}
+
+with_properties!(name_lists);
 
 /// Every property name a scenario may use.
 pub fn names() -> Vec<&'static str> {
@@ -84,49 +98,14 @@ pub fn names() -> Vec<&'static str> {
 /// The properties present in `p`, by name, in a fixed order.
 pub fn to_named(p: &PropertyValues) -> Vec<(&'static str, PropValue)> {
     let mut out = Vec::new();
-    macro_rules! num {
-        ($($f:ident),*) => {$(
-            if let Some(v) = p.$f { out.push((stringify!($f), PropValue::Num(u64::from(v)))); }
-        )*};
+    macro_rules! list {
+        (numbers: [$($n:ident: $t:ty),* $(,)?], strings: [$($s:ident),* $(,)?], binary: [$($b:ident),* $(,)?] $(,)?) => {
+            $(if let Some(v) = p.$n { out.push((stringify!($n), PropValue::Num(u64::from(v)))); })*
+            $(if let Some(v) = &p.$s { out.push((stringify!($s), PropValue::Str(v.clone()))); })*
+            $(if let Some(v) = &p.$b { out.push((stringify!($b), PropValue::Bytes(v.to_vec()))); })*
+        };
     }
-    macro_rules! text {
-        ($($f:ident),*) => {$(
-            if let Some(v) = &p.$f { out.push((stringify!($f), PropValue::Str(v.clone()))); }
-        )*};
-    }
-    macro_rules! bin {
-        ($($f:ident),*) => {$(
-            if let Some(v) = &p.$f { out.push((stringify!($f), PropValue::Bytes(v.to_vec()))); }
-        )*};
-    }
-    num!(
-        payload_format_indicator,
-        message_expiry_interval,
-        session_expiry_interval,
-        server_keep_alive,
-        request_problem_information,
-        will_delay_interval,
-        request_response_information,
-        receive_maximum,
-        topic_alias_maximum,
-        topic_alias,
-        maximum_qos,
-        retain_available,
-        maximum_packet_size,
-        wildcard_subscription_available,
-        subscription_identifier_available,
-        shared_subscription_available
-    );
-    text!(
-        content_type,
-        response_topic,
-        assigned_client_identifier,
-        authentication_method,
-        response_information,
-        server_reference,
-        reason_string
-    );
-    bin!(correlation_data, authentication_data);
+    with_properties!(list);
     if !p.subscription_identifiers.is_empty() {
         out.push((
             "subscription_identifiers",
@@ -246,18 +225,11 @@ pub fn build(map: &BTreeMap<String, Value>) -> Result<PropertyValues, String> {
             }
         };
         macro_rules! set {
-            ($($f:ident: $t:ty),* $(,)?) => {
+            (numbers: [$($n:ident: $t:ty),* $(,)?], strings: [$($s:ident),* $(,)?], binary: [$($b:ident),* $(,)?] $(,)?) => {
                 match (name.as_str(), value) {
-                    $( (stringify!($f), PropValue::Num(n)) => p.$f = Some(range(n, <$t>::MAX as u64)? as $t), )*
-                    ("content_type", PropValue::Str(s)) => p.content_type = Some(s),
-                    ("response_topic", PropValue::Str(s)) => p.response_topic = Some(s),
-                    ("assigned_client_identifier", PropValue::Str(s)) => p.assigned_client_identifier = Some(s),
-                    ("authentication_method", PropValue::Str(s)) => p.authentication_method = Some(s),
-                    ("response_information", PropValue::Str(s)) => p.response_information = Some(s),
-                    ("server_reference", PropValue::Str(s)) => p.server_reference = Some(s),
-                    ("reason_string", PropValue::Str(s)) => p.reason_string = Some(s),
-                    ("correlation_data", PropValue::Bytes(b)) => p.correlation_data = Some(Bytes::from(b)),
-                    ("authentication_data", PropValue::Bytes(b)) => p.authentication_data = Some(Bytes::from(b)),
+                    $( (stringify!($n), PropValue::Num(n)) => p.$n = Some(range(n, <$t>::MAX as u64)? as $t), )*
+                    $( (stringify!($s), PropValue::Str(v)) => p.$s = Some(v), )*
+                    $( (stringify!($b), PropValue::Bytes(v)) => p.$b = Some(Bytes::from(v)), )*
                     (_, PropValue::Nums(v)) => {
                         p.subscription_identifiers = v
                             .into_iter()
@@ -269,24 +241,7 @@ pub fn build(map: &BTreeMap<String, Value>) -> Result<PropertyValues, String> {
                 }
             };
         }
-        set!(
-            payload_format_indicator: u8,
-            message_expiry_interval: u32,
-            session_expiry_interval: u32,
-            server_keep_alive: u16,
-            request_problem_information: u8,
-            will_delay_interval: u32,
-            request_response_information: u8,
-            receive_maximum: u16,
-            topic_alias_maximum: u16,
-            topic_alias: u16,
-            maximum_qos: u8,
-            retain_available: u8,
-            maximum_packet_size: u32,
-            wildcard_subscription_available: u8,
-            subscription_identifier_available: u8,
-            shared_subscription_available: u8,
-        );
+        with_properties!(set);
     }
     Ok(p)
 }

@@ -757,10 +757,7 @@ pub fn check_packet(expected: &PacketMatch, got: &Packet) -> StepResult {
             note(field(
                 "session_present",
                 &bool_match(&m.session_present),
-                Some(&Bits(a.session_present))
-                    .map(|b| b.0)
-                    .map(Bits)
-                    .as_ref(),
+                Some(&Bits(a.session_present)),
             ));
             note(field("reason", &m.reason, Some(&Reason(a.reason.0))));
             note(props::check(&m.properties, &a.properties));

@@ -150,14 +150,7 @@ fn check(s: &Scenario) -> Result<(), Problem> {
     for (name, c) in &s.clients {
         crate::props::build(&c.properties).map_err(|e| nowhere(format!("client {name}: {e}")))?;
         if let Some(w) = &c.will {
-            if w.qos > 2 {
-                return Err(nowhere(format!(
-                    "client {name}: will QoS {} is not 0, 1 or 2",
-                    w.qos
-                )));
-            }
-            crate::props::build(&w.properties)
-                .map_err(|e| nowhere(format!("client {name}: will: {e}")))?;
+            check_will(w).map_err(|e| nowhere(format!("client {name}: {e}")))?;
         }
     }
     for name in s.clients.keys() {
@@ -241,6 +234,15 @@ fn check_expected_properties(
     Ok(())
 }
 
+fn check_will(w: &super::model::WillSpec) -> Result<(), String> {
+    if w.qos > 2 {
+        return Err(format!("will: QoS {} is not 0, 1 or 2", w.qos));
+    }
+    crate::props::build(&w.properties)
+        .map(|_| ())
+        .map_err(|e| format!("will: {e}"))
+}
+
 fn check_action(action: &ClientAction) -> Result<(), String> {
     let qos = |q: u8, what: &str| {
         if q > 2 {
@@ -293,8 +295,7 @@ fn check_action(action: &ClientAction) -> Result<(), String> {
         ClientAction::Connect(c) => {
             crate::props::build(&c.properties).map_err(|e| format!("connect: {e}"))?;
             if let Some(w) = &c.will {
-                qos(w.qos, "will")?;
-                crate::props::build(&w.properties).map_err(|e| format!("will: {e}"))?;
+                check_will(w)?;
             }
             if let Some(m) = &c.expect {
                 check_expected_properties("connect expect", &m.properties)?;
