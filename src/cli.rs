@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::report::{self, Record};
+use crate::baseline::{Baseline, Judgement};
+use crate::external::session::{self, Placement, Session, Verdict};
+use crate::report::{self, Record, Status};
 use crate::runner::{self, Outcome, RunResult};
 use crate::scenario::{self, VersionName};
 use crate::suite;
@@ -17,6 +19,11 @@ pub struct RunOptions {
     pub version: Option<String>,
     pub report: Option<PathBuf>,
     pub filter: Option<String>,
+    /// Run against this real broker instead of the simulation.
+    pub broker: Option<session::Options>,
+    /// Runs at once.
+    pub jobs: usize,
+    pub baseline: Option<PathBuf>,
 }
 
 fn parse_version(v: Option<&str>) -> Result<Option<VersionName>, String> {
@@ -73,12 +80,57 @@ fn load_suite(paths: &[PathBuf]) -> Result<Vec<suite::Entry>, String> {
     }
 }
 
+/// One run to do: a scenario file's version.
+struct Planned<'a> {
+    entry: &'a suite::Entry,
+    scenario: &'a scenario::Scenario,
+    version: VersionName,
+    name: String,
+}
+
+/// What came of a run, in the order runs finish.
+enum Done {
+    Ran(RunResult, std::time::Duration),
+    Skipped(String),
+}
+
+/// Runs `work` on each of `items` with `jobs` threads; `report` sees each
+/// result (with its index) as it comes, on the calling thread.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    work: impl Fn(&T) -> R + Sync,
+    mut report: impl FnMut(usize, R),
+) {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            let tx = tx.clone();
+            let (next, work) = (&next, &work);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                if tx.send((i, work(item))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (i, r) in rx {
+            report(i, r);
+        }
+    });
+}
+
 pub fn run(o: RunOptions) -> Result<bool, String> {
     let only = parse_version(o.version.as_deref())?;
     let entries = load_suite(&o.paths)?;
+    let baseline = o.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut planned = Vec::new();
     let mut records = Vec::new();
     let mut load_errors = 0;
+    let mut all_runs = Vec::new();
     for e in &entries {
         match &e.scenario {
             Err(err) => {
@@ -89,67 +141,207 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
             Ok(s) => {
                 for &v in &s.versions {
                     let name = e.run_name(v);
+                    all_runs.push(name.clone());
                     if only.is_some_and(|o| o != v) {
                         continue;
                     }
                     if o.filter.as_deref().is_some_and(|f| !name.contains(f)) {
                         continue;
                     }
-                    planned.push((e, s, v, name));
+                    planned.push(Planned {
+                        entry: e,
+                        scenario: s,
+                        version: v,
+                        name,
+                    });
                 }
             }
         }
     }
-    let bar = ProgressBar::new(planned.len() as u64);
+    let mut stale = Vec::new();
+    if let Some(b) = &baseline {
+        stale = b.unknown_runs(&all_runs);
+    }
+    // Only a run of the whole suite can say an entry names no run.
+    let whole_suite = o.paths.is_empty() && o.filter.is_none() && o.version.is_none();
+    let session = o.broker.as_ref().map(Session::start).transpose()?;
+    if let Some(s) = &session {
+        eprintln!("broker under test: {}", s.describe());
+    }
+    // On a broker given by URL, runs that cannot be prefixed go one at a
+    // time after the rest, with nothing else running.
+    let (parallel, alone): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| {
+        !matches!(
+            session.as_ref().map(|s| s.placement(p.scenario, p.version)),
+            Some(Placement::Exclusive(_))
+        )
+    });
+    let total = parallel.len() + alone.len();
+    let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let mut failures = Vec::new();
-    let mut sim_ms_total = 0;
-    for (e, s, v, name) in &planned {
-        bar.set_message(name.clone());
+    let work = |p: &Planned| {
         let t = Instant::now();
-        let result = runner::run(s, *v, o.seed);
-        let wall = t.elapsed();
-        sim_ms_total += result.sim_ms;
-        if !result.passed() {
-            bar.suspend(|| {
-                eprintln!("FAIL {name}");
-                eprint!("{}", failure_report(&e.path, &result));
-            });
-            failures.push(name.clone());
+        match &session {
+            None => Done::Ran(runner::run(p.scenario, p.version, o.seed), t.elapsed()),
+            Some(s) => match s.run(p.scenario, p.version, o.seed) {
+                Verdict::Ran(r) => Done::Ran(r, t.elapsed()),
+                Verdict::Skipped(why) => Done::Skipped(why),
+            },
         }
-        records.push(Record::from_run(name, &e.path, &s.name, &result, wall));
+    };
+    let mut results: Vec<(usize, Record)> = Vec::new();
+    let mut failed_job = 0;
+    let mut sim_ms_total = 0;
+    let mut counts = std::collections::BTreeMap::<&'static str, usize>::new();
+    let mut on_done = |offset: usize, list: &[Planned], i: usize, done: Done| {
+        let p = &list[i];
+        bar.set_message(p.name.clone());
+        let mut record = match done {
+            Done::Skipped(why) => Record::skipped(
+                &p.name,
+                &p.entry.path,
+                &p.scenario.name,
+                &p.version.to_string(),
+                &why,
+            ),
+            Done::Ran(result, wall) => {
+                sim_ms_total += result.sim_ms;
+                let judgement = baseline.as_ref().map_or(
+                    if result.passed() {
+                        Judgement::Pass
+                    } else {
+                        Judgement::NewFailure
+                    },
+                    |b| b.judge(&p.name, result.passed()),
+                );
+                let mut r =
+                    Record::from_run(&p.name, &p.entry.path, &p.scenario.name, &result, wall);
+                let entry = baseline.as_ref().and_then(|b| b.entry(&p.name));
+                match (judgement, entry) {
+                    (Judgement::Known, Some(e)) => {
+                        r.baseline = Some(format!("known failure: {}", e.reason))
+                    }
+                    (Judgement::Flaky, Some(e)) => {
+                        r.baseline = Some(format!("flaky: {}", e.reason))
+                    }
+                    (Judgement::Fixed, Some(e)) => {
+                        r.baseline = Some(format!("fixed: {}", e.reason));
+                        r.status = Status::Failed;
+                        r.message = Some(
+                            "passed, but the baseline lists it as a known failure: remove the entry"
+                                .into(),
+                        );
+                    }
+                    _ => {}
+                }
+                if judgement == Judgement::NewFailure {
+                    bar.suspend(|| {
+                        eprintln!("FAIL {}", p.name);
+                        eprint!("{}", failure_report(&p.entry.path, &result));
+                    });
+                }
+                if judgement == Judgement::Fixed {
+                    bar.suspend(|| {
+                        eprintln!(
+                            "FIXED {}: passed, but the baseline lists it as a known failure",
+                            p.name
+                        )
+                    });
+                }
+                if judgement.fails_job() {
+                    failed_job += 1;
+                }
+                r
+            }
+        };
+        if record.status == Status::Passed && record.baseline.is_some() {
+            // A flaky run that passed this time reads as a pass.
+            record.baseline = record.baseline.take().filter(|_| false);
+        }
+        *counts.entry(record.label()).or_default() += 1;
+        results.push((offset + i, record));
         bar.inc(1);
-    }
+    };
+    in_parallel(&parallel, o.jobs, work, |i, d| on_done(0, &parallel, i, d));
+    in_parallel(&alone, 1, work, |i, d| {
+        on_done(parallel.len(), &alone, i, d)
+    });
     bar.finish_and_clear();
+    results.sort_by_key(|(i, _)| *i);
+    records.extend(results.into_iter().map(|(_, r)| r));
     let wall = started.elapsed();
-    let passed = planned.len() - failures.len();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{:<60} {:>6}", "scenario", "result");
     for r in &records {
-        let _ = writeln!(out, "{:<60} {:>6}", r.name, r.status.label());
+        let _ = writeln!(out, "{:<60} {:>6}", r.name, r.label());
     }
+    for r in records.iter().filter(|r| r.status == Status::Skipped) {
+        let _ = writeln!(
+            out,
+            "skipped {}: {}",
+            r.name,
+            r.message.as_deref().unwrap_or("")
+        );
+    }
+    for r in records.iter().filter(|r| r.baseline.is_some()) {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            r.label(),
+            r.name,
+            r.baseline.as_deref().unwrap_or("")
+        );
+    }
+    let count = |k: &str| counts.get(k).copied().unwrap_or(0);
+    let mut extra = String::new();
+    for (label, what) in [
+        ("skip", "skipped"),
+        ("known", "known failures"),
+        ("flaky", "flaky failures"),
+        ("FIXED", "fixed (remove from the baseline)"),
+    ] {
+        if count(label) > 0 {
+            extra.push_str(&format!(", {} {what}", count(label)));
+        }
+    }
+    let timing = match &session {
+        None => format!(
+            "{:.2}s wall, {:.1}s simulated ({:.0}x real time)",
+            wall.as_secs_f64(),
+            sim_ms_total as f64 / 1000.0,
+            if wall.as_secs_f64() > 0.0 {
+                sim_ms_total as f64 / 1000.0 / wall.as_secs_f64()
+            } else {
+                0.0
+            }
+        ),
+        Some(s) => format!(
+            "{:.2}s wall against {}",
+            wall.as_secs_f64(),
+            s.broker_name()
+        ),
+    };
     let _ = writeln!(
         out,
-        "\n{} runs: {passed} passed, {} failed, {load_errors} files with errors; {:.2}s wall, {:.1}s simulated ({:.0}x real time)",
-        planned.len(),
-        failures.len(),
-        wall.as_secs_f64(),
-        sim_ms_total as f64 / 1000.0,
-        if wall.as_secs_f64() > 0.0 {
-            sim_ms_total as f64 / 1000.0 / wall.as_secs_f64()
-        } else {
-            0.0
-        }
+        "\n{total} runs: {} passed, {} failed{extra}, {load_errors} files with errors; {timing}",
+        count("pass"),
+        count("FAIL"),
     );
+    if !stale.is_empty() {
+        for s in &stale {
+            let _ = writeln!(out, "baseline entry names no run of the suite: {s:?}");
+        }
+    }
     if let Some(dir) = &o.report {
         report::write(dir, &records).map_err(|e| format!("report {}: {e}", dir.display()))?;
         let _ = writeln!(out, "reports written to {}", dir.display());
     }
-    Ok(failures.is_empty() && load_errors == 0 && !planned.is_empty())
+    let ran_something = records.iter().any(|r| r.status != Status::Skipped);
+    Ok(failed_job == 0 && load_errors == 0 && ran_something && (stale.is_empty() || !whole_suite))
 }
 
 pub fn replay(file: &Path, seed: u64, version: Option<&str>) -> Result<bool, String> {

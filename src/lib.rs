@@ -4,8 +4,12 @@
 //! deterministic simulated network ([`sim`]); the [`runner`] executes their
 //! steps and records a [`trace`].
 
+pub mod backend;
+pub mod baseline;
+pub mod capability;
 pub mod cli;
 pub mod coverage;
+pub mod external;
 pub mod props;
 pub mod proxy;
 pub mod report;

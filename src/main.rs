@@ -14,10 +14,12 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once; the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run scenarios (default: everything under scenarios/) against the
-    /// reference broker in simulation.
+    /// reference broker in simulation, or against a real broker.
     Run {
         /// Scenario files or directories.
         paths: Vec<PathBuf>,
@@ -33,7 +35,37 @@ enum Command {
         /// Only runs whose name contains this.
         #[arg(long)]
         filter: Option<String>,
+        /// Run against a real broker: `mqtt://HOST:PORT`, `mqtts://HOST:PORT`,
+        /// a built-in profile (`reference`, `mosquitto`: started on a free
+        /// port and stopped afterwards) or a profile file.
+        #[arg(long)]
+        broker: Option<String>,
+        /// Runs at once (each run gets its own client ids and topics).
+        #[arg(long, short = 'j', default_value_t = 1)]
+        jobs: usize,
+        /// Known failures of the broker (YAML): they do not fail the run;
+        /// a listed failure that now passes does.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// mqtts://: trust the CA certificates in this PEM file (default:
+        /// the web's root CAs).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// mqtts://: accept any certificate (no verification).
+        #[arg(long)]
+        insecure: bool,
+        /// User name for clients whose scenario gives none.
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        password: Option<String>,
+        /// For a broker given by URL: what it can do beyond what every
+        /// broker must, comma-separated (see `gauntlet capabilities`).
+        #[arg(long, value_delimiter = ',')]
+        capabilities: Vec<String>,
     },
+    /// List the capabilities scenarios may require and profiles may have.
+    Capabilities,
     /// Run one scenario again and print its whole trace.
     Replay {
         file: PathBuf,
@@ -89,13 +121,54 @@ fn main() -> ExitCode {
             version,
             report,
             filter,
-        } => cli::run(cli::RunOptions {
-            paths,
-            seed,
-            version,
-            report,
-            filter,
-        }),
+            broker,
+            jobs,
+            baseline,
+            ca,
+            insecure,
+            username,
+            password,
+            capabilities,
+        } => {
+            let external = match broker {
+                Some(broker) => Some(mqtt_gauntlet::external::session::Options {
+                    broker,
+                    ca,
+                    insecure,
+                    username,
+                    password,
+                    capabilities,
+                }),
+                None if ca.is_some()
+                    || insecure
+                    || username.is_some()
+                    || password.is_some()
+                    || !capabilities.is_empty() =>
+                {
+                    eprintln!(
+                        "gauntlet: --ca, --insecure, --username, --password and --capabilities need --broker"
+                    );
+                    return ExitCode::from(2);
+                }
+                None => None,
+            };
+            cli::run(cli::RunOptions {
+                paths,
+                seed,
+                version,
+                report,
+                filter,
+                broker: external,
+                jobs,
+                baseline,
+            })
+        }
+        Command::Capabilities => {
+            for (name, meaning) in mqtt_gauntlet::capability::ALL {
+                println!("{name:<26} {meaning}");
+            }
+            Ok(true)
+        }
         Command::Replay {
             file,
             seed,

@@ -12,6 +12,7 @@ use protocol::{
     Subscribe, Subscription, SubscriptionOptions, Unsubscribe, Version, Will,
 };
 
+use crate::backend::Backend;
 use crate::props;
 use crate::scenario::values::{Match, Payload, Reason};
 use crate::scenario::{
@@ -57,17 +58,50 @@ impl RunResult {
     }
 }
 
-/// Runs `scenario` on `version` with `seed`. Never panics: a panic anywhere
-/// in the world is reported as the failure of the step that caused it.
+/// Runs `scenario` on `version` with `seed` in the simulated world. Never
+/// panics: a panic anywhere in the world is reported as the failure of the
+/// step that caused it.
 pub fn run(scenario: &Scenario, version: VersionName, seed: u64) -> RunResult {
+    run_with(scenario, version, seed, || {
+        let names: Vec<String> = scenario.clients.keys().cloned().collect();
+        let latency = scenario.network.latency.map(|r| (r.min.0, r.max.0));
+        Ok(World::new(
+            seed,
+            scenario.broker.clone(),
+            latency,
+            &names,
+            version.protocol(),
+        ))
+    })
+}
+
+/// Runs `scenario` in the world `make` builds (with every scenario client).
+pub fn run_with<B: Backend>(
+    scenario: &Scenario,
+    version: VersionName,
+    seed: u64,
+    make: impl FnOnce() -> Result<B, String>,
+) -> RunResult {
     let trace_cell: Rc<std::cell::RefCell<Trace>> = Rc::default();
     let mut sim_ms = 0;
     let mut current = (0usize, 0u64, String::new());
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let mut r = Runner::new(scenario, version, seed);
-        let trace = r.world.trace.clone();
+        let world = match make() {
+            Ok(w) => w,
+            Err(message) => {
+                return Outcome::Failed(Failure {
+                    step: 0,
+                    line: 0,
+                    step_text: "start".into(),
+                    message,
+                })
+            }
+        };
+        let mut r = Runner::new(scenario, version, world);
+        let trace = r.world.trace();
         let result = r.run_steps(&mut current);
         sim_ms = r.world.now_ms();
+        r.world.finish();
         *trace_cell.borrow_mut() = trace.borrow().clone();
         result
     }))
@@ -107,29 +141,20 @@ impl ClientCtx {
     }
 }
 
-struct Runner<'a> {
+struct Runner<'a, B: Backend> {
     scenario: &'a Scenario,
     version: Version,
-    world: World,
+    world: B,
     clients: BTreeMap<String, ClientCtx>,
     timeout_ms: u64,
 }
 
 type StepResult = Result<(), String>;
 
-impl<'a> Runner<'a> {
-    fn new(scenario: &'a Scenario, version: VersionName, seed: u64) -> Runner<'a> {
-        let names: Vec<String> = scenario.clients.keys().cloned().collect();
-        let latency = scenario.network.latency.map(|r| (r.min.0, r.max.0));
-        let mut world = World::new(
-            seed,
-            scenario.broker.clone(),
-            latency,
-            &names,
-            version.protocol(),
-        );
+impl<'a, B: Backend> Runner<'a, B> {
+    fn new(scenario: &'a Scenario, version: VersionName, mut world: B) -> Runner<'a, B> {
         if let Some(rate) = scenario.network.loss {
-            for name in &names {
+            for name in scenario.clients.keys() {
                 world.set_loss(name, rate.0);
             }
         }
@@ -211,11 +236,11 @@ impl<'a> Runner<'a> {
                 self.world.run_for(1)
             }
             Step::Broker(BrokerAction::Crash) => {
-                self.world.crash_broker();
+                self.world.crash_broker()?;
                 self.world.run_for(1)
             }
             Step::Broker(BrokerAction::Restart { keep_store }) => {
-                self.world.restart_broker(*keep_store);
+                self.world.restart_broker(*keep_store)?;
                 // Give it a tick to listen again.
                 self.world.run_for(1)
             }
@@ -233,7 +258,7 @@ impl<'a> Runner<'a> {
     }
 
     fn shared(&self, name: &str) -> Rc<Shared> {
-        self.world.clients[name].clone()
+        self.world.client(name)
     }
 
     fn deadline(&self, within: Option<u64>) -> u64 {
@@ -260,7 +285,7 @@ impl<'a> Runner<'a> {
     /// Runs until the client has carried out its commands.
     fn settle(&mut self, shared: &Rc<Shared>) -> StepResult {
         let deadline = self.deadline(None);
-        let done = self.world.run_until(deadline, |_| shared.idle())?;
+        let done = self.world.run_until(deadline, &mut || shared.idle())?;
         if done {
             Ok(())
         } else {
@@ -291,8 +316,7 @@ impl<'a> Runner<'a> {
         wanted: impl Fn(&Packet) -> bool,
     ) -> Result<Packet, String> {
         let shared = self.shared(name);
-        let deadline = self.world.now_ms() + within;
-        let found = self.world.run_until(deadline, |_| {
+        let (found, late) = self.timed_wait(within, &mut || {
             let s = shared.state.borrow();
             s.inbox.iter().any(&wanted) || s.closed
         })?;
@@ -307,10 +331,50 @@ impl<'a> Runner<'a> {
             format!(" (received instead: {})", seen.join("; "))
         };
         if !found || !s.closed {
-            Err(format!("no {what} within {within} ms{seen}"))
+            Err(format!("no {what} within {within} ms{late}{seen}"))
         } else {
             Err(format!("connection closed while waiting for {what}{seen}"))
         }
+    }
+
+    /// Waits up to `within` ms (plus the backend's slack) for `done`. On a
+    /// real network a miss is measured: the note says how late it came, or
+    /// that it had not come after twice the time.
+    fn timed_wait(
+        &mut self,
+        within: u64,
+        done: &mut dyn FnMut() -> bool,
+    ) -> Result<(bool, String), String> {
+        let start = self.world.now_ms();
+        let slack = self.world.slack_ms(within);
+        if self.world.run_until(start + within + slack, done)? {
+            let took = self.world.now_ms() - start;
+            if took > within {
+                self.world.log(
+                    "runner",
+                    Kind::Event(format!(
+                        "late by {} ms, within the {slack} ms slack for a real network",
+                        took - within
+                    )),
+                );
+            }
+            return Ok((true, String::new()));
+        }
+        if slack == 0 {
+            return Ok((false, String::new()));
+        }
+        let more = within.min(10_000);
+        let came = self.world.run_until(self.world.now_ms() + more, done)?;
+        let took = self.world.now_ms() - start;
+        let note = if came {
+            format!(
+                " (+{slack} ms slack for a real network): it came {took} ms after the step began, {} ms late",
+                took - within
+            )
+        } else {
+            format!(" (+{slack} ms slack for a real network), nor {took} ms after the step began")
+        };
+        Ok((false, note))
     }
 
     fn client_step(&mut self, name: &str, action: &ClientAction) -> StepResult {
@@ -341,7 +405,7 @@ impl<'a> Runner<'a> {
                     // not an error here: closing is the client's duty.
                     let deadline = self.deadline(None);
                     self.world
-                        .run_until(deadline, |_| shared.state.borrow().closed)?;
+                        .run_until(deadline, &mut || shared.state.borrow().closed)?;
                 }
                 shared.command(Command::Close);
                 self.settle(&shared)
@@ -389,11 +453,17 @@ impl<'a> Runner<'a> {
             }
             ClientAction::Expect(e) => {
                 let shared = self.shared(name);
-                let deadline = self.deadline(e.within.map(|d| d.millis()));
-                self.world.run_until(deadline, |_| {
+                let within = e.within.map_or(self.timeout_ms, |d| d.millis());
+                let (_, late) = self.timed_wait(within, &mut || {
                     let s = shared.state.borrow();
                     !s.inbox.is_empty() || s.closed
                 })?;
+                if !late.is_empty() {
+                    return Err(format!(
+                        "expected {}, nothing arrived within {within} ms{late}",
+                        e.packet.name()
+                    ));
+                }
                 let got = shared.state.borrow_mut().inbox.pop_front();
                 match got {
                     Some(p) => check_packet(&self.in_version(&e.packet), &p),
@@ -413,7 +483,7 @@ impl<'a> Runner<'a> {
                 let until = self.world.now_ms() + d.millis();
                 let arrived = self
                     .world
-                    .run_until(until, |_| !shared.state.borrow().inbox.is_empty())?;
+                    .run_until(until, &mut || !shared.state.borrow().inbox.is_empty())?;
                 if arrived {
                     let p = shared.state.borrow_mut().inbox.pop_front();
                     let what = p.as_ref().map(describe).unwrap_or_default();
@@ -424,16 +494,18 @@ impl<'a> Runner<'a> {
             }
             ClientAction::ExpectClosed(e) => {
                 let shared = self.shared(name);
-                let deadline = self.deadline(e.within.map(|d| d.millis()));
-                let closed = self
-                    .world
-                    .run_until(deadline, |_| shared.state.borrow().closed)?;
+                let within = e.within.map_or(self.timeout_ms, |d| d.millis());
+                let (closed, late) =
+                    self.timed_wait(within, &mut || shared.state.borrow().closed)?;
                 if closed {
                     Ok(())
+                } else if !late.is_empty() {
+                    Err(format!(
+                        "expected the broker to close the connection within {within} ms{late}"
+                    ))
                 } else {
                     Err(format!(
-                        "expected the broker to close the connection within {} ms; it is still open",
-                        e.within.map_or(self.timeout_ms, |d| d.millis())
+                        "expected the broker to close the connection within {within} ms; it is still open",
                     ))
                 }
             }

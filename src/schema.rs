@@ -78,6 +78,14 @@ pub fn scenario_schema() -> Value {
                 "uniqueItems": true,
                 "default": ["3.1.1", 5],
             },
+            "requires": {
+                "description": "What the broker must be able to do beyond what every broker must (run `gauntlet capabilities`). On a broker whose profile lacks one, the scenario is skipped with the reason, not failed. Crash/restart steps require `restart` (and `persistence` when the store is kept) by themselves.",
+                "type": "array",
+                "items": {
+                    "enum": crate::capability::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+                },
+                "uniqueItems": true,
+            },
             "timeout": {
                 "description": "How long `expect` steps (and each client action) wait by default before failing, e.g. 2s. Default 5s.",
                 "$ref": "#/$defs/duration",

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use protocol::{topic, QoS};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Broker settings. Every field has a default, so an empty config file is valid.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Largest packet accepted from a client; larger ones close the connection

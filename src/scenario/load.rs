@@ -48,7 +48,19 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
 
 /// Parses and checks a scenario; `path` is only used in errors.
 pub fn load_str(text: &str, path: &Path) -> Result<Scenario, LoadError> {
-    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| {
+    let scenario: Scenario = parse_yaml(text, path)?;
+    check(&scenario).map_err(|(line, column, message)| LoadError {
+        file: path.to_owned(),
+        line,
+        column,
+        message,
+    })?;
+    Ok(scenario)
+}
+
+/// Any YAML document into `T`, with errors at file:line:column.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, LoadError> {
+    serde_saphyr::from_str(text).map_err(|e| {
         let (line, column) = e
             .location()
             .map(|l| (l.line(), l.column()))
@@ -59,14 +71,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Scenario, LoadError> {
             column,
             message: first_line_without_location(&e.without_snippet().to_string()),
         }
-    })?;
-    check(&scenario).map_err(|(line, column, message)| LoadError {
-        file: path.to_owned(),
-        line,
-        column,
-        message,
-    })?;
-    Ok(scenario)
+    })
 }
 
 /// serde-saphyr's message starts with "error: line L column C: "; the
@@ -139,6 +144,19 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                 id.value,
                 listed.join(" or ")
             )));
+        }
+    }
+    for r in &s.requires {
+        if !crate::capability::is_known(&r.value) {
+            return Err((
+                r.referenced.line(),
+                r.referenced.column(),
+                format!(
+                    "unknown capability {:?} in `requires`; known: {}",
+                    r.value,
+                    crate::capability::names()
+                ),
+            ));
         }
     }
     if let Err(e) = s.broker.validate() {

@@ -91,6 +91,10 @@ pub struct Scenario {
     /// Each listed version is a separate run.
     #[serde(default = "both_versions")]
     pub versions: Vec<VersionName>,
+    /// Capabilities the broker needs beyond what every broker must (see
+    /// `crate::capability`); a run on a broker without one is skipped.
+    #[serde(default)]
+    pub requires: Vec<Spanned<String>>,
     /// Default deadline of `expect` steps (5s unless given).
     #[serde(default)]
     pub timeout: Option<Dur>,
@@ -101,6 +105,26 @@ pub struct Scenario {
     pub broker: reference_broker::Config,
     pub clients: BTreeMap<String, ClientSpec>,
     pub steps: Vec<Spanned<Step>>,
+}
+
+impl Scenario {
+    /// Everything a broker must be able to do to run this scenario: what it
+    /// `requires:`, `restart` for crash/restart steps, `persistence` for a
+    /// restart that keeps the store.
+    pub fn required_capabilities(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.requires.iter().map(|r| r.value.clone()).collect();
+        for step in &self.steps {
+            if let Step::Broker(b) = &step.value {
+                all.push("restart".into());
+                if matches!(b, BrokerAction::Restart { keep_store: true }) {
+                    all.push("persistence".into());
+                }
+            }
+        }
+        all.sort();
+        all.dedup();
+        all
+    }
 }
 
 /// `spec: [MQTT-4.3.2-1, ...]`, or per version:

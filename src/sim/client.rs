@@ -1,7 +1,8 @@
-//! A scripted client on its own simulated host. It does I/O only: connects,
-//! writes what the runner hands it, reads and decodes what arrives (strictly:
-//! a malformed packet from the broker is recorded as such), acknowledges and
-//! pings if told to. The runner decides everything else.
+//! A scripted client: on its own simulated host, or over real TCP (and TLS)
+//! to a real broker. It does I/O only: connects, writes what the runner
+//! hands it, reads and decodes what arrives (strictly: a malformed packet
+//! from the broker is recorded as such), acknowledges and pings if told to.
+//! The runner decides everything else.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -10,9 +11,8 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use protocol::{Ack, Decoder, Packet, QoS, Version};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
-use turmoil::net::TcpStream;
 
 use crate::trace::{describe, Kind, Trace};
 
@@ -50,14 +50,82 @@ pub struct ClientState {
     pub protocol_error: Option<String>,
 }
 
+/// Where a client's connections go, and how time is read for its trace.
+#[derive(Clone)]
+pub enum Connector {
+    /// The broker host of the simulated world.
+    Sim,
+    /// Real TCP (through a fault proxy); TLS on top when configured.
+    Tcp {
+        addr: std::net::SocketAddr,
+        tls: Option<crate::external::tls::Tls>,
+        /// Trace times count from here.
+        start: std::time::Instant,
+        /// Longest a connect (TCP and TLS handshake) may take.
+        timeout: Duration,
+    },
+}
+
+/// Any byte stream a client can talk MQTT over.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Stream for T {}
+
+impl Connector {
+    async fn connect(&self) -> std::io::Result<Box<dyn Stream>> {
+        match self {
+            Connector::Sim => {
+                let s = turmoil::net::TcpStream::connect((BROKER_HOST, BROKER_PORT)).await?;
+                Ok(Box::new(s))
+            }
+            Connector::Tcp {
+                addr, tls, timeout, ..
+            } => {
+                let connect = async {
+                    let tcp = tokio::net::TcpStream::connect(addr).await?;
+                    let _ = tcp.set_nodelay(true);
+                    match tls {
+                        None => Ok(Box::new(tcp) as Box<dyn Stream>),
+                        Some(tls) => Ok(Box::new(tls.connect(tcp).await?) as Box<dyn Stream>),
+                    }
+                };
+                tokio::time::timeout(*timeout, connect)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("no connection within {} ms", timeout.as_millis()),
+                        ))
+                    })
+            }
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        match self {
+            Connector::Sim => turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64),
+            Connector::Tcp { start, .. } => start.elapsed().as_millis() as u64,
+        }
+    }
+}
+
 pub struct Shared {
     pub state: RefCell<ClientState>,
     pub notify: Notify,
+    /// Signalled whenever the state changes, for a runner waiting in real
+    /// time.
+    pub progress: Rc<Notify>,
     pub trace: Rc<RefCell<Trace>>,
+    pub connector: Connector,
 }
 
 impl Shared {
-    pub fn new(name: &str, version: Version, trace: Rc<RefCell<Trace>>) -> Rc<Shared> {
+    pub fn new(
+        name: &str,
+        version: Version,
+        trace: Rc<RefCell<Trace>>,
+        connector: Connector,
+        progress: Rc<Notify>,
+    ) -> Rc<Shared> {
         Rc::new(Shared {
             state: RefCell::new(ClientState {
                 name: name.to_owned(),
@@ -74,7 +142,9 @@ impl Shared {
                 protocol_error: None,
             }),
             notify: Notify::new(),
+            progress,
             trace,
+            connector,
         })
     }
 
@@ -90,14 +160,10 @@ impl Shared {
     }
 
     fn log(&self, kind: Kind) {
-        let at = now_ms();
+        let at = self.connector.now_ms();
         let name = self.state.borrow().name.clone();
         self.trace.borrow_mut().push(at, &name, kind);
     }
-}
-
-fn now_ms() -> u64 {
-    turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64)
 }
 
 enum Wake {
@@ -106,7 +172,10 @@ enum Wake {
     Ping,
 }
 
-async fn read_some(stream: &mut Option<TcpStream>, buf: &mut BytesMut) -> std::io::Result<usize> {
+async fn read_some(
+    stream: &mut Option<Box<dyn Stream>>,
+    buf: &mut BytesMut,
+) -> std::io::Result<usize> {
     match stream {
         Some(s) => s.read_buf(buf).await,
         None => std::future::pending().await,
@@ -115,6 +184,12 @@ async fn read_some(stream: &mut Option<TcpStream>, buf: &mut BytesMut) -> std::i
 
 /// The client's software; restarted from scratch when its host is reset.
 pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
+    let result = run_inner(&shared).await;
+    shared.progress.notify_one();
+    result
+}
+
+async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
     {
         let mut s = shared.state.borrow_mut();
         if s.connected {
@@ -123,7 +198,7 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
         }
         s.busy = false;
     }
-    let mut stream: Option<TcpStream> = None;
+    let mut stream: Option<Box<dyn Stream>> = None;
     let mut buf = BytesMut::new();
     let mut last_sent = tokio::time::Instant::now();
     // Keep Alive starts with the CONNACK of this connection: no PINGREQ
@@ -148,7 +223,7 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
                     buf.clear();
                     accepted = false;
                     auto_pings = 0;
-                    match TcpStream::connect((BROKER_HOST, BROKER_PORT)).await {
+                    match shared.connector.connect().await {
                         Ok(s) => {
                             stream = Some(s);
                             let mut st = shared.state.borrow_mut();
@@ -188,6 +263,7 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
             }
         }
         shared.state.borrow_mut().busy = false;
+        shared.progress.notify_one();
 
         let (auto_ping, keep_alive) = {
             let s = shared.state.borrow();
@@ -240,7 +316,7 @@ pub async fn run(shared: Rc<Shared>) -> turmoil::Result {
                                     shared.state.borrow_mut().keep_alive = k;
                                 }
                             }
-                            let reply = auto_reply(&shared, &packet);
+                            let reply = auto_reply(shared, &packet);
                             // The PUBREL of a delivery the client acknowledges
                             // by itself is part of that handshake, as PINGRESP
                             // is of auto ping: not offered to `expect`.

@@ -47,6 +47,14 @@ impl SplitMix64 {
     }
 }
 
+/// The seed of one client's link: a function of the run's seed and the
+/// client's name alone, so adding a client changes no other link.
+pub fn link_seed(seed: u64, client: &str) -> u64 {
+    client.bytes().fold(seed ^ 0xA076_1D64_78BD_642F, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
+    })
+}
+
 #[derive(Clone, Debug)]
 pub struct Loss {
     rate: f64,

@@ -14,6 +14,7 @@ use protocol::Version;
 use reference_broker::store::{MemoryStore, Store};
 use reference_broker::{server, Broker, Config};
 
+use crate::backend::Backend;
 use crate::trace::{Kind, Trace};
 use client::{Shared, BROKER_HOST, BROKER_PORT};
 
@@ -81,7 +82,13 @@ impl World {
 
         let mut clients = BTreeMap::new();
         for name in client_names {
-            let shared = Shared::new(name, version, trace.clone());
+            let shared = Shared::new(
+                name,
+                version,
+                trace.clone(),
+                client::Connector::Sim,
+                Rc::default(),
+            );
             let task_shared = shared.clone();
             sim.host(client_host(name).as_str(), move || {
                 client::run(task_shared.clone())
@@ -99,15 +106,6 @@ impl World {
         }
     }
 
-    pub fn now_ms(&self) -> u64 {
-        self.sim.elapsed().as_millis() as u64
-    }
-
-    pub fn log(&self, who: &str, kind: Kind) {
-        let at = self.now_ms();
-        self.trace.borrow_mut().push(at, who, kind);
-    }
-
     /// Advances one tick. An error is a host's software failing.
     pub fn step(&mut self) -> Result<(), String> {
         if !self.losses.is_empty() {
@@ -116,23 +114,16 @@ impl World {
         self.sim.step().map(|_| ()).map_err(|e| e.to_string())
     }
 
-    /// Segment loss on `client`'s link from now on; 0 stops it (releasing
-    /// anything held). Each link's losses come from the run's seed and the
-    /// client's name alone.
-    pub fn set_loss(&mut self, client: &str, rate: f64) {
+    fn set_loss_impl(&mut self, client: &str, rate: f64) {
         if let Some(old) = self.losses.remove(client) {
             if !old.is_dead() {
                 self.sim.release(BROKER_HOST, client_host(client).as_str());
             }
         }
         if rate > 0.0 {
-            let link_seed = client
-                .bytes()
-                .fold(self.seed ^ 0xA076_1D64_78BD_642F, |h, b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
-                });
+            let seed = loss::link_seed(self.seed, client);
             self.losses
-                .insert(client.to_owned(), loss::Loss::new(rate, link_seed));
+                .insert(client.to_owned(), loss::Loss::new(rate, seed));
         }
         self.log(
             "network",
@@ -169,15 +160,28 @@ impl World {
             self.log("network", Kind::Event(e));
         }
     }
+}
 
-    /// Steps until `done` holds (true) or `deadline_ms` passes (false).
-    pub fn run_until(
+impl Backend for World {
+    fn now_ms(&self) -> u64 {
+        self.sim.elapsed().as_millis() as u64
+    }
+
+    fn trace(&self) -> Rc<RefCell<Trace>> {
+        self.trace.clone()
+    }
+
+    fn client(&self, name: &str) -> Rc<Shared> {
+        self.clients[name].clone()
+    }
+
+    fn run_until(
         &mut self,
         deadline_ms: u64,
-        mut done: impl FnMut(&World) -> bool,
+        done: &mut dyn FnMut() -> bool,
     ) -> Result<bool, String> {
         loop {
-            if done(self) {
+            if done() {
                 return Ok(true);
             }
             if self.now_ms() >= deadline_ms {
@@ -187,18 +191,20 @@ impl World {
         }
     }
 
-    pub fn run_for(&mut self, ms: u64) -> Result<(), String> {
-        let until = self.now_ms() + ms;
-        self.run_until(until, |_| false).map(|_| ())
+    /// Segment loss on `client`'s link from now on; 0 stops it (releasing
+    /// anything held). Each link's losses come from the run's seed and the
+    /// client's name alone.
+    fn set_loss(&mut self, client: &str, rate: f64) {
+        self.set_loss_impl(client, rate);
     }
 
-    pub fn cut(&mut self, client: &str) {
+    fn cut(&mut self, client: &str) {
         self.sim
             .partition(BROKER_HOST, client_host(client).as_str());
         self.log("network", Kind::Event(format!("cut {client}")));
     }
 
-    pub fn heal(&mut self, client: &str) {
+    fn heal(&mut self, client: &str) {
         self.sim.repair(BROKER_HOST, client_host(client).as_str());
         // A link that loss had killed starts afresh, with the same rate.
         if let Some(rate) = self
@@ -208,31 +214,31 @@ impl World {
             .map(|l| l.rate())
         {
             self.losses.remove(client);
-            self.set_loss(client, rate);
+            self.set_loss_impl(client, rate);
         }
         self.log("network", Kind::Event(format!("heal {client}")));
     }
 
-    pub fn stall(&mut self, client: &str) {
+    fn stall(&mut self, client: &str) {
         self.sim.hold(BROKER_HOST, client_host(client).as_str());
         self.log("network", Kind::Event(format!("stall {client}")));
     }
 
-    pub fn resume(&mut self, client: &str) {
+    fn resume(&mut self, client: &str) {
         self.sim.release(BROKER_HOST, client_host(client).as_str());
         self.log("network", Kind::Event(format!("resume {client}")));
     }
 
     /// The client's host crashes and comes back: its connection is reset,
     /// its software starts over (disconnected).
-    pub fn reset(&mut self, client: &str) {
+    fn reset(&mut self, client: &str) {
         let host = client_host(client);
         self.sim.crash(host.as_str());
         self.sim.bounce(host.as_str());
         self.log("network", Kind::Event(format!("reset {client}")));
     }
 
-    pub fn set_latency(&mut self, client: &str, min: Duration, max: Duration) {
+    fn set_latency(&mut self, client: &str, min: Duration, max: Duration) {
         let host = client_host(client);
         self.sim.set_link_latency(BROKER_HOST, host.as_str(), min);
         self.sim
@@ -247,15 +253,16 @@ impl World {
         );
     }
 
-    pub fn crash_broker(&mut self) {
+    fn crash_broker(&mut self) -> Result<(), String> {
         if self.broker_running {
             self.sim.crash(BROKER_HOST);
             self.broker_running = false;
         }
         self.log("broker", Kind::Event("crash".into()));
+        Ok(())
     }
 
-    pub fn restart_broker(&mut self, keep_store: bool) {
+    fn restart_broker(&mut self, keep_store: bool) -> Result<(), String> {
         if self.broker_running {
             self.sim.crash(BROKER_HOST);
         }
@@ -270,5 +277,6 @@ impl World {
             "restart with an empty store"
         };
         self.log("broker", Kind::Event(what.into()));
+        Ok(())
     }
 }

@@ -1,0 +1,42 @@
+//! What a broker can do or chooses to do, beyond what every broker must: a
+//! scenario `requires:` some of these, a broker profile lists the ones its
+//! broker has, and a run on a broker without one is skipped with the reason.
+
+/// Every capability name, with what having it means.
+pub const ALL: &[(&str, &str)] = &[
+    (
+        "restart",
+        "gauntlet can crash and restart the broker (it runs from a profile, not a URL)",
+    ),
+    (
+        "persistence",
+        "sessions, retained messages and messages in flight survive a crash and restart",
+    ),
+    (
+        "overlapping_single_copy",
+        "a client whose subscriptions overlap gets one copy of a message, with every \
+         matching subscription identifier (5.0 MQTT-3.3.4-3 allows one copy per subscription)",
+    ),
+    (
+        "shared_round_robin",
+        "shared subscriptions hand messages out in turn (the spec leaves the choice to the broker)",
+    ),
+    (
+        "topic_alias_to_client",
+        "the broker uses topic aliases on messages it sends, up to the client's Topic Alias Maximum",
+    ),
+    (
+        "packet_ids_from_1",
+        "the broker numbers the messages it sends to a new session 1, 2, 3, ...",
+    ),
+];
+
+pub fn is_known(name: &str) -> bool {
+    ALL.iter().any(|(n, _)| *n == name)
+}
+
+/// "a, b or c": the names, for error messages.
+pub fn names() -> String {
+    let names: Vec<&str> = ALL.iter().map(|(n, _)| *n).collect();
+    names.join(", ")
+}

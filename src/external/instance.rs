@@ -1,0 +1,238 @@
+//! One running broker started from a profile: on a free port, in a
+//! directory of its own, with its output in `{dir}/broker.log`. It can be
+//! crashed (SIGKILL), restarted on the same port with or without its store,
+//! and is always stopped when dropped — no broker outlives gauntlet's run.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::profile::Profile;
+
+pub struct Instance {
+    profile: Profile,
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+/// A port nobody listens on now. Another process could take it before the
+/// broker binds it; the broker then fails to start and says so.
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("cannot find a free port: {e}"))
+}
+
+/// `program` without a slash is looked up next to gauntlet's own binary
+/// first (where cargo puts `reference-broker`), then on PATH.
+fn resolve(program: &str) -> PathBuf {
+    if !program.contains('/') {
+        if let Some(dir) = std::env::current_exe().ok().and_then(|p| {
+            let dir = p.parent()?.to_owned();
+            // Test binaries live in target/<profile>/deps.
+            Some(if dir.ends_with("deps") {
+                dir.parent()?.to_owned()
+            } else {
+                dir
+            })
+        }) {
+            let beside = dir.join(program);
+            if beside.is_file() {
+                return beside;
+            }
+        }
+    }
+    PathBuf::from(program)
+}
+
+impl Instance {
+    /// Writes the profile's files with `settings` and starts the broker.
+    pub fn start(profile: &Profile, settings: &str) -> Result<Instance, String> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("gauntlet-{}-", profile.name))
+            .tempdir()
+            .map_err(|e| format!("cannot make a directory for the broker: {e}"))?;
+        let mut instance = Instance {
+            profile: profile.clone(),
+            port: free_port()?,
+            dir,
+            child: None,
+        };
+        for (name, template) in &profile.start.files {
+            let text = instance.fill(template).replace("{settings}", settings);
+            let path = instance.dir.path().join(name);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        instance.spawn()?;
+        Ok(instance)
+    }
+
+    fn fill(&self, template: &str) -> String {
+        template
+            .replace("{port}", &self.port.to_string())
+            .replace("{dir}", &self.dir.path().display().to_string())
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("broker.log")
+    }
+
+    /// The end of the broker's output, for error messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let args: Vec<String> = self
+            .profile
+            .start
+            .command
+            .iter()
+            .map(|a| self.fill(a))
+            .collect();
+        let program = resolve(&args[0]);
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|e| format!("{}: {e}", self.log_path().display()))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| format!("{}: {e}", self.log_path().display()))?;
+        let child = Command::new(&program)
+            .args(&args[1..])
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start the {} broker ({}): {e}",
+                    self.profile.name,
+                    program.display()
+                )
+            })?;
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let timeout = self.profile.ready.timeout.0;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(child) = &mut self.child {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(format!(
+                        "the {} broker exited at start ({status}); its output:\n{}",
+                        self.profile.name,
+                        self.log_tail()
+                    ));
+                }
+            }
+            let port_open =
+                TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok();
+            let log_seen = match &self.profile.ready.log {
+                None => true,
+                Some(needle) => std::fs::read_to_string(self.log_path())
+                    .is_ok_and(|t| t.contains(needle.as_str())),
+            };
+            if port_open && log_seen {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "the {} broker was not ready on {} within {} ms; its output:\n{}",
+                    self.profile.name,
+                    self.addr(),
+                    timeout.as_millis(),
+                    self.log_tail()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// SIGKILL: the broker gets no chance to save anything.
+    pub fn crash(&mut self) -> Result<(), String> {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        Ok(())
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within the profile's
+    /// stop timeout.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        #[cfg(unix)]
+        // SAFETY: kill(2) on a child we own and have not reaped.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + self.profile.stop.timeout.0;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts again on the same port, crashing it first if it runs (as the
+    /// simulated broker's restart does).
+    pub fn restart(&mut self, keep_store: bool) -> Result<(), String> {
+        self.crash()?;
+        if !keep_store {
+            let store = self.profile.start.store.as_ref().ok_or_else(|| {
+                format!(
+                    "the {} profile names no store to delete (start.store)",
+                    self.profile.name
+                )
+            })?;
+            let path = PathBuf::from(self.fill(store));
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            match removed {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(format!("cannot delete {}: {e}", path.display()))
+                }
+                _ => {}
+            }
+        }
+        self.spawn()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,368 @@
+//! One `gauntlet run --broker ...`: the broker under test (a URL, or a
+//! profile's broker that gauntlet starts and stops), and how each run is
+//! placed on it: on the shared broker with prefixes, on a broker of its own
+//! (settings, crash/restart, bytes that cannot be prefixed), alone on a
+//! URL broker, or skipped with the reason.
+
+use std::collections::BTreeSet;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::cleanup::{self, Credentials};
+use super::instance::Instance;
+use super::isolate;
+use super::profile::Profile;
+use super::settings;
+use super::tls::Tls;
+use super::world::{Link, TcpWorld};
+use crate::runner::{self, RunResult};
+use crate::scenario::{Scenario, VersionName};
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `mqtt://host:port`, `mqtts://host:port`, a profile name or file.
+    pub broker: String,
+    pub ca: Option<PathBuf>,
+    pub insecure: bool,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// For a URL broker: what it can do (profiles say it themselves).
+    pub capabilities: Vec<String>,
+}
+
+enum Target {
+    Url {
+        url: String,
+        addr: SocketAddr,
+        tls: Option<Tls>,
+        capabilities: BTreeSet<String>,
+    },
+    Managed {
+        profile: Profile,
+        /// The broker that runs which can share one.
+        shared: Box<Instance>,
+    },
+}
+
+pub enum Placement {
+    Skip(String),
+    /// On the shared broker, with prefixes.
+    Shared,
+    /// On a broker started for this run, with these settings.
+    Dedicated(String),
+    /// Unprefixed on the URL broker, with no other run at the same time.
+    Exclusive(String),
+}
+
+pub enum Verdict {
+    Ran(RunResult),
+    Skipped(String),
+}
+
+pub struct Session {
+    target: Target,
+    username: Option<String>,
+    password: Option<String>,
+    /// Different for every session, so that two gauntlets testing one
+    /// broker at once stay apart too.
+    tag: String,
+    next_run: AtomicU64,
+}
+
+/// A short tag from the process id and the clock: a valid topic level and
+/// client-id prefix.
+fn session_tag() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut x = nanos ^ (u64::from(std::process::id()) << 32);
+    let mut tag = String::from("g");
+    for _ in 0..4 {
+        tag.push(char::from(
+            b"0123456789abcdefghijklmnopqrstuvwxyz"[(x % 36) as usize],
+        ));
+        x /= 36;
+    }
+    tag
+}
+
+fn base36(mut n: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+fn parse_url(url: &str) -> Option<(bool, &str, u16)> {
+    let (tls, rest) = if let Some(r) = url.strip_prefix("mqtt://") {
+        (false, r)
+    } else if let Some(r) = url.strip_prefix("mqtts://") {
+        (true, r)
+    } else {
+        return None;
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse() {
+            Ok(port) => (h, port),
+            Err(_) => return Some((tls, rest, 0)),
+        },
+        _ => (rest, if tls { 8883 } else { 1883 }),
+    };
+    Some((
+        tls,
+        host.trim_start_matches('[').trim_end_matches(']'),
+        port,
+    ))
+}
+
+impl Session {
+    pub fn start(o: &Options) -> Result<Session, String> {
+        let target = match parse_url(&o.broker) {
+            Some((_, _, 0)) => return Err(format!("{}: the port is not a number", o.broker)),
+            Some((use_tls, host, port)) => {
+                let addr = (host, port)
+                    .to_socket_addrs()
+                    .map_err(|e| format!("{}: cannot resolve {host}: {e}", o.broker))?
+                    .next()
+                    .ok_or_else(|| format!("{}: {host} has no address", o.broker))?;
+                let tls = if use_tls {
+                    Some(Tls::new(host, o.ca.as_deref(), o.insecure)?)
+                } else {
+                    if o.ca.is_some() || o.insecure {
+                        return Err("--ca and --insecure are for mqtts:// brokers".into());
+                    }
+                    None
+                };
+                for c in &o.capabilities {
+                    if !crate::capability::is_known(c) {
+                        return Err(format!(
+                            "unknown capability {c:?}; known: {}",
+                            crate::capability::names()
+                        ));
+                    }
+                }
+                Target::Url {
+                    url: o.broker.clone(),
+                    addr,
+                    tls,
+                    capabilities: o.capabilities.iter().cloned().collect(),
+                }
+            }
+            None => {
+                if o.ca.is_some() || o.insecure || !o.capabilities.is_empty() {
+                    return Err(
+                        "--ca, --insecure and --capabilities are for brokers given by URL".into(),
+                    );
+                }
+                let profile = Profile::find(&o.broker)?;
+                let defaults = settings::render(
+                    &profile.settings,
+                    &profile.name,
+                    &reference_broker::Config::default(),
+                )?;
+                let shared = Box::new(Instance::start(&profile, &defaults)?);
+                Target::Managed { profile, shared }
+            }
+        };
+        Ok(Session {
+            target,
+            username: o.username.clone(),
+            password: o.password.clone(),
+            tag: session_tag(),
+            next_run: AtomicU64::new(1),
+        })
+    }
+
+    /// "mosquitto on 127.0.0.1:40123" or the URL.
+    pub fn describe(&self) -> String {
+        match &self.target {
+            Target::Url { url, addr, .. } => format!("{url} ({addr})"),
+            Target::Managed { profile, shared } => {
+                format!("{} (profile) on {}", profile.name, shared.addr())
+            }
+        }
+    }
+
+    /// The broker's name: the profile's, or the URL.
+    pub fn broker_name(&self) -> String {
+        match &self.target {
+            Target::Url { url, .. } => url.clone(),
+            Target::Managed { profile, .. } => profile.name.clone(),
+        }
+    }
+
+    pub fn placement(&self, s: &Scenario, v: VersionName) -> Placement {
+        let (name, versions) = match &self.target {
+            Target::Url { .. } => (
+                "a broker given by URL".to_string(),
+                vec![VersionName::V311, VersionName::V5],
+            ),
+            Target::Managed { profile, .. } => (
+                format!("the {} profile", profile.name),
+                profile.versions.clone(),
+            ),
+        };
+        let has = |c: &str| match &self.target {
+            Target::Url { capabilities, .. } => capabilities.contains(c),
+            Target::Managed { profile, .. } => profile.has(c),
+        };
+        if !versions.contains(&v) {
+            return Placement::Skip(format!("{name} does not speak MQTT {v}"));
+        }
+        let missing: Vec<String> = s
+            .required_capabilities()
+            .into_iter()
+            .filter(|c| !has(c))
+            .collect();
+        if let Some(c) = missing.first() {
+            let meaning = crate::capability::ALL
+                .iter()
+                .find(|(n, _)| n == c)
+                .map_or("", |(_, m)| *m);
+            return Placement::Skip(format!("needs `{c}` ({meaning}), which {name} lacks"));
+        }
+        let changed = settings::changed(&s.broker);
+        match &self.target {
+            Target::Url { .. } if !changed.is_empty() => {
+                let keys: Vec<&str> = changed.iter().map(|(k, _)| k.as_str()).collect();
+                Placement::Skip(format!(
+                    "needs broker settings ({}); a broker given by URL keeps its own configuration",
+                    keys.join(", ")
+                ))
+            }
+            Target::Url { .. } => match isolate::not_isolatable(s) {
+                Some(why) => Placement::Exclusive(why),
+                None => Placement::Shared,
+            },
+            Target::Managed { profile, .. } => {
+                let own = !changed.is_empty()
+                    || s.required_capabilities().iter().any(|c| c == "restart")
+                    || isolate::not_isolatable(s).is_some();
+                if !own {
+                    return Placement::Shared;
+                }
+                match settings::render(&profile.settings, &profile.name, &s.broker) {
+                    Ok(text) => Placement::Dedicated(text),
+                    Err(why) => Placement::Skip(why),
+                }
+            }
+        }
+    }
+
+    fn credentials(&self) -> Credentials<'_> {
+        Credentials {
+            username: self.username.as_deref(),
+            password: self.password.as_deref(),
+        }
+    }
+
+    /// Runs one scenario version (placing it as `placement` says).
+    pub fn run(&self, s: &Scenario, v: VersionName, seed: u64) -> Verdict {
+        let placement = self.placement(s, v);
+        let n = self.next_run.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{}{}", self.tag, base36(n));
+        let latency = s.network.latency.map(|r| (r.min.0, r.max.0));
+        let connect_timeout =
+            Duration::from_millis(s.timeout.map_or(runner::DEFAULT_TIMEOUT_MS, |d| d.millis()));
+        let names: Vec<String> = s.clients.keys().cloned().collect();
+        let (addr, tls) = match &self.target {
+            Target::Url { addr, tls, .. } => (*addr, tls.clone()),
+            Target::Managed { shared, .. } => (shared.addr(), None),
+        };
+        let world = |broker, instance| {
+            let link = Link {
+                seed,
+                broker,
+                tls: tls.clone(),
+                latency,
+                connect_timeout,
+            };
+            TcpWorld::new(&link, &names, v.protocol(), instance)
+        };
+        match placement {
+            Placement::Skip(why) => Verdict::Skipped(why),
+            Placement::Dedicated(settings) => {
+                let Target::Managed { profile, .. } = &self.target else {
+                    return Verdict::Skipped("no profile to start a broker from".into());
+                };
+                let mut instance = match Instance::start(profile, &settings) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        return Verdict::Ran(runner::run_with(s, v, seed, || Err::<TcpWorld, _>(e)))
+                    }
+                };
+                let addr = instance.addr();
+                let mut scenario = s.clone();
+                isolate::with_credentials(
+                    &mut scenario,
+                    self.username.as_deref(),
+                    self.password.as_deref(),
+                );
+                Verdict::Ran(runner::run_with(&scenario, v, seed, || {
+                    world(addr, Some(&mut instance))
+                }))
+            }
+            Placement::Shared | Placement::Exclusive(_) => {
+                let mut scenario = match placement {
+                    Placement::Shared => match isolate::isolate(s, &tag) {
+                        Ok(s) => s,
+                        Err(why) => return Verdict::Skipped(why),
+                    },
+                    _ => s.clone(),
+                };
+                isolate::with_credentials(
+                    &mut scenario,
+                    self.username.as_deref(),
+                    self.password.as_deref(),
+                );
+                let mut result = runner::run_with(&scenario, v, seed, || world(addr, None));
+                let left = isolate::leftovers(&scenario);
+                if let Err(e) = cleanup::clean(
+                    addr,
+                    tls.as_ref(),
+                    v.protocol(),
+                    &left,
+                    &tag,
+                    &self.credentials(),
+                ) {
+                    let at = result.trace.entries.last().map_or(0, |e| e.at_ms);
+                    result.trace.push(
+                        at,
+                        "gauntlet",
+                        crate::trace::Kind::Event(format!("clean-up failed: {e}")),
+                    );
+                }
+                Verdict::Ran(result)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_url;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("mqtt://localhost:1883"),
+            Some((false, "localhost", 1883))
+        );
+        assert_eq!(
+            parse_url("mqtts://b.example"),
+            Some((true, "b.example", 8883))
+        );
+        assert_eq!(parse_url("mqtt://[::1]:1884"), Some((false, "::1", 1884)));
+        assert_eq!(parse_url("mqtt://h:x"), Some((false, "h:x", 0)));
+        assert_eq!(parse_url("mosquitto"), None);
+    }
+}

@@ -1,0 +1,314 @@
+//! The runner's world over real TCP: each scenario client talks to a real
+//! broker through a fault proxy of its own; time is the wall clock, counted
+//! from the start of the run. The client tasks run on a single-threaded
+//! tokio runtime that only turns while the runner waits.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use protocol::Version;
+use tokio::sync::Notify;
+use tokio::task::LocalSet;
+
+use super::instance::Instance;
+use super::tls::Tls;
+use crate::backend::Backend;
+use crate::proxy::Proxy;
+use crate::sim::client::{self, Connector, Shared};
+use crate::sim::loss::{self, LinkAction, Loss};
+use crate::trace::{Kind, Trace};
+
+/// How often segment loss is decided while waiting (loss is drawn per
+/// 10 ms segment slot; a coarser poll only merges slots).
+const LOSS_POLL: Duration = Duration::from_millis(5);
+
+/// A `within:` on a real network gets this much more: fixed for the
+/// scheduling of two processes and the proxy, proportional for brokers
+/// that check timers on a coarse tick.
+pub const SLACK_FIXED_MS: u64 = 200;
+pub const SLACK_PERCENT: u64 = 10;
+
+/// Long enough for the proxy to read what is waiting in a loopback socket.
+const DRAIN_MS: u64 = 10;
+
+pub struct TcpWorld<'a> {
+    rt: tokio::runtime::Runtime,
+    local: LocalSet,
+    start: Instant,
+    clients: BTreeMap<String, Rc<Shared>>,
+    proxies: BTreeMap<String, Proxy>,
+    trace: Rc<RefCell<Trace>>,
+    progress: Rc<Notify>,
+    losses: BTreeMap<String, Loss>,
+    seed: u64,
+    /// The broker this run may crash and restart (a dedicated instance).
+    broker: Option<&'a mut Instance>,
+}
+
+/// How the clients reach the broker.
+pub struct Link {
+    pub seed: u64,
+    pub broker: SocketAddr,
+    pub tls: Option<Tls>,
+    /// The scenario's `network: {latency}`, applied by each proxy.
+    pub latency: Option<(Duration, Duration)>,
+    /// Bounds every TCP (+ TLS) connect.
+    pub connect_timeout: Duration,
+}
+
+impl<'a> TcpWorld<'a> {
+    /// Starts a proxy in front of the broker for each client, and each
+    /// client's task; `instance` is the broker crash/restart steps act on.
+    pub fn new(
+        link: &Link,
+        client_names: &[String],
+        version: Version,
+        instance: Option<&'a mut Instance>,
+    ) -> Result<TcpWorld<'a>, String> {
+        let Link {
+            seed,
+            broker,
+            ref tls,
+            latency,
+            connect_timeout,
+        } = *link;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
+        let local = LocalSet::new();
+        let start = Instant::now();
+        let trace = Rc::new(RefCell::new(Trace::default()));
+        let progress: Rc<Notify> = Rc::default();
+        let mut clients = BTreeMap::new();
+        let mut proxies = BTreeMap::new();
+        for name in client_names {
+            let proxy = local
+                .block_on(&rt, Proxy::start(broker, loss::link_seed(seed, name)))
+                .map_err(|e| format!("cannot start the fault proxy for {name}: {e}"))?;
+            if let Some((min, max)) = latency {
+                proxy.set_latency(min, max);
+            }
+            let connector = Connector::Tcp {
+                addr: proxy.addr(),
+                tls: tls.clone(),
+                start,
+                timeout: connect_timeout,
+            };
+            let shared = Shared::new(name, version, trace.clone(), connector, progress.clone());
+            local.spawn_local(client::run(shared.clone()));
+            clients.insert(name.clone(), shared);
+            proxies.insert(name.clone(), proxy);
+        }
+        Ok(TcpWorld {
+            rt,
+            local,
+            start,
+            clients,
+            proxies,
+            trace,
+            progress,
+            losses: BTreeMap::new(),
+            seed,
+            broker: instance,
+        })
+    }
+
+    fn proxy(&self, client: &str) -> &Proxy {
+        &self.proxies[client]
+    }
+
+    fn apply_losses(&mut self) {
+        let now = self.now_ms();
+        let mut events = Vec::new();
+        for (client, l) in &mut self.losses {
+            let proxy = &self.proxies[client];
+            match l.tick(now) {
+                LinkAction::Nothing => {}
+                LinkAction::Hold => {
+                    proxy.stall();
+                    events.push(format!("segment lost on {client}'s link: retransmitting"));
+                }
+                LinkAction::Release => {
+                    proxy.resume();
+                    events.push(format!("{client}'s link recovered"));
+                }
+                LinkAction::Kill => {
+                    proxy.resume();
+                    proxy.cut();
+                    events.push(format!(
+                        "{client}'s link is dead after {} losses in a row (half-open until healed)",
+                        loss::MAX_RETRANSMISSIONS + 1
+                    ));
+                }
+            }
+        }
+        for e in events {
+            self.log("network", Kind::Event(e));
+        }
+    }
+
+    /// Lets the clients run for up to `wait`, or until one makes progress.
+    fn turn(&mut self, wait: Duration) {
+        let progress = self.progress.clone();
+        self.local.block_on(&self.rt, async move {
+            let _ = tokio::time::timeout(wait, progress.notified()).await;
+        });
+    }
+}
+
+impl Backend for TcpWorld<'_> {
+    /// Every client says goodbye properly (so no will is published after
+    /// the run), then the connections close.
+    fn finish(&mut self) {
+        for shared in self.clients.values() {
+            if shared.state.borrow().connected {
+                let version = shared.state.borrow().version;
+                let mut out = bytes::BytesMut::new();
+                let disconnect = protocol::Packet::Disconnect(protocol::Disconnect::default());
+                if protocol::encode(&disconnect, version, &mut out).is_ok() {
+                    shared.command(client::Command::Send {
+                        bytes: out.freeze(),
+                        label: "DISCONNECT (end of run)".into(),
+                    });
+                }
+                shared.command(client::Command::Close);
+            }
+        }
+        let deadline = self.now_ms() + 2_000;
+        let clients: Vec<Rc<Shared>> = self.clients.values().cloned().collect();
+        let _ = self.run_until(deadline, &mut || clients.iter().all(|c| c.idle()));
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn trace(&self) -> Rc<RefCell<Trace>> {
+        self.trace.clone()
+    }
+
+    fn client(&self, name: &str) -> Rc<Shared> {
+        self.clients[name].clone()
+    }
+
+    fn run_until(
+        &mut self,
+        deadline_ms: u64,
+        done: &mut dyn FnMut() -> bool,
+    ) -> Result<bool, String> {
+        loop {
+            if done() {
+                return Ok(true);
+            }
+            let now = self.now_ms();
+            if now >= deadline_ms {
+                return Ok(false);
+            }
+            let mut wait = Duration::from_millis(deadline_ms - now);
+            if !self.losses.is_empty() {
+                self.apply_losses();
+                wait = wait.min(LOSS_POLL);
+            }
+            self.turn(wait);
+        }
+    }
+
+    fn cut(&mut self, client: &str) {
+        self.proxy(client).cut();
+        self.log("network", Kind::Event(format!("cut {client}")));
+    }
+
+    fn heal(&mut self, client: &str) {
+        // Bytes the client wrote while cut may still sit unread in the
+        // proxy's socket: let the proxy read (and drop) them first, or
+        // healing would deliver what was sent into a dead link.
+        let _ = self.run_for(DRAIN_MS);
+        self.proxy(client).heal();
+        if let Some(rate) = self
+            .losses
+            .get(client)
+            .filter(|l| l.is_dead())
+            .map(|l| l.rate())
+        {
+            self.losses.remove(client);
+            self.set_loss(client, rate);
+        }
+        self.log("network", Kind::Event(format!("heal {client}")));
+    }
+
+    fn stall(&mut self, client: &str) {
+        self.proxy(client).stall();
+        self.log("network", Kind::Event(format!("stall {client}")));
+    }
+
+    fn resume(&mut self, client: &str) {
+        self.proxy(client).resume();
+        self.log("network", Kind::Event(format!("resume {client}")));
+    }
+
+    fn reset(&mut self, client: &str) {
+        self.proxy(client).reset();
+        self.log("network", Kind::Event(format!("reset {client}")));
+    }
+
+    fn set_latency(&mut self, client: &str, min: Duration, max: Duration) {
+        self.proxy(client).set_latency(min, max);
+        self.log(
+            "network",
+            Kind::Event(format!(
+                "latency {client} {}ms..{}ms",
+                min.as_millis(),
+                max.as_millis()
+            )),
+        );
+    }
+
+    fn set_loss(&mut self, client: &str, rate: f64) {
+        if let Some(old) = self.losses.remove(client) {
+            if !old.is_dead() {
+                self.proxy(client).resume();
+            }
+        }
+        if rate > 0.0 {
+            let seed = loss::link_seed(self.seed, client);
+            self.losses.insert(client.to_owned(), Loss::new(rate, seed));
+        }
+        self.log(
+            "network",
+            Kind::Event(format!("loss {client} {}%", rate * 100.0)),
+        );
+    }
+
+    fn crash_broker(&mut self) -> Result<(), String> {
+        let broker = self
+            .broker
+            .as_deref_mut()
+            .ok_or("this broker cannot be crashed (no profile manages it)")?;
+        broker.crash()?;
+        self.log("broker", Kind::Event("crash (SIGKILL)".into()));
+        Ok(())
+    }
+
+    fn restart_broker(&mut self, keep_store: bool) -> Result<(), String> {
+        let broker = self
+            .broker
+            .as_deref_mut()
+            .ok_or("this broker cannot be restarted (no profile manages it)")?;
+        broker.restart(keep_store)?;
+        let what = if keep_store {
+            "restart"
+        } else {
+            "restart with an empty store"
+        };
+        self.log("broker", Kind::Event(what.into()));
+        Ok(())
+    }
+
+    fn slack_ms(&self, within_ms: u64) -> u64 {
+        SLACK_FIXED_MS + within_ms * SLACK_PERCENT / 100
+    }
+}
