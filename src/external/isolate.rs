@@ -245,3 +245,84 @@ pub fn leftovers(s: &Scenario) -> Leftovers {
         client_ids,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn load(text: &str) -> Scenario {
+        crate::scenario::load_str(text, Path::new("t.yaml")).unwrap()
+    }
+
+    const SCENARIO: &str = r##"
+name: t
+versions: [5]
+clients:
+  sensor: { will: { topic: maison/etat, payload: x, retain: true } }
+  phone: { client_id: dashboard }
+steps:
+  - phone: { connect: {} }
+  - phone: { subscribe: { "maison/+/temperature": 1, "$share/g/maison/#": 1, "#": 0 } }
+  - sensor: { connect: { client_id: capteur } }
+  - sensor: { publish: { topic: maison/salon/temperature, payload: "1", retain: true, properties: { response_topic: rep/x } } }
+  - phone: { expect: { publish: { topic: maison/salon/temperature, properties: { response_topic: rep/x } } } }
+  - phone: { unsubscribe: ["maison/+/temperature"] }
+"##;
+
+    #[test]
+    fn topics_filters_and_client_ids_get_the_prefix() {
+        let s = isolate(&load(SCENARIO), "gab1").unwrap();
+        let text = format!("{:?}", s);
+        assert_eq!(
+            s.clients["phone"].client_id.as_deref(),
+            Some("gab1-dashboard")
+        );
+        assert_eq!(
+            s.clients["sensor"].client_id.as_deref(),
+            Some("gab1-sensor")
+        );
+        assert_eq!(
+            s.clients["sensor"].will.as_ref().unwrap().topic,
+            "gauntlet/gab1/maison/etat"
+        );
+        for wanted in [
+            "\"gauntlet/gab1/maison/+/temperature\"",
+            "\"$share/g/gauntlet/gab1/maison/#\"",
+            "\"gauntlet/gab1/#\"",
+            "\"gab1-capteur\"",
+            "\"gauntlet/gab1/rep/x\"",
+        ] {
+            assert!(text.contains(wanted), "{wanted} in {text}");
+        }
+        assert!(!text.contains("\"maison/"), "{text}");
+        let left = leftovers(&s);
+        assert_eq!(
+            left.retained,
+            [
+                "gauntlet/gab1/maison/etat",
+                "gauntlet/gab1/maison/salon/temperature"
+            ]
+        );
+        assert_eq!(
+            left.client_ids,
+            ["gab1-capteur", "gab1-dashboard", "gab1-sensor"]
+        );
+    }
+
+    #[test]
+    fn raw_bytes_dollar_topics_and_long_ids_are_not_isolatable() {
+        let raw = SCENARIO.replace(
+            "  - phone: { connect: {} }",
+            "  - phone: { connect: {} }\n  - phone: { send: { raw: \"c0 00\" } }",
+        );
+        assert_eq!(not_isolatable(&load(&raw)).unwrap(), "it sends raw bytes");
+        let dollar = SCENARIO.replace("maison/salon/temperature, payload", "$SYS/x, payload");
+        assert_eq!(not_isolatable(&load(&dollar)).unwrap(), "it uses $ topics");
+        let long = SCENARIO.replace("client_id: dashboard", "client_id: dashboard-du-salon");
+        assert!(not_isolatable(&load(&long))
+            .unwrap()
+            .contains("longer than 23"));
+        assert_eq!(not_isolatable(&load(SCENARIO)), None);
+    }
+}

@@ -223,12 +223,18 @@ impl Session {
             .into_iter()
             .filter(|c| !has(c))
             .collect();
-        if let Some(c) = missing.first() {
-            let meaning = crate::capability::ALL
+        if !missing.is_empty() {
+            let what: Vec<String> = missing
                 .iter()
-                .find(|(n, _)| n == c)
-                .map_or("", |(_, m)| *m);
-            return Placement::Skip(format!("needs `{c}` ({meaning}), which {name} lacks"));
+                .map(|c| {
+                    let meaning = crate::capability::ALL
+                        .iter()
+                        .find(|(n, _)| n == c)
+                        .map_or("", |(_, m)| *m);
+                    format!("`{c}` ({meaning})")
+                })
+                .collect();
+            return Placement::Skip(format!("needs {}, which {name} lacks", what.join(" and ")));
         }
         let changed = settings::changed(&s.broker);
         match &self.target {
