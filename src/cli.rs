@@ -45,6 +45,12 @@ pub fn replay_command(path: &Path, seed: u64, version: VersionName) -> String {
 
 /// What a failed run prints: where, what, the end of the trace, how to replay.
 pub fn failure_report(path: &Path, run: &RunResult) -> String {
+    failure_report_on(path, run, None)
+}
+
+/// The same for a run against a real broker (`broker`: what `--broker`
+/// said), where only a re-run is possible: real timing differs each time.
+pub fn failure_report_on(path: &Path, run: &RunResult, broker: Option<&str>) -> String {
     let Outcome::Failed(f) = &run.outcome else {
         return String::new();
     };
@@ -63,11 +69,21 @@ pub fn failure_report(path: &Path, run: &RunResult) -> String {
     for line in run.trace.tail(20).lines() {
         s.push_str(&format!("    {line}\n"));
     }
-    s.push_str(&format!(
-        "  seed {}; replay with: {}\n",
-        run.seed,
-        replay_command(path, run.seed, run.version)
-    ));
+    match broker {
+        None => s.push_str(&format!(
+            "  seed {}; replay with: {}\n",
+            run.seed,
+            replay_command(path, run.seed, run.version)
+        )),
+        Some(b) => s.push_str(&format!(
+            "  seed {}; run it again with: gauntlet run {} --broker {b} --seed {} --version {} \
+             (real timing differs from run to run)\n",
+            run.seed,
+            path.display(),
+            run.seed,
+            run.version
+        )),
+    }
     s
 }
 
@@ -241,7 +257,8 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
                 if judgement == Judgement::NewFailure {
                     bar.suspend(|| {
                         eprintln!("FAIL {}", p.name);
-                        eprint!("{}", failure_report(&p.entry.path, &result));
+                        let broker = o.broker.as_ref().map(|b| b.broker.as_str());
+                        eprint!("{}", failure_report_on(&p.entry.path, &result, broker));
                     });
                 }
                 if judgement == Judgement::Fixed {

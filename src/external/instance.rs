@@ -113,7 +113,21 @@ impl Instance {
         let log2 = log
             .try_clone()
             .map_err(|e| format!("{}: {e}", self.log_path().display()))?;
-        let child = Command::new(&program)
+        let mut command = Command::new(&program);
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl is async-signal-safe; it only sets a flag of
+            // the child. The broker dies with the thread that started it,
+            // even if gauntlet is killed and never runs `Drop`.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
+        let child = command
             .args(&args[1..])
             .current_dir(self.dir.path())
             .stdin(Stdio::null())

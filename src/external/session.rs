@@ -150,6 +150,9 @@ impl Session {
                         ));
                     }
                 }
+                // Fail once, clearly, rather than in every run.
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                    .map_err(|e| format!("cannot reach {} ({addr}): {e}", o.broker))?;
                 Target::Url {
                     url: o.broker.clone(),
                     addr,
