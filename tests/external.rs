@@ -1,0 +1,450 @@
+//! gauntlet against real brokers over real TCP: the reference broker served
+//! in this process (plain and TLS, given by URL), the `reference` profile
+//! (the `reference-broker` binary, started by gauntlet), and mosquitto from
+//! its profile with the committed baseline. Real time: these runs take
+//! seconds, not milliseconds.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use protocol::{
+    Connect, Decoder, Packet, Properties, QoS, Subscribe, Subscription, SubscriptionOptions,
+    Version,
+};
+use reference_broker::store::MemoryStore;
+use reference_broker::{server, Broker, Config};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One whole-suite run at a time: they are timing-sensitive and this
+/// machine may have two cores.
+static SUITE: Mutex<()> = Mutex::new(());
+
+fn gauntlet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("gauntlet runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The reference broker in this process, on a free port, plain TCP or TLS.
+struct LocalBroker {
+    addr: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl LocalBroker {
+    fn start(tls: Option<tokio_rustls::TlsAcceptor>) -> LocalBroker {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let addr = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let handle = server::spawn(
+                Broker::new(Config::default()),
+                Box::new(MemoryStore::new()),
+                0,
+            );
+            tokio::spawn(async move {
+                loop {
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    match &tls {
+                        None => handle.serve(tcp),
+                        Some(acceptor) => {
+                            let acceptor = acceptor.clone();
+                            let handle = handle.clone();
+                            tokio::spawn(async move {
+                                if let Ok(s) = acceptor.accept(tcp).await {
+                                    handle.serve(s);
+                                }
+                            });
+                        }
+                    }
+                }
+            });
+            addr
+        });
+        LocalBroker {
+            addr,
+            _runtime: runtime,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("mqtt://{}", self.addr)
+    }
+}
+
+/// A self-signed certificate for `localhost`: (acceptor, CA file).
+fn tls_acceptor(dir: &Path) -> (tokio_rustls::TlsAcceptor, std::path::PathBuf) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), ca)
+}
+
+#[test]
+fn scenarios_run_against_a_broker_given_by_url() {
+    let broker = LocalBroker::start(None);
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        &broker.url(),
+        "--jobs",
+        "4",
+        "scenarios/conformance/qos1_flow.yaml",
+        "scenarios/conformance/qos2_flow_subscriber.yaml",
+        "scenarios/chaos/qos1_cut_before_delivery.yaml",
+        "scenarios/chaos/stall_subscriber.yaml",
+        "scenarios/conformance/malformed_reserved_flags.yaml",
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("10 runs: 10 passed, 0 failed"), "{t}");
+}
+
+#[test]
+fn what_a_url_broker_cannot_do_is_skipped_with_the_reason() {
+    let broker = LocalBroker::start(None);
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        &broker.url(),
+        "tests/fixtures/external/needs_restart.yaml",
+        "tests/fixtures/external/needs_settings.yaml",
+        "tests/fixtures/external/requires_round_robin.yaml",
+    ]);
+    let t = text(&out);
+    // Nothing ran, so nothing passed: that is not a success.
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("4 runs: 0 passed, 0 failed, 4 skipped"), "{t}");
+    assert!(
+        t.contains("skipped tests::fixtures::external::needs_restart [v5]: needs `persistence` (")
+            && t.contains("and `restart` (gauntlet can crash and restart the broker"),
+        "{t}"
+    );
+    assert!(
+        t.contains("skipped tests::fixtures::external::needs_settings [v5]: needs broker settings (maximum_qos)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("skipped tests::fixtures::external::requires_round_robin [v5]: needs `shared_round_robin`"),
+        "{t}"
+    );
+    // With the capability declared, it runs.
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        &broker.url(),
+        "--capabilities",
+        "shared_round_robin",
+        "tests/fixtures/external/requires_round_robin.yaml",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn a_profile_broker_runs_settings_and_restarts_on_a_broker_of_its_own() {
+    if !reference_binary_built() {
+        return;
+    }
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        "reference",
+        "tests/fixtures/external/needs_restart.yaml",
+        "tests/fixtures/external/needs_settings.yaml",
+        "tests/fixtures/external/requires_round_robin.yaml",
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("4 runs: 4 passed, 0 failed"), "{t}");
+}
+
+#[test]
+fn a_late_broker_is_told_by_how_much_it_missed() {
+    let broker = LocalBroker::start(None);
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        &broker.url(),
+        "tests/fixtures/external/late_close.yaml",
+    ]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    // 1000 ms + 200 ms + 10%, then it came at about 1.5 s.
+    assert!(
+        t.contains("expected the broker to close the connection within 1000 ms (+300 ms slack for a real network): it came"),
+        "{t}"
+    );
+    let late: u64 = t
+        .split(" ms after the step began, ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no lateness in: {t}"));
+    assert!((300..=1000).contains(&late), "late by {late} ms: {t}");
+}
+
+/// Subscribes to everything and collects retained messages for a while.
+fn retained_on(addr: SocketAddr) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut out = BytesMut::new();
+        let connect = Packet::from(Connect {
+            version: Version::V5,
+            clean_start: true,
+            keep_alive: 30,
+            properties: Properties::default(),
+            client_id: "inspector".into(),
+            will: None,
+            username: None,
+            password: None,
+        });
+        protocol::encode(&connect, Version::V5, &mut out).unwrap();
+        let sub = Subscription {
+            filter: "#".into(),
+            options: SubscriptionOptions {
+                qos: QoS::AtLeastOnce,
+                ..SubscriptionOptions::default()
+            },
+        };
+        let subscribe = Packet::Subscribe(Subscribe {
+            packet_id: 1,
+            properties: Properties::default(),
+            filters: vec![sub],
+        });
+        protocol::encode(&subscribe, Version::V5, &mut out).unwrap();
+        s.write_all(&out).await.unwrap();
+        let mut buf = BytesMut::new();
+        let mut topics = Vec::new();
+        let decoder = Decoder::new(Version::V5);
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+            loop {
+                if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                    break;
+                }
+                while let Ok(Some(p)) = decoder.decode(&mut buf) {
+                    if let Packet::Publish(p) = p {
+                        topics.push(p.topic);
+                    }
+                }
+            }
+        })
+        .await;
+        topics
+    })
+}
+
+#[test]
+fn runs_on_a_shared_broker_leave_no_retained_messages() {
+    let broker = LocalBroker::start(None);
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        &broker.url(),
+        "tests/fixtures/external/retained_left.yaml",
+        "scenarios/conformance/retained_set.yaml",
+        "scenarios/conformance/will_retain.yaml",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(retained_on(broker.addr), Vec::<String>::new());
+}
+
+#[test]
+fn mqtts_verifies_the_broker_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (acceptor, ca) = tls_acceptor(dir.path());
+    let broker = LocalBroker::start(Some(acceptor));
+    let url = format!("mqtts://localhost:{}", broker.addr.port());
+    let scenario = "scenarios/conformance/qos1_flow.yaml";
+    let ca = ca.to_str().unwrap();
+
+    let out = gauntlet(&["run", "--broker", &url, "--ca", ca, scenario]);
+    assert!(out.status.success(), "with the CA: {}", text(&out));
+
+    // The web's roots do not know this certificate: every connect fails,
+    // and the failure says why.
+    let out = gauntlet(&["run", "--broker", &url, scenario]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("UnknownIssuer") || t.contains("certificate"),
+        "{t}"
+    );
+
+    let out = gauntlet(&["run", "--broker", &url, "--insecure", scenario]);
+    assert!(out.status.success(), "--insecure: {}", text(&out));
+}
+
+#[test]
+fn bad_broker_arguments_are_errors() {
+    for (args, says) in [
+        (vec!["--broker", "nosuch"], "unknown broker \"nosuch\""),
+        (vec!["--broker", "mqtt://h:x"], "the port is not a number"),
+        (
+            vec!["--broker", "mqtt://127.0.0.1:1", "--ca", "x.pem"],
+            "--ca and --insecure are for mqtts://",
+        ),
+        (vec!["--ca", "x.pem"], "need --broker"),
+        (
+            vec!["--broker", "mqtt://127.0.0.1:1"],
+            "cannot reach mqtt://127.0.0.1:1 (127.0.0.1:1): Connection refused",
+        ),
+        (
+            vec![
+                "--broker",
+                "mqtt://127.0.0.1:1",
+                "--capabilities",
+                "teleport",
+            ],
+            "unknown capability \"teleport\"",
+        ),
+    ] {
+        let mut all = vec!["run"];
+        all.extend(args);
+        all.push("scenarios/conformance/qos1_flow.yaml");
+        let out = gauntlet(&all);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {t}");
+        assert!(t.contains(says), "{all:?}: {t}");
+    }
+}
+
+/// The `reference` profile runs the `reference-broker` binary, which cargo
+/// builds next to `gauntlet` for `cargo test --workspace`.
+fn reference_binary_built() -> bool {
+    let exe = Path::new(env!("CARGO_BIN_EXE_gauntlet"));
+    let built = exe.with_file_name("reference-broker").is_file();
+    if !built {
+        eprintln!(
+            "skipped: reference-broker is not built next to gauntlet; \
+             run `cargo test --workspace` (or `cargo build -p reference-broker`)"
+        );
+    }
+    built
+}
+
+#[test]
+fn the_whole_library_passes_against_the_reference_broker_binary() {
+    if !reference_binary_built() {
+        return;
+    }
+    let _one = SUITE.lock().unwrap_or_else(|e| e.into_inner());
+    let out = gauntlet(&["run", "--broker", "reference", "--jobs", "16"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains(" 0 failed"), "{t}");
+}
+
+#[test]
+fn the_whole_library_against_mosquitto_matches_its_baseline() {
+    if Command::new("mosquitto").arg("-h").output().is_err() {
+        eprintln!("skipped: mosquitto is not installed (apt-get install mosquitto)");
+        return;
+    }
+    let _one = SUITE.lock().unwrap_or_else(|e| e.into_inner());
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        "mosquitto",
+        "--jobs",
+        "16",
+        "--baseline",
+        "brokers/mosquitto.baseline.yaml",
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+}
+
+#[test]
+fn a_baseline_excuses_known_failures_and_flags_fixed_ones() {
+    let failing = "tests/fixtures/failing/wrong_payload.yaml";
+    // Without a baseline the failures fail the run.
+    let out = gauntlet(&["run", failing]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().to_str().unwrap();
+    let out = gauntlet(&[
+        "run",
+        failing,
+        "--baseline",
+        "tests/fixtures/external/baseline_known.yaml",
+        "--report",
+        report,
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("known tests::fixtures::failing::wrong_payload [v5]: known failure: the fixture expects"),
+        "{t}"
+    );
+    assert!(
+        t.contains("flaky tests::fixtures::failing::wrong_payload [v3.1.1]: flaky: sometimes"),
+        "{t}"
+    );
+    // CI sees them as skipped with the baseline's reason, not as failures.
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("failures=\"0\""), "{junit}");
+    assert!(
+        junit.contains("known failure: the fixture expects"),
+        "{junit}"
+    );
+
+    // A listed run that passes fails the run until its entry goes.
+    let out = gauntlet(&[
+        "run",
+        failing,
+        "scenarios/conformance/qos1_flow.yaml",
+        "--baseline",
+        "tests/fixtures/external/baseline_stale.yaml",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("FIXED conformance::qos1_flow [v5]"), "{t}");
+    assert!(t.contains("1 fixed (remove from the baseline)"), "{t}");
+
+    // A broken baseline is an error with its place.
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "known_failures:\n  \"x [v5]\": { flaky: yes }\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.yaml");
+    let out = gauntlet(&["run", failing, "--baseline", bad.to_str().unwrap()]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("bad.yaml:2:"), "{t}");
+}
