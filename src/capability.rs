@@ -2,8 +2,43 @@
 //! scenario `requires:` some of these, a broker profile lists the ones its
 //! broker has, and a run on a broker without one is skipped with the reason.
 
+/// The optional features of MQTT that nearly every broker has; a broker
+/// given by URL is assumed to have these unless `--capabilities` says
+/// otherwise. Scenarios need them by what they do (see
+/// `Scenario::required_capabilities`).
+pub const FEATURES: &[&str] = &[
+    "qos2",
+    "retain",
+    "wildcards",
+    "shared_subscriptions",
+    "subscription_identifiers",
+];
+
 /// Every capability name, with what having it means.
 pub const ALL: &[(&str, &str)] = &[
+    (
+        "qos2",
+        "QoS 2 (a broker may support less: 5.0 Maximum QoS, MQTT-3.2.2-9); \
+         needed by scenarios that publish or subscribe at QoS 2",
+    ),
+    (
+        "retain",
+        "retained messages (5.0 Retain Available, MQTT-3.2.2-13); needed by \
+         scenarios that publish retained messages or retained wills",
+    ),
+    (
+        "wildcards",
+        "wildcard subscriptions (5.0 Wildcard Subscription Available); needed by \
+         scenarios that subscribe with + or #",
+    ),
+    (
+        "shared_subscriptions",
+        "5.0 shared subscriptions ($share/...); needed by scenarios that use them",
+    ),
+    (
+        "subscription_identifiers",
+        "5.0 subscription identifiers; needed by scenarios that subscribe with an id",
+    ),
     (
         "restart",
         "gauntlet can crash and restart the broker (it runs from a profile, not a URL)",

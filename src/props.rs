@@ -269,6 +269,13 @@ pub fn check(
             (Match::Present, None) => {
                 return Err(format!("property {name} is absent, expected present"))
             }
+            (Match::Between(lo, hi), Some(PropValue::Num(n))) if (*lo..=*hi).contains(n) => {}
+            (Match::Between(lo, hi), found) => {
+                let is = found.map_or("absent".to_string(), |v| v.to_string());
+                return Err(format!(
+                    "property {name} is {is}, expected between {lo} and {hi}"
+                ));
+            }
             (Match::Is(raw), found) => {
                 let want = parse(name, raw)?;
                 match found {

@@ -798,6 +798,13 @@ fn field<T: PartialEq + std::fmt::Display>(
         (Match::Is(want), Some(v)) if v == want => Ok(()),
         (Match::Is(want), Some(v)) => Err(format!("{name} is {v}, expected {want}")),
         (Match::Is(want), None) => Err(format!("{name} is absent, expected {want}")),
+        (Match::Between(lo, hi), Some(v)) => match v.to_string().parse::<u64>() {
+            Ok(n) if (*lo..=*hi).contains(&n) => Ok(()),
+            _ => Err(format!("{name} is {v}, expected between {lo} and {hi}")),
+        },
+        (Match::Between(lo, hi), None) => Err(format!(
+            "{name} is absent, expected between {lo} and {hi}"
+        )),
     }
 }
 
@@ -895,6 +902,7 @@ fn reasons_field(expected: &Match<Vec<Reason>>, got: &[u8]) -> StepResult {
         Match::Absent => Err(format!("reasons are {}, expected none", codes(got))),
         Match::Present if got.is_empty() => Err("reasons are absent, expected present".into()),
         Match::Present => Ok(()),
+        Match::Between(..) => Err("reasons are a list; `between` is for numbers".into()),
         Match::Is(want) => {
             let want: Vec<u8> = want.iter().map(|r| r.0).collect();
             if want == got {
@@ -916,6 +924,7 @@ fn bool_match(m: &Match<bool>) -> Match<Bits> {
         Match::Absent => Match::Absent,
         Match::Present => Match::Present,
         Match::Is(b) => Match::Is(Bits(*b)),
+        Match::Between(lo, hi) => Match::Between(*lo, *hi),
     }
 }
 
@@ -945,6 +954,7 @@ impl MapDisplay for Match<String> {
             Match::Absent => Match::Absent,
             Match::Present => Match::Present,
             Match::Is(s) => Match::Is(Quoted(s)),
+            Match::Between(lo, hi) => Match::Between(lo, hi),
         }
     }
 }
@@ -991,5 +1001,61 @@ pub fn step_text(step: &Step) -> String {
             };
             format!("{name}: {what}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish_match(yaml: &str) -> PacketMatch {
+        match serde_saphyr::from_str::<ClientAction>(&format!("expect: {{ {yaml} }}")).unwrap() {
+            ClientAction::Expect(e) => e.packet,
+            other => panic!("not an expect: {other:?}"),
+        }
+    }
+
+    fn publish(expiry: Option<u32>, id: u16) -> Packet {
+        let mut properties = Properties::default();
+        properties.message_expiry_interval = expiry;
+        Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            topic: "t".into(),
+            packet_id: Some(id),
+            properties,
+            payload: Bytes::from_static(b"x"),
+        })
+    }
+
+    #[test]
+    fn between_accepts_a_range_of_numbers() {
+        let m = publish_match(
+            "publish: { id: { between: [1, 3] }, properties: { message_expiry_interval: { between: [56, 57] } } }",
+        );
+        assert_eq!(check_packet(&m, &publish(Some(56), 1)), Ok(()));
+        assert_eq!(check_packet(&m, &publish(Some(57), 3)), Ok(()));
+        let e = check_packet(&m, &publish(Some(58), 4)).unwrap_err();
+        assert!(e.contains("id is 4, expected between 1 and 3"), "{e}");
+        assert!(
+            e.contains("property message_expiry_interval is 58, expected between 56 and 57"),
+            "{e}"
+        );
+        let e = check_packet(&m, &publish(None, 2)).unwrap_err();
+        assert!(
+            e.contains("property message_expiry_interval is absent, expected between 56 and 57"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_backwards_range_is_refused() {
+        let e = serde_saphyr::from_str::<ClientAction>(
+            "expect: { publish: { id: { between: [3, 1] } } }",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("the low end comes first"), "{e}");
     }
 }

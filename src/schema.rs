@@ -394,7 +394,7 @@ fn of_type(t: &str) -> Value {
 /// `any` (not checked, the default), `absent`, `present`, `{is: VALUE}`
 /// (for a literal "any", "absent" or "present"), or the value itself.
 fn match_of(value: Value) -> Value {
-    const HOW: &str = "Expected: the value it must have, or `any` (the default: not checked), `absent` (it must not be there) or `present` (there, with any value); for these words as values, write {is: any}.";
+    const HOW: &str = "Expected: the value it must have, or `any` (the default: not checked), `absent` (it must not be there) or `present` (there, with any value); for these words as values, write {is: any}. A number may be given as a range: {between: [56, 57]}.";
     let description = match value["description"].as_str() {
         Some(what) => format!("{what} {HOW}"),
         None => HOW.to_owned(),
@@ -408,6 +408,20 @@ fn match_of(value: Value) -> Value {
                 json!({
                     "additionalProperties": false,
                     "properties": { "is": value.clone() },
+                }),
+            ),
+            (
+                json!({ "type": "object", "required": ["between"] }),
+                json!({
+                    "additionalProperties": false,
+                    "properties": {
+                        "between": {
+                            "type": "array",
+                            "items": { "type": "integer", "minimum": 0 },
+                            "minItems": 2,
+                            "maxItems": 2,
+                        },
+                    },
                 }),
             ),
         ],

@@ -448,3 +448,38 @@ fn a_baseline_excuses_known_failures_and_flags_fixed_ones() {
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(t.contains("bad.yaml:2:"), "{t}");
 }
+
+#[test]
+fn a_scenario_needs_the_optional_features_its_steps_use() {
+    let broker = LocalBroker::start(None);
+    // A broker said to have only shared subscriptions: retained messages,
+    // QoS 2 and wildcards are beyond it.
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        &broker.url(),
+        "--capabilities",
+        "shared_subscriptions",
+        "--version",
+        "5",
+        "scenarios/conformance/retained_set.yaml",
+        "scenarios/conformance/qos2_flow_subscriber.yaml",
+        "scenarios/conformance/wildcard_single_level.yaml",
+        "scenarios/conformance/qos1_flow.yaml",
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("4 runs: 1 passed, 0 failed, 3 skipped"), "{t}");
+    assert!(
+        t.contains("skipped conformance::retained_set [v5]: needs `retain` ("),
+        "{t}"
+    );
+    assert!(
+        t.contains("skipped conformance::qos2_flow_subscriber [v5]: needs `qos2` ("),
+        "{t}"
+    );
+    assert!(
+        t.contains("skipped conformance::wildcard_single_level [v5]: needs `wildcards` ("),
+        "{t}"
+    );
+}

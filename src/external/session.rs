@@ -28,7 +28,8 @@ pub struct Options {
     pub insecure: bool,
     pub username: Option<String>,
     pub password: Option<String>,
-    /// For a URL broker: what it can do (profiles say it themselves).
+    /// For a URL broker: what it can do (profiles say it themselves);
+    /// empty means the usual optional features (`capability::FEATURES`).
     pub capabilities: Vec<String>,
 }
 
@@ -157,7 +158,14 @@ impl Session {
                     url: o.broker.clone(),
                     addr,
                     tls,
-                    capabilities: o.capabilities.iter().cloned().collect(),
+                    capabilities: if o.capabilities.is_empty() {
+                        crate::capability::FEATURES
+                            .iter()
+                            .map(|c| c.to_string())
+                            .collect()
+                    } else {
+                        o.capabilities.iter().cloned().collect()
+                    },
                 }
             }
             None => {

@@ -110,15 +110,66 @@ pub struct Scenario {
 impl Scenario {
     /// Everything a broker must be able to do to run this scenario: what it
     /// `requires:`, `restart` for crash/restart steps, `persistence` for a
-    /// restart that keeps the store.
+    /// restart that keeps the store, and the optional features its steps
+    /// use (QoS 2, retain, wildcards, shared subscriptions, subscription
+    /// identifiers).
     pub fn required_capabilities(&self) -> Vec<String> {
         let mut all: Vec<String> = self.requires.iter().map(|r| r.value.clone()).collect();
+        let mut need = |c: &str| all.push(c.to_owned());
+        let will = |w: &WillSpec, need: &mut dyn FnMut(&str)| {
+            if w.qos == 2 {
+                need("qos2");
+            }
+            if w.retain {
+                need("retain");
+            }
+        };
+        for c in self.clients.values() {
+            if let Some(w) = &c.will {
+                will(w, &mut need);
+            }
+        }
         for step in &self.steps {
-            if let Step::Broker(b) = &step.value {
-                all.push("restart".into());
-                if matches!(b, BrokerAction::Restart { keep_store: true }) {
-                    all.push("persistence".into());
+            match &step.value {
+                Step::Broker(b) => {
+                    need("restart");
+                    if matches!(b, BrokerAction::Restart { keep_store: true }) {
+                        need("persistence");
+                    }
                 }
+                Step::Client { action, .. } => match action {
+                    ClientAction::Publish(p) => {
+                        if p.qos == 2 {
+                            need("qos2");
+                        }
+                        if p.retain {
+                            need("retain");
+                        }
+                    }
+                    ClientAction::Subscribe(sub) => {
+                        for (filter, o) in &sub.filters {
+                            if o.qos == 2 {
+                                need("qos2");
+                            }
+                            if filter.starts_with("$share/") {
+                                need("shared_subscriptions");
+                            }
+                            if filter.contains(['+', '#']) {
+                                need("wildcards");
+                            }
+                        }
+                        if sub.id.is_some() {
+                            need("subscription_identifiers");
+                        }
+                    }
+                    ClientAction::Connect(c) => {
+                        if let Some(w) = &c.will {
+                            will(w, &mut need);
+                        }
+                    }
+                    _ => {}
+                },
+                _ => {}
             }
         }
         all.sort();

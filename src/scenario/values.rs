@@ -295,6 +295,10 @@ pub enum Match<T> {
     Absent,
     Present,
     Is(T),
+    /// `{between: [56, 57]}`: a number in that range, both ends included —
+    /// for values a real clock makes uncertain (expiry intervals counting
+    /// down in whole seconds).
+    Between(u64, u64),
 }
 
 impl<T> Match<T> {
@@ -317,6 +321,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Match<T> {
         }
         if let serde_value::Value::Map(m) = &content {
             if m.len() == 1 {
+                if let Some(v) = m.get(&serde_value::Value::String("between".into())) {
+                    let (lo, hi) = <(u64, u64)>::deserialize(v.clone()).map_err(|_| {
+                        de::Error::custom("`between` takes two numbers: {between: [low, high]}")
+                    })?;
+                    if lo > hi {
+                        return Err(de::Error::custom(format!(
+                            "`between: [{lo}, {hi}]`: the low end comes first"
+                        )));
+                    }
+                    return Ok(Match::Between(lo, hi));
+                }
                 if let Some(v) = m.get(&serde_value::Value::String("is".into())) {
                     return T::deserialize(v.clone())
                         .map(Match::Is)
