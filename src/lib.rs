@@ -20,3 +20,4 @@ pub mod sim;
 pub mod spec;
 pub mod suite;
 pub mod trace;
+pub mod workload;

@@ -19,8 +19,29 @@ impl Entry {
     }
 }
 
-/// Every `.yaml`/`.yml` file under each path (or the path itself), sorted.
+/// Every scripted scenario file (`.yaml`/`.yml`, not a workload) under
+/// each path (or the path itself), sorted.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    Ok(discover_all(paths)?
+        .into_iter()
+        .filter(|p| !is_workload_file(p))
+        .collect())
+}
+
+/// Every workload file under each path, sorted.
+pub fn discover_workloads(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    Ok(discover_all(paths)?
+        .into_iter()
+        .filter(|p| is_workload_file(p))
+        .collect())
+}
+
+/// A file with a top-level `workload:` key is a workload, not a script.
+pub fn is_workload_file(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| crate::workload::model::is_workload(&t))
+}
+
+fn discover_all(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {

@@ -106,6 +106,16 @@ impl World {
         }
     }
 
+    /// Adds a client host running `software` (started again from scratch
+    /// when the host is reset).
+    pub fn add_host<F, Fut>(&mut self, name: &str, software: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = turmoil::Result> + 'static,
+    {
+        self.sim.host(client_host(name).as_str(), software);
+    }
+
     /// Advances one tick. An error is a host's software failing.
     pub fn step(&mut self) -> Result<(), String> {
         if !self.losses.is_empty() {

@@ -1,0 +1,489 @@
+//! A well-behaved MQTT client for workloads, on its own simulated host: it
+//! connects (again, with backoff, after any loss), resumes its session,
+//! resends what was not acknowledged (in order, with DUP), acknowledges
+//! what it receives, takes a QoS 2 message once per packet id, pings, and
+//! gives up on a silent link after 1.5 x Keep Alive. What it needs to
+//! remember across a host restart lives outside the host, like a client's
+//! disk. Everything it sees goes into the history.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, VecDeque};
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use protocol::{
+    Ack, Connect, Decoder, Packet, Properties, Publish, QoS, Subscribe, Subscription,
+    SubscriptionOptions, Version, Will,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use turmoil::net::TcpStream;
+
+use super::history::{Event, History, MsgId, WillInfo};
+use crate::sim::client::{BROKER_HOST, BROKER_PORT};
+
+/// Unacknowledged messages a publisher keeps in flight (below every
+/// broker's Receive Maximum in these workloads).
+const WINDOW: usize = 16;
+
+/// A message a publisher will send: when (ms from the start), at which QoS,
+/// how big.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub seq: u32,
+    pub at_ms: u64,
+    pub qos: u8,
+    pub size: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Role {
+    pub name: String,
+    pub version: Version,
+    pub keep_alive: u16,
+    /// Clean Start 0 and a long Session Expiry Interval.
+    pub kept: bool,
+    pub publish: Option<(String, Vec<Planned>)>,
+    pub subscribe: Option<(String, u8)>,
+    /// Carries a will on `wills/<name>`.
+    pub will: bool,
+}
+
+struct Outgoing {
+    id: MsgId,
+    packet_id: u16,
+    qos: QoS,
+    topic: String,
+    payload: Bytes,
+    /// QoS 2: PUBREC came, PUBREL is owed.
+    released: bool,
+}
+
+/// What survives a host restart.
+#[derive(Default)]
+pub struct Memory {
+    connection: u32,
+    next_planned: usize,
+    inflight: VecDeque<Outgoing>,
+    last_packet_id: u16,
+    awaiting_pubrel: BTreeSet<u16>,
+}
+
+pub struct Client {
+    pub role: Role,
+    pub memory: RefCell<Memory>,
+    pub history: Rc<RefCell<History>>,
+}
+
+fn now_ms() -> u64 {
+    turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Client {
+    fn record(&self, e: Event) {
+        self.history.borrow_mut().push(e);
+    }
+
+    fn next_packet_id(&self) -> u16 {
+        let mut m = self.memory.borrow_mut();
+        loop {
+            m.last_packet_id = m.last_packet_id.checked_add(1).unwrap_or(1);
+            let id = m.last_packet_id;
+            if !m.inflight.iter().any(|o| o.packet_id == id) {
+                return id;
+            }
+        }
+    }
+
+    fn lost(&self, connection: u32, why: &str) {
+        self.record(Event::ConnectionLost {
+            at: now_ms(),
+            client: self.role.name.clone(),
+            connection,
+            why: why.to_owned(),
+        });
+    }
+}
+
+/// One connection's reading and writing.
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+    version: Version,
+    last_rx: tokio::time::Instant,
+    last_tx: tokio::time::Instant,
+}
+
+impl Conn {
+    async fn send(&mut self, p: &Packet) -> std::io::Result<()> {
+        let mut out = BytesMut::new();
+        protocol::encode(p, self.version, &mut out).map_err(std::io::Error::other)?;
+        self.last_tx = tokio::time::Instant::now();
+        self.stream.write_all(&out).await
+    }
+
+    /// The next packet, or an error when the connection ends or the
+    /// broker sends something malformed.
+    async fn recv(&mut self) -> std::io::Result<Packet> {
+        let decoder = Decoder::new(self.version);
+        loop {
+            if let Some(p) = decoder
+                .decode(&mut self.buf)
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+            {
+                self.last_rx = tokio::time::Instant::now();
+                return Ok(p);
+            }
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+    }
+}
+
+/// The client's software; restarted from scratch (but with its memory)
+/// when its host is reset.
+pub async fn run(client: Rc<Client>) -> turmoil::Result {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match session(&client).await {
+            Ok(()) => backoff = Duration::from_millis(100),
+            Err(_) => backoff = (backoff * 2).min(Duration::from_secs(2)),
+        }
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+/// One connection, from connect to loss. `Ok` if it was accepted.
+async fn session(client: &Rc<Client>) -> Result<(), String> {
+    let role = &client.role;
+    let stream = TcpStream::connect((BROKER_HOST, BROKER_PORT))
+        .await
+        .map_err(|e| e.to_string())?;
+    let connection = {
+        let mut m = client.memory.borrow_mut();
+        m.connection += 1;
+        m.connection
+    };
+    let now = tokio::time::Instant::now();
+    let mut conn = Conn {
+        stream,
+        buf: BytesMut::new(),
+        version: role.version,
+        last_rx: now,
+        last_tx: now,
+    };
+    let will_topic = format!("wills/{}", role.name);
+    let will_id = MsgId {
+        publisher: role.name.clone(),
+        seq: connection,
+        will: true,
+    };
+    let mut properties = Properties::default();
+    if role.version == Version::V5 && role.kept {
+        properties.session_expiry_interval = Some(3600);
+    }
+    let connect = Connect {
+        version: role.version,
+        clean_start: !role.kept,
+        keep_alive: role.keep_alive,
+        properties,
+        client_id: role.name.clone(),
+        will: role.will.then(|| Will {
+            topic: will_topic.clone(),
+            payload: Bytes::from(will_id.payload()),
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            properties: Properties::default(),
+        }),
+        username: None,
+        password: None,
+    };
+    let silence = Duration::from_millis(u64::from(role.keep_alive) * 1500);
+    conn.send(&Packet::from(connect))
+        .await
+        .map_err(|e| e.to_string())?;
+    let ack = match tokio::time::timeout(silence, conn.recv()).await {
+        Ok(Ok(Packet::ConnAck(a))) => a,
+        _ => return Err("no CONNACK".into()),
+    };
+    if ack.reason.0 >= 0x80 {
+        return Err(format!("refused: {:?}", ack.reason));
+    }
+    client.record(Event::Connected {
+        at: now_ms(),
+        client: role.name.clone(),
+        connection,
+        clean_start: !role.kept,
+        session_present: ack.session_present,
+        will: role.will.then(|| WillInfo {
+            topic: will_topic.clone(),
+            qos: 1,
+        }),
+    });
+    if !ack.session_present {
+        client.memory.borrow_mut().awaiting_pubrel.clear();
+        if let Some((filter, qos)) = &role.subscribe {
+            let packet_id = client.next_packet_id();
+            let sub = Packet::Subscribe(Subscribe {
+                packet_id,
+                properties: Properties::default(),
+                filters: vec![Subscription {
+                    filter: filter.clone(),
+                    options: SubscriptionOptions {
+                        qos: QoS::from_u8(*qos).unwrap_or(QoS::AtLeastOnce),
+                        ..SubscriptionOptions::default()
+                    },
+                }],
+            });
+            if conn.send(&sub).await.is_err() {
+                client.lost(connection, "write failed");
+                return Ok(());
+            }
+        }
+    }
+    // Resend what is unacknowledged, in order (MQTT-4.4.0-1).
+    let resend: Vec<Packet> = client
+        .memory
+        .borrow()
+        .inflight
+        .iter()
+        .map(|o| {
+            if o.released {
+                Packet::PubRel(Ack::new(o.packet_id))
+            } else {
+                Packet::Publish(Publish {
+                    dup: true,
+                    qos: o.qos,
+                    retain: false,
+                    topic: o.topic.clone(),
+                    packet_id: Some(o.packet_id),
+                    properties: Properties::default(),
+                    payload: o.payload.clone(),
+                })
+            }
+        })
+        .collect();
+    for p in &resend {
+        if conn.send(p).await.is_err() {
+            client.lost(connection, "write failed");
+            return Ok(());
+        }
+    }
+    let why = serve(client, &mut conn, silence).await;
+    client.lost(connection, &why);
+    Ok(())
+}
+
+/// Runs an accepted connection until it is lost; says why.
+async fn serve(client: &Rc<Client>, conn: &mut Conn, silence: Duration) -> String {
+    let role = &client.role;
+    let ping_every = Duration::from_millis(u64::from(role.keep_alive) * 500);
+    loop {
+        let next_publish = role.publish.as_ref().and_then(|(_, plan)| {
+            let m = client.memory.borrow();
+            (m.inflight.len() < WINDOW)
+                .then(|| plan.get(m.next_planned))
+                .flatten()
+                .map(|p| p.at_ms)
+        });
+        let publish_at = next_publish.map(|at| {
+            let now = now_ms();
+            tokio::time::Instant::now() + Duration::from_millis(at.saturating_sub(now))
+        });
+        let ping_at = conn.last_tx + ping_every;
+        let give_up_at = conn.last_rx + silence;
+        tokio::select! {
+            r = conn.recv() => match r {
+                Ok(p) => {
+                    if let Err(why) = handle(client, conn, p).await {
+                        return why;
+                    }
+                }
+                Err(e) => return format!("connection ended: {e}"),
+            },
+            _ = tokio::time::sleep_until(publish_at.unwrap_or(give_up_at)), if publish_at.is_some() => {
+                if let Err(e) = publish_next(client, conn).await {
+                    return format!("write failed: {e}");
+                }
+            }
+            _ = tokio::time::sleep_until(ping_at) => {
+                if conn.send(&Packet::PingReq).await.is_err() {
+                    return "write failed".into();
+                }
+            }
+            _ = tokio::time::sleep_until(give_up_at) => {
+                return format!("nothing from the broker for {} ms", silence.as_millis());
+            }
+        }
+    }
+}
+
+async fn publish_next(client: &Rc<Client>, conn: &mut Conn) -> std::io::Result<()> {
+    let Some((topic, plan)) = &client.role.publish else {
+        return Ok(());
+    };
+    let planned = {
+        let mut m = client.memory.borrow_mut();
+        let Some(p) = plan.get(m.next_planned).cloned() else {
+            return Ok(());
+        };
+        m.next_planned += 1;
+        p
+    };
+    let id = MsgId {
+        publisher: client.role.name.clone(),
+        seq: planned.seq,
+        will: false,
+    };
+    let mut payload = id.payload();
+    if payload.len() + 1 < planned.size {
+        payload.push('|');
+        payload.extend(std::iter::repeat_n('x', planned.size - payload.len()));
+    }
+    let payload = Bytes::from(payload);
+    let qos = QoS::from_u8(planned.qos).unwrap_or(QoS::AtMostOnce);
+    let packet_id = (qos != QoS::AtMostOnce).then(|| client.next_packet_id());
+    client.record(Event::Published {
+        at: now_ms(),
+        id: id.clone(),
+        topic: topic.clone(),
+        qos: planned.qos,
+        retain: false,
+    });
+    if let Some(packet_id) = packet_id {
+        client.memory.borrow_mut().inflight.push_back(Outgoing {
+            id,
+            packet_id,
+            qos,
+            topic: topic.clone(),
+            payload: payload.clone(),
+            released: false,
+        });
+    }
+    conn.send(&Packet::Publish(Publish {
+        dup: false,
+        qos,
+        retain: false,
+        topic: topic.clone(),
+        packet_id,
+        properties: Properties::default(),
+        payload,
+    }))
+    .await
+}
+
+/// Acts on one packet from the broker; an error ends the connection.
+async fn handle(client: &Rc<Client>, conn: &mut Conn, p: Packet) -> Result<(), String> {
+    let at = now_ms();
+    let name = &client.role.name;
+    let reply = match p {
+        Packet::Publish(p) => {
+            let id = MsgId::parse(&p.payload);
+            let new = match (p.qos, p.packet_id) {
+                // Once per packet id until PUBREL: the broker resending
+                // a QoS 2 PUBLISH is the same message (method B).
+                (QoS::ExactlyOnce, Some(pid)) => {
+                    client.memory.borrow_mut().awaiting_pubrel.insert(pid)
+                }
+                _ => true,
+            };
+            if let (Some(id), true) = (id, new) {
+                client.record(Event::Delivered {
+                    at,
+                    client: name.clone(),
+                    id,
+                    topic: p.topic.clone(),
+                    qos: p.qos as u8,
+                    dup: p.dup,
+                    retain: p.retain,
+                });
+            }
+            match (p.qos, p.packet_id) {
+                (QoS::AtLeastOnce, Some(pid)) => Some(Packet::PubAck(Ack::new(pid))),
+                (QoS::ExactlyOnce, Some(pid)) => Some(Packet::PubRec(Ack::new(pid))),
+                _ => None,
+            }
+        }
+        Packet::PubRel(a) => {
+            client
+                .memory
+                .borrow_mut()
+                .awaiting_pubrel
+                .remove(&a.packet_id);
+            Some(Packet::PubComp(Ack::new(a.packet_id)))
+        }
+        Packet::PubAck(a) => {
+            let mut m = client.memory.borrow_mut();
+            if let Some(i) = m
+                .inflight
+                .iter()
+                .position(|o| o.packet_id == a.packet_id && o.qos == QoS::AtLeastOnce)
+            {
+                let o = m.inflight.remove(i).expect("position is valid");
+                drop(m);
+                if a.reason.0 < 0x80 {
+                    client.record(Event::Acked { at, id: o.id });
+                }
+            }
+            None
+        }
+        Packet::PubRec(a) => {
+            let mut m = client.memory.borrow_mut();
+            let found = m
+                .inflight
+                .iter()
+                .position(|o| o.packet_id == a.packet_id && o.qos == QoS::ExactlyOnce);
+            match found {
+                Some(i) if a.reason.0 >= 0x80 => {
+                    m.inflight.remove(i);
+                    None
+                }
+                Some(i) => {
+                    let first = !m.inflight[i].released;
+                    m.inflight[i].released = true;
+                    let id = m.inflight[i].id.clone();
+                    drop(m);
+                    if first {
+                        client.record(Event::Acked { at, id });
+                    }
+                    Some(Packet::PubRel(Ack::new(a.packet_id)))
+                }
+                None => None,
+            }
+        }
+        Packet::PubComp(a) => {
+            let mut m = client.memory.borrow_mut();
+            if let Some(i) = m
+                .inflight
+                .iter()
+                .position(|o| o.packet_id == a.packet_id && o.released)
+            {
+                let o = m.inflight.remove(i).expect("position is valid");
+                drop(m);
+                client.record(Event::Completed { at, id: o.id });
+            }
+            None
+        }
+        Packet::SubAck(a) => {
+            if let Some((filter, _)) = &client.role.subscribe {
+                let code = a.reasons.first().map_or(0x80, |r| r.0);
+                client.record(Event::Subscribed {
+                    at,
+                    client: name.clone(),
+                    filter: filter.clone(),
+                    granted_qos: (code <= 2).then_some(code),
+                });
+            }
+            None
+        }
+        Packet::Disconnect(d) => return Err(format!("DISCONNECT {:?} from the broker", d.reason)),
+        _ => None,
+    };
+    if let Some(r) = reply {
+        conn.send(&r)
+            .await
+            .map_err(|e| format!("write failed: {e}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! The workload scenario format: who publishes what, at which QoS, under
+//! which random faults, and which promises are checked afterwards.
+//!
+//! ```yaml
+//! name: QoS 1 survives cuts, resets and broker restarts
+//! versions: [3.1.1, 5]
+//! duration: 30s
+//! network: { latency: 5ms..80ms }
+//! faults: { every: 2s..6s, length: 500ms..3s, pick: [cut, reset, stall, broker_restart] }
+//! workload: { publishers: 5, subscribers: 3, messages: 200, qos: [1],
+//!             filters: [maison/+/temperature, maison/#] }
+//! check: [at_least_once, ordered_per_publisher, routes_match_filters]
+//! ```
+
+use serde::Deserialize;
+
+use crate::scenario::values::{Dur, DurRange};
+use crate::scenario::VersionName;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "both_versions")]
+    pub versions: Vec<VersionName>,
+    /// How long traffic and faults go on; then every fault is healed and
+    /// the run drains for `drain`.
+    pub duration: Dur,
+    #[serde(default = "default_drain")]
+    pub drain: Dur,
+    #[serde(default)]
+    pub network: Network,
+    /// Random faults drawn from the seed, or a fixed list (what `gauntlet
+    /// explore` writes out after shrinking).
+    #[serde(default)]
+    pub faults: Option<Faults>,
+    /// Reference-broker settings.
+    #[serde(default)]
+    pub broker: reference_broker::Config,
+    pub workload: Traffic,
+    /// Checkers to run over the history (names as in `gauntlet explore
+    /// --help`).
+    pub check: Vec<String>,
+}
+
+fn both_versions() -> Vec<VersionName> {
+    vec![VersionName::V311, VersionName::V5]
+}
+
+fn default_drain() -> Dur {
+    Dur(std::time::Duration::from_secs(20))
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub latency: Option<DurRange>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Faults {
+    Random(FaultSpec),
+    Fixed(Vec<FixedFault>),
+}
+
+/// `{at: 3.2s, fault: cut, target: p1, length: 2s}`; `target` is absent for
+/// `broker_restart`, `length` for `reset` and `broker_restart`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedFault {
+    pub at: Dur,
+    pub fault: FaultKind,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub length: Option<Dur>,
+}
+
+/// A random fault every `every`, of a kind picked from `pick`, aimed at a
+/// random client (or the broker), lasting `length` (cut, stall, latency).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub every: DurRange,
+    #[serde(default = "default_length")]
+    pub length: DurRange,
+    pub pick: Vec<FaultKind>,
+}
+
+fn default_length() -> DurRange {
+    DurRange {
+        min: Dur(std::time::Duration::from_millis(500)),
+        max: Dur(std::time::Duration::from_secs(3)),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The client's link drops everything silently, then heals.
+    Cut,
+    /// Nothing passes on the client's link for a while, then everything.
+    Stall,
+    /// The client's host crashes and restarts (its connection is reset).
+    Reset,
+    /// The client's link gets 50..500 ms of latency for a while.
+    Latency,
+    /// The broker crashes and restarts with its store.
+    BrokerRestart,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    pub publishers: u32,
+    pub subscribers: u32,
+    /// Subscriber `i` subscribes to `filters[i % len]`.
+    #[serde(default = "default_filters")]
+    pub filters: Vec<String>,
+    /// Publisher `i` publishes to `topics[i % len]`.
+    #[serde(default = "default_topics")]
+    pub topics: Vec<String>,
+    /// Messages in all, shared evenly among the publishers and spread
+    /// evenly over `duration`.
+    pub messages: u32,
+    /// Each message's QoS is drawn from this list.
+    #[serde(default = "default_qos")]
+    pub qos: Vec<u8>,
+    /// QoS the subscribers ask for.
+    #[serde(default = "two")]
+    pub subscribe_qos: u8,
+    /// Payload sizes in bytes, drawn per message.
+    #[serde(default = "default_payload")]
+    pub payload: (usize, usize),
+    /// `kept` (Clean Start 0, sessions kept across connections) or `clean`.
+    #[serde(default)]
+    pub sessions: Sessions,
+    /// Publishers carry a will (QoS 1, on `wills/<name>`), watched by a
+    /// kept-session client.
+    #[serde(default)]
+    pub wills: bool,
+    /// Keep Alive of every client, in seconds.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive: u16,
+}
+
+fn default_filters() -> Vec<String> {
+    vec!["maison/+/temperature".into()]
+}
+
+fn default_topics() -> Vec<String> {
+    ["salon", "cuisine", "chambre", "bureau", "cave"]
+        .iter()
+        .map(|r| format!("maison/{r}/temperature"))
+        .collect()
+}
+
+fn default_qos() -> Vec<u8> {
+    vec![1]
+}
+
+fn two() -> u8 {
+    2
+}
+
+fn default_payload() -> (usize, usize) {
+    (16, 64)
+}
+
+fn default_keep_alive() -> u16 {
+    2
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sessions {
+    #[default]
+    Kept,
+    Clean,
+}
+
+impl Workload {
+    pub fn publisher_names(&self) -> Vec<String> {
+        (1..=self.workload.publishers)
+            .map(|i| format!("p{i}"))
+            .collect()
+    }
+
+    pub fn subscriber_names(&self) -> Vec<String> {
+        (1..=self.workload.subscribers)
+            .map(|i| format!("s{i}"))
+            .collect()
+    }
+
+    /// Checks what the types cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let t = &self.workload;
+        if t.publishers == 0 || t.subscribers == 0 {
+            return Err("workload: at least one publisher and one subscriber".into());
+        }
+        if t.filters.is_empty() || t.topics.is_empty() || t.qos.is_empty() {
+            return Err("workload: filters, topics and qos must not be empty".into());
+        }
+        if t.qos.iter().chain([&t.subscribe_qos]).any(|&q| q > 2) {
+            return Err("workload: QoS is 0, 1 or 2".into());
+        }
+        for f in &t.filters {
+            protocol::topic::validate_filter(f, false)
+                .map_err(|e| format!("workload: filter {f:?}: {e}"))?;
+        }
+        for topic in &t.topics {
+            protocol::topic::validate_name(topic)
+                .map_err(|e| format!("workload: topic {topic:?}: {e}"))?;
+        }
+        if t.payload.0 > t.payload.1 || t.payload.1 > 64 * 1024 {
+            return Err("workload: payload is [min, max] bytes, at most 64 KiB".into());
+        }
+        if t.keep_alive == 0 {
+            return Err("workload: keep_alive must be at least 1 s (it detects cut links)".into());
+        }
+        match &self.faults {
+            Some(Faults::Random(f)) => {
+                if f.pick.is_empty() {
+                    return Err("faults: pick at least one kind".into());
+                }
+                if f.every.min.millis() == 0 {
+                    return Err("faults: every must be more than 0".into());
+                }
+            }
+            Some(Faults::Fixed(list)) => {
+                let mut names = self.publisher_names();
+                names.extend(self.subscriber_names());
+                names.push("w".into());
+                for f in list {
+                    match (&f.target, f.fault) {
+                        (Some(_), FaultKind::BrokerRestart) => {
+                            return Err("faults: broker_restart takes no target".into())
+                        }
+                        (None, k) if k != FaultKind::BrokerRestart => {
+                            return Err(format!("faults: {k:?} needs a target"))
+                        }
+                        (Some(t), _) if !names.contains(t) => {
+                            return Err(format!(
+                                "faults: unknown target {t:?} (clients are {})",
+                                names.join(", ")
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            None => {}
+        }
+        for c in &self.check {
+            if c.parse::<crate::workload::check::Check>().is_err() {
+                return Err(format!("check: unknown checker {c:?}"));
+            }
+        }
+        self.broker.validate().map_err(|e| format!("broker: {e}"))
+    }
+}
+
+/// Loads and checks a workload file; errors name file:line:column (or the
+/// file, for what only the whole document can tell).
+pub fn load_file(path: &std::path::Path) -> Result<Workload, crate::scenario::LoadError> {
+    let problem = |message: String| crate::scenario::LoadError {
+        file: path.to_owned(),
+        line: 0,
+        column: 0,
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| problem(format!("cannot read: {e}")))?;
+    let w: Workload = crate::scenario::load::parse_yaml(&text, path)?;
+    w.validate().map_err(problem)?;
+    Ok(w)
+}
+
+/// Is this YAML text a workload (it has a top-level `workload:` key)?
+pub fn is_workload(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("workload:"))
+}

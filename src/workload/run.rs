@@ -1,0 +1,338 @@
+//! Runs a workload in the simulated world: plans the traffic and the fault
+//! schedule from the seed, applies the faults as time passes, heals
+//! everything at the end, lets the clients drain, and checks the history.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::check::{self, Check, Violation};
+use super::client::{self, Client, Planned, Role};
+use super::history::{Event, History, Roles};
+use super::model::{FaultKind, Faults, Sessions, Workload};
+use crate::backend::Backend;
+use crate::scenario::VersionName;
+use crate::sim::loss::SplitMix64;
+use crate::sim::World;
+
+/// The name of the client that watches the publishers' wills.
+pub const WILL_WATCHER: &str = "w";
+
+/// One fault of a schedule: what, on whom, when, for how long.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScheduledFault {
+    pub at_ms: u64,
+    pub kind: FaultKind,
+    /// The client it hits (none for the broker).
+    pub target: Option<String>,
+    pub length_ms: u64,
+}
+
+impl std::fmt::Display for ScheduledFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            FaultKind::Cut => "cut",
+            FaultKind::Stall => "stall",
+            FaultKind::Reset => "reset",
+            FaultKind::Latency => "latency",
+            FaultKind::BrokerRestart => "broker restart",
+        };
+        write!(f, "{:.3}s {kind}", self.at_ms as f64 / 1000.0)?;
+        if let Some(t) = &self.target {
+            write!(f, " {t}")?;
+        }
+        if matches!(
+            self.kind,
+            FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
+        ) {
+            write!(f, " for {} ms", self.length_ms)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub version: VersionName,
+    pub seed: u64,
+    pub faults: Vec<ScheduledFault>,
+    pub history: History,
+    pub violations: Vec<Violation>,
+    pub sim_ms: u64,
+    /// The world itself failed (a host's software); not a broker verdict.
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty() && self.error.is_none()
+    }
+}
+
+fn uniform(rng: &mut SplitMix64, min: u64, max: u64) -> u64 {
+    min + rng.next_u64() % (max.saturating_sub(min) + 1)
+}
+
+/// Every client name, publishers first.
+fn clients(w: &Workload) -> Vec<String> {
+    let mut all = w.publisher_names();
+    all.extend(w.subscriber_names());
+    if w.workload.wills {
+        all.push(WILL_WATCHER.into());
+    }
+    all
+}
+
+/// The fault schedule of `seed`: a fault every `every`, over `duration`
+/// (or the fixed list the workload gives).
+pub fn schedule(w: &Workload, seed: u64) -> Vec<ScheduledFault> {
+    let spec = match &w.faults {
+        None => return Vec::new(),
+        Some(Faults::Fixed(list)) => {
+            return list
+                .iter()
+                .map(|f| ScheduledFault {
+                    at_ms: f.at.millis(),
+                    kind: f.fault,
+                    target: f.target.clone(),
+                    length_ms: f.length.map_or(0, |d| d.millis()),
+                })
+                .collect()
+        }
+        Some(Faults::Random(spec)) => spec,
+    };
+    let mut rng = SplitMix64::new(seed ^ 0x5EED_FA17_0000_0001);
+    let targets = clients(w);
+    let end = w.duration.millis();
+    let mut at = 0;
+    let mut out = Vec::new();
+    loop {
+        at += uniform(&mut rng, spec.every.min.millis(), spec.every.max.millis());
+        if at >= end {
+            return out;
+        }
+        let kind = spec.pick[(rng.next_u64() % spec.pick.len() as u64) as usize];
+        let target = (kind != FaultKind::BrokerRestart)
+            .then(|| targets[(rng.next_u64() % targets.len() as u64) as usize].clone());
+        let length_ms = uniform(&mut rng, spec.length.min.millis(), spec.length.max.millis());
+        out.push(ScheduledFault {
+            at_ms: at,
+            kind,
+            target,
+            length_ms,
+        });
+    }
+}
+
+/// Each publisher's messages: spread evenly over the duration, QoS and
+/// size drawn from the seed (a stream of its own, so a changed fault
+/// schedule leaves the traffic as it was).
+fn plans(w: &Workload, seed: u64) -> Vec<Vec<Planned>> {
+    let mut rng = SplitMix64::new(seed ^ 0x7AAF_F1C0_0000_0002);
+    let t = &w.workload;
+    let start = 500;
+    let span = w.duration.millis().saturating_sub(start).max(1);
+    (0..t.publishers)
+        .map(|i| {
+            let n = t.messages / t.publishers + u32::from(i < t.messages % t.publishers);
+            (1..=n)
+                .map(|seq| Planned {
+                    seq,
+                    at_ms: start + span * u64::from(seq - 1) / u64::from(n.max(1)),
+                    qos: t.qos[(rng.next_u64() % t.qos.len() as u64) as usize],
+                    size: uniform(&mut rng, t.payload.0 as u64, t.payload.1 as u64) as usize,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs `w` with the fault schedule `faults` (normally `schedule(w, seed)`;
+/// shrinking passes a smaller one). Never panics.
+pub fn run(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledFault]) -> Outcome {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_inner(w, version, seed, faults)
+    }));
+    result.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        Outcome {
+            version,
+            seed,
+            faults: faults.to_vec(),
+            history: History::default(),
+            violations: Vec::new(),
+            sim_ms: 0,
+            error: Some(format!("internal error (a bug in gauntlet): {what}")),
+        }
+    })
+}
+
+fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledFault]) -> Outcome {
+    let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
+    let mut world = World::new(seed, w.broker.clone(), latency, &[], version.protocol());
+    let kept = w.workload.sessions == Sessions::Kept;
+    let history = Rc::new(RefCell::new(History {
+        roles: Roles {
+            kept_sessions: if kept {
+                w.subscriber_names()
+            } else {
+                Vec::new()
+            },
+            will_watchers: if w.workload.wills {
+                vec![WILL_WATCHER.to_string()]
+            } else {
+                Vec::new()
+            },
+        },
+        ..History::default()
+    }));
+    let t = &w.workload;
+    let mut roles = Vec::new();
+    for (i, (name, plan)) in w
+        .publisher_names()
+        .into_iter()
+        .zip(plans(w, seed))
+        .enumerate()
+    {
+        let topic = t.topics[i % t.topics.len()].clone();
+        roles.push(Role {
+            name,
+            version: version.protocol(),
+            keep_alive: t.keep_alive,
+            // Publishers keep their sessions: resending unacknowledged
+            // messages on reconnect is only right within a session.
+            kept: true,
+            publish: Some((topic, plan)),
+            subscribe: None,
+            will: t.wills,
+        });
+    }
+    for (i, name) in w.subscriber_names().into_iter().enumerate() {
+        roles.push(Role {
+            name,
+            version: version.protocol(),
+            keep_alive: t.keep_alive,
+            kept,
+            publish: None,
+            subscribe: Some((t.filters[i % t.filters.len()].clone(), t.subscribe_qos)),
+            will: false,
+        });
+    }
+    if t.wills {
+        roles.push(Role {
+            name: WILL_WATCHER.into(),
+            version: version.protocol(),
+            keep_alive: t.keep_alive,
+            kept: true,
+            publish: None,
+            subscribe: Some(("wills/+".into(), 1)),
+            will: false,
+        });
+    }
+    for role in roles {
+        let c = Rc::new(Client {
+            role,
+            memory: RefCell::default(),
+            history: history.clone(),
+        });
+        let name = c.role.name.clone();
+        world.add_host(&name, move || client::run(c.clone()));
+    }
+
+    let normal_latency = latency.unwrap_or_default();
+    let mut pending: Vec<ScheduledFault> = faults.to_vec();
+    pending.sort_by_key(|f| f.at_ms);
+    let mut pending = std::collections::VecDeque::from(pending);
+    // Faults in force, with when they end.
+    let mut active: Vec<(u64, ScheduledFault)> = Vec::new();
+    let end = w.duration.millis();
+    let mut error = None;
+    let note = |world: &World, what: String| {
+        history.borrow_mut().push(Event::Fault {
+            at: world.now_ms(),
+            what,
+        });
+    };
+    while world.now_ms() < end {
+        let now = world.now_ms();
+        while pending.front().is_some_and(|f| f.at_ms <= now) {
+            let f = pending.pop_front().expect("checked");
+            let target = f.target.clone().unwrap_or_default();
+            match f.kind {
+                FaultKind::Cut => world.cut(&target),
+                FaultKind::Stall => world.stall(&target),
+                FaultKind::Reset => world.reset(&target),
+                FaultKind::Latency => world.set_latency(
+                    &target,
+                    Duration::from_millis(50),
+                    Duration::from_millis(500),
+                ),
+                FaultKind::BrokerRestart => {
+                    let _ = world.restart_broker(true);
+                }
+            }
+            note(&world, f.to_string());
+            if matches!(
+                f.kind,
+                FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
+            ) {
+                active.push((now + f.length_ms, f));
+            }
+        }
+        let mut i = 0;
+        while i < active.len() {
+            if active[i].0 <= now {
+                let (_, f) = active.remove(i);
+                end_fault(&mut world, &f, normal_latency);
+                note(&world, format!("end of {f}"));
+            } else {
+                i += 1;
+            }
+        }
+        if let Err(e) = world.step() {
+            error = Some(e);
+            break;
+        }
+    }
+    for (_, f) in active.drain(..) {
+        end_fault(&mut world, &f, normal_latency);
+        note(&world, format!("end of {f} (end of the run)"));
+    }
+    if error.is_none() {
+        if let Err(e) = world.run_for(w.drain.millis()) {
+            error = Some(e);
+        }
+    }
+    let sim_ms = world.now_ms();
+    drop(world);
+    let history = Rc::try_unwrap(history)
+        .map(RefCell::into_inner)
+        .unwrap_or_else(|h| h.borrow().clone());
+    let checks: Vec<Check> = w.check.iter().filter_map(|c| c.parse().ok()).collect();
+    let violations = check::run_all(&checks, &history);
+    Outcome {
+        version,
+        seed,
+        faults: faults.to_vec(),
+        history,
+        violations,
+        sim_ms,
+        error,
+    }
+}
+
+fn end_fault(world: &mut World, f: &ScheduledFault, normal: (Duration, Duration)) {
+    let target = f.target.clone().unwrap_or_default();
+    match f.kind {
+        FaultKind::Cut => world.heal(&target),
+        FaultKind::Stall => world.resume(&target),
+        FaultKind::Latency => world.set_latency(&target, normal.0, normal.1),
+        FaultKind::Reset | FaultKind::BrokerRestart => {}
+    }
+}

@@ -1,0 +1,126 @@
+//! Workloads in simulation: the traffic really flows (a run without faults
+//! delivers every message to every matching subscriber), the same seed
+//! gives the same history, faults are applied, and `gauntlet explore`
+//! covers a seed range and its shares.
+
+use std::path::Path;
+use std::process::Command;
+
+use mqtt_gauntlet::scenario::VersionName;
+use mqtt_gauntlet::workload::history::Event;
+use mqtt_gauntlet::workload::{model, run};
+
+fn load(name: &str) -> model::Workload {
+    model::load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).expect("loads")
+}
+
+fn count(h: &mqtt_gauntlet::workload::history::History, f: impl Fn(&Event) -> bool) -> usize {
+    h.events.iter().filter(|e| f(e)).count()
+}
+
+#[test]
+fn without_faults_every_message_reaches_every_matching_subscriber() {
+    let mut w = load("scenarios/chaos/workload_qos1.yaml");
+    w.faults = None;
+    for v in [VersionName::V311, VersionName::V5] {
+        let o = run::run(&w, v, 1, &[]);
+        assert!(o.passed(), "{:?} {:?}", o.error, o.violations);
+        let h = &o.history;
+        assert_eq!(count(h, |e| matches!(e, Event::Published { .. })), 200);
+        assert_eq!(count(h, |e| matches!(e, Event::Acked { .. })), 200);
+        // s1 maison/+/temperature and s2 maison/# get all 200; s3
+        // maison/salon/temperature gets p1's 40.
+        for (sub, n) in [("s1", 200), ("s2", 200), ("s3", 40)] {
+            let got = count(
+                h,
+                |e| matches!(e, Event::Delivered { client, .. } if client == sub),
+            );
+            assert_eq!(got, n, "{sub} [{v}]");
+        }
+        assert_eq!(count(h, |e| matches!(e, Event::ConnectionLost { .. })), 0);
+    }
+}
+
+#[test]
+fn faults_are_applied_and_the_history_is_a_function_of_the_seed() {
+    let w = load("scenarios/chaos/workload_qos2.yaml");
+    let a = run::run(&w, VersionName::V5, 7, &run::schedule(&w, 7));
+    let b = run::run(&w, VersionName::V5, 7, &run::schedule(&w, 7));
+    let c = run::run(&w, VersionName::V5, 8, &run::schedule(&w, 8));
+    assert!(a.passed(), "{:?}", a.violations);
+    assert!(!a.faults.is_empty());
+    assert!(count(&a.history, |e| matches!(e, Event::Fault { .. })) >= a.faults.len());
+    assert!(count(&a.history, |e| matches!(e, Event::ConnectionLost { .. })) > 0);
+    let json = |o: &run::Outcome| serde_json::to_string(&o.history).unwrap();
+    assert_eq!(json(&a), json(&b));
+    assert_ne!(json(&a), json(&c));
+}
+
+#[test]
+fn explore_runs_a_seed_range_and_its_shares() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args([
+            "explore",
+            "scenarios/chaos/workload_qos1.yaml",
+            "--seeds",
+            "1..6",
+        ])
+        .args(["--partition", "2/3", "--version", "5"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("2 runs (2 seeds x 1 versions, share 2/3): 0 failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn explore_shrinks_a_failure_to_a_replayable_fixed_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let gauntlet = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let out = gauntlet(&[
+        "explore",
+        "tests/fixtures/workloads/overflow.yaml",
+        "--seeds",
+        "1..2",
+        "--out",
+        out_dir,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL seed 1 [v5]"), "{text}");
+    assert!(text.contains("at_least_once: p"), "{text}");
+    // Shrunk to at most 3 faults (of the 9 the seed drew).
+    let shrunk = text
+        .split("seed 1 [v5] shrunk: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no shrink in {text}"));
+    let kept: usize = shrunk.split(' ').next().unwrap().parse().unwrap();
+    assert!(kept <= 3, "{text}");
+    let file = dir.path().join("overflow-seed1-v5.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    assert!(yaml.contains("faults:\n  - { at: "), "{yaml}");
+    // The written schedule is a workload of its own that fails the same way.
+    let out = gauntlet(&[
+        "explore",
+        file.to_str().unwrap(),
+        "--seeds",
+        "1",
+        "--shrink",
+        "0",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("at_least_once: p"), "{text}");
+    assert!(text.contains(&format!("({kept} faults)")), "{text}");
+}
