@@ -96,6 +96,50 @@ fn load_suite(paths: &[PathBuf]) -> Result<Vec<suite::Entry>, String> {
     }
 }
 
+type WorkloadRun = (
+    PathBuf,
+    crate::workload::model::Workload,
+    VersionName,
+    String,
+);
+
+/// The workload files under the run's paths, one run per version.
+fn plan_workloads(
+    o: &RunOptions,
+    only: Option<VersionName>,
+    records: &mut Vec<Record>,
+    load_errors: &mut usize,
+) -> Result<Vec<WorkloadRun>, String> {
+    let paths = if o.paths.is_empty() {
+        vec![PathBuf::from("scenarios")]
+    } else {
+        o.paths.clone()
+    };
+    let mut runs = Vec::new();
+    for path in suite::discover_workloads(&paths)? {
+        let id = suite::scenario_id(&path);
+        match crate::workload::model::load_file(&path) {
+            Err(e) => {
+                *load_errors += 1;
+                eprintln!("error: {e}");
+                records.push(Record::load_error(&id, &path, &e.to_string()));
+            }
+            Ok(w) => {
+                for &v in &w.versions {
+                    let name = format!("{id} [{}]", v.label());
+                    if only.is_some_and(|o| o != v)
+                        || o.filter.as_deref().is_some_and(|f| !name.contains(f))
+                    {
+                        continue;
+                    }
+                    runs.push((path.clone(), w.clone(), v, name));
+                }
+            }
+        }
+    }
+    Ok(runs)
+}
+
 /// How long a run takes at least: the time its steps wait on purpose.
 fn least_duration_ms(s: &scenario::Scenario) -> u64 {
     use scenario::{ClientAction, Step};
@@ -208,7 +252,8 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
             Some(Placement::Exclusive(_))
         )
     });
-    let total = parallel.len() + alone.len();
+    let workload_runs = plan_workloads(&o, only, &mut records, &mut load_errors)?;
+    let total = parallel.len() + alone.len() + workload_runs.len();
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
@@ -337,7 +382,59 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
     in_parallel(&alone, 1, work, |i, d| {
         on_done(parallel.len(), &alone, i, d)
     });
+    // Workloads: one run per version at this seed (explore runs many).
+    let offset = parallel.len() + alone.len();
+    let mut workload_results = Vec::new();
+    in_parallel(
+        &workload_runs,
+        o.jobs,
+        |(_, w, v, _)| {
+            let t = Instant::now();
+            session.is_none().then(|| {
+                let faults = crate::workload::run::schedule(w, o.seed);
+                (
+                    crate::workload::run::run(w, *v, o.seed, &faults),
+                    t.elapsed(),
+                )
+            })
+        },
+        |i, r| {
+            bar.inc(1);
+            workload_results.push((i, r))
+        },
+    );
     bar.finish_and_clear();
+    workload_results.sort_by_key(|(i, _)| *i);
+    for (i, r) in workload_results {
+        let (path, w, v, name) = &workload_runs[i];
+        let record = match r {
+            None => Record::skipped(
+                name,
+                path,
+                &w.name,
+                &v.to_string(),
+                "workloads run in simulation only (for now)",
+            ),
+            Some((outcome, wall)) => {
+                sim_ms_total += outcome.sim_ms;
+                let judgement = match (&baseline, outcome.passed()) {
+                    (Some(b), passed) => b.judge(name, passed),
+                    (None, true) => Judgement::Pass,
+                    (None, false) => Judgement::NewFailure,
+                };
+                if judgement == Judgement::NewFailure {
+                    eprintln!("FAIL {name}");
+                    eprint!("{}", crate::workload::run::failure_report(path, &outcome));
+                }
+                if judgement.fails_job() {
+                    failed_job += 1;
+                }
+                Record::from_workload(name, path, &w.name, &outcome, wall)
+            }
+        };
+        *counts.entry(record.label()).or_default() += 1;
+        results.push((offset + i, record));
+    }
     results.sort_by_key(|(i, _)| *i);
     records.extend(results.into_iter().map(|(_, r)| r));
     let wall = started.elapsed();

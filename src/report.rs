@@ -83,6 +83,43 @@ impl Record {
         }
     }
 
+    pub fn from_workload(
+        name: &str,
+        file: &Path,
+        title: &str,
+        o: &crate::workload::run::Outcome,
+        wall: Duration,
+    ) -> Record {
+        let failed = !o.passed();
+        let message = o
+            .error
+            .clone()
+            .or_else(|| o.violations.first().map(|v| v.to_string()))
+            .map(|m| match o.violations.len() {
+                0 | 1 => m,
+                n => format!("{m} (and {} more violations)", n - 1),
+            });
+        Record {
+            name: name.to_owned(),
+            file: file.display().to_string(),
+            title: title.to_owned(),
+            status: if failed {
+                Status::Failed
+            } else {
+                Status::Passed
+            },
+            version: Some(o.version.to_string()),
+            seed: Some(o.seed),
+            message,
+            step: None,
+            line: None,
+            simulated_ms: o.sim_ms,
+            wall_ms: wall.as_millis() as u64,
+            trace: failed.then(|| crate::workload::run::failure_report(file, o)),
+            baseline: None,
+        }
+    }
+
     pub fn skipped(name: &str, file: &Path, title: &str, version: &str, why: &str) -> Record {
         Record {
             name: name.to_owned(),

@@ -1,6 +1,7 @@
 //! Every scenario file × version is one test, named like
 //! `conformance::qos1_flow [v5]`, so `cargo test` runs the whole library and
-//! `cargo test qos2` filters it (cargo-nextest works too).
+//! `cargo test qos2` filters it (cargo-nextest works too). Workloads are
+//! tests too, one run per version at the suite's seed.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use mqtt_gauntlet::cli::failure_report;
 use mqtt_gauntlet::runner;
 use mqtt_gauntlet::suite;
+use mqtt_gauntlet::workload;
 
 /// The seed of the suite; `GAUNTLET_SEED` overrides it.
 fn seed() -> u64 {
@@ -20,7 +22,7 @@ fn seed() -> u64 {
 fn main() {
     let args = Arguments::from_args();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let entries = match suite::load_all(&[root]) {
+    let entries = match suite::load_all(std::slice::from_ref(&root)) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("cannot list scenarios: {e}");
@@ -48,6 +50,39 @@ fn main() {
                             Ok(())
                         } else {
                             Err(Failed::from(failure_report(&path, &result)))
+                        }
+                    }));
+                }
+            }
+        }
+    }
+    let workloads = match suite::discover_workloads(std::slice::from_ref(&root)) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("cannot list workloads: {e}");
+            std::process::exit(2);
+        }
+    };
+    for path in workloads {
+        let id = suite::scenario_id(&path);
+        match workload::model::load_file(&path) {
+            Err(e) => {
+                let message = e.to_string();
+                trials.push(Trial::test(format!("{id} [load]"), move || {
+                    Err(Failed::from(message))
+                }));
+            }
+            Ok(w) => {
+                for &version in &w.versions {
+                    let (w, path) = (w.clone(), path.clone());
+                    let name = format!("{id} [{}]", version.label());
+                    trials.push(Trial::test(name, move || {
+                        let faults = workload::run::schedule(&w, seed);
+                        let o = workload::run::run(&w, version, seed, &faults);
+                        if o.passed() {
+                            Ok(())
+                        } else {
+                            Err(Failed::from(workload::run::failure_report(&path, &o)))
                         }
                     }));
                 }

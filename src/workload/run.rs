@@ -336,3 +336,35 @@ fn end_fault(world: &mut World, f: &ScheduledFault, normal: (Duration, Duration)
         FaultKind::Reset | FaultKind::BrokerRestart => {}
     }
 }
+
+/// What a failed workload run prints: the world's error or the violations
+/// (the first ten), the fault schedule, and how to explore it again.
+pub fn failure_report(file: &std::path::Path, o: &Outcome) -> String {
+    let mut s = String::new();
+    if let Some(e) = &o.error {
+        s.push_str(&format!("  {e}\n"));
+    }
+    for v in o.violations.iter().take(10) {
+        for line in v.to_string().lines() {
+            s.push_str(&format!("  {line}\n"));
+        }
+    }
+    if o.violations.len() > 10 {
+        s.push_str(&format!(
+            "  ... and {} more violations\n",
+            o.violations.len() - 10
+        ));
+    }
+    s.push_str(&format!("  fault schedule ({} faults):\n", o.faults.len()));
+    for f in &o.faults {
+        s.push_str(&format!("    {f}\n"));
+    }
+    s.push_str(&format!(
+        "  seed {}; shrink and replay with: gauntlet explore {} --seeds {} --version {}\n",
+        o.seed,
+        file.display(),
+        o.seed,
+        o.version
+    ));
+    s
+}
