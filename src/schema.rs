@@ -1154,6 +1154,12 @@ fn broker_config() -> Value {
                 "type": "array",
                 "items": { "type": "string" },
             },
+            "bugs": {
+                "description": "Deliberate defects of the reference broker, to show that gauntlet's checkers catch real bugs (tests only).",
+                "type": "array",
+                "items": { "enum": ["offline_queue_dropped_on_resume", "qos2_resend_forwarded", "plus_matches_many_levels", "no_redelivery_on_resume"] },
+                "uniqueItems": true,
+            },
         },
     })
 }

@@ -124,3 +124,53 @@ fn explore_shrinks_a_failure_to_a_replayable_fixed_schedule() {
     assert!(text.contains("at_least_once: p"), "{text}");
     assert!(text.contains(&format!("({kept} faults)")), "{text}");
 }
+
+/// A broker with `bug` is caught by explore within 1,000 seeds, and the
+/// failure shrinks to at most 3 faults that still break the same check.
+fn finds_and_shrinks(bug: &str) {
+    let path = format!("tests/fixtures/workloads/bug_{bug}.yaml");
+    let w = load(&path);
+    let failing = (1..=1000)
+        .map(|seed| run::run(&w, VersionName::V5, seed, &run::schedule(&w, seed)))
+        .find(|o| !o.passed())
+        .unwrap_or_else(|| panic!("{bug}: no failing seed in 1..=1000"));
+    assert!(failing.error.is_none(), "{bug}: {:?}", failing.error);
+    let small = mqtt_gauntlet::workload::explore::shrink(&w, &failing);
+    assert!(!small.violations.is_empty(), "{bug}: shrunk run passes");
+    assert!(
+        small.faults.len() <= 3,
+        "{bug}: seed {} shrunk to {} faults: {:?}",
+        failing.seed,
+        small.faults.len(),
+        small.faults
+    );
+    // The same workload on a correct broker passes with that seed.
+    let mut fixed = w.clone();
+    fixed.broker.bugs.clear();
+    let o = run::run(&fixed, VersionName::V5, failing.seed, &failing.faults);
+    assert!(
+        o.passed(),
+        "{bug}: the correct broker fails: {:?}",
+        o.violations
+    );
+}
+
+#[test]
+fn explore_catches_an_offline_queue_dropped_on_resume() {
+    finds_and_shrinks("offline_queue_dropped_on_resume");
+}
+
+#[test]
+fn explore_catches_a_qos2_resend_forwarded_twice() {
+    finds_and_shrinks("qos2_resend_forwarded");
+}
+
+#[test]
+fn explore_catches_plus_matching_many_levels() {
+    finds_and_shrinks("plus_matches_many_levels");
+}
+
+#[test]
+fn explore_catches_no_redelivery_after_a_cut() {
+    finds_and_shrinks("no_redelivery_on_resume");
+}

@@ -1,6 +1,6 @@
 //! What the broker allows and how much it holds. Every limit bounds memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use protocol::{topic, QoS};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,24 @@ pub struct Config {
     /// authorized): a requested filter is refused if it equals one of these,
     /// or one of these (as a filter) matches it read as a topic name.
     pub refused_filters: Vec<String>,
+    /// Deliberate defects, to show that gauntlet's checkers catch real
+    /// broker bugs. Empty unless a test asks; never for real use.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub bugs: BTreeSet<Bug>,
+}
+
+/// A defect the broker can be told to have (see `Config::bugs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bug {
+    /// A resumed session's queued messages are thrown away.
+    OfflineQueueDroppedOnResume,
+    /// A QoS 2 PUBLISH resent before PUBREL is forwarded again.
+    Qos2ResendForwarded,
+    /// `+` matches any number of levels, not exactly one.
+    PlusMatchesManyLevels,
+    /// Messages in flight are not resent when a session resumes.
+    NoRedeliveryOnResume,
 }
 
 impl Default for Config {
@@ -67,6 +85,7 @@ impl Default for Config {
             allow_anonymous: true,
             users: BTreeMap::new(),
             refused_filters: Vec::new(),
+            bugs: BTreeSet::new(),
         }
     }
 }
@@ -74,6 +93,10 @@ impl Default for Config {
 impl Config {
     pub fn maximum_qos(&self) -> QoS {
         QoS::from_u8(self.maximum_qos.min(2)).unwrap_or(QoS::ExactlyOnce)
+    }
+
+    pub fn has_bug(&self, bug: Bug) -> bool {
+        self.bugs.contains(&bug)
     }
 
     pub fn refuses(&self, filter: &str) -> bool {

@@ -10,4 +10,4 @@ pub mod server;
 pub mod store;
 
 pub use broker::{Action, Broker, ConnId, Millis};
-pub use config::Config;
+pub use config::{Bug, Config};

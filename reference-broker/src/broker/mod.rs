@@ -25,7 +25,7 @@ use protocol::{
 
 pub use session::{Delivery, Message, OutFlight, OutState, PendingWill, Session, Subscription};
 
-use crate::config::Config;
+use crate::config::{Bug, Config};
 use crate::store::{Change, Snapshot};
 use session::NEVER;
 
@@ -754,6 +754,14 @@ impl Broker {
     /// resent PUBLISHes count against it (MQTT-3.3.4-9): those beyond it wait
     /// in `Connection::resend` for `pump`.
     fn resume(&mut self, client_id: &str) {
+        if self.config.has_bug(Bug::OfflineQueueDroppedOnResume) {
+            if let Some(s) = self.sessions.get_mut(client_id) {
+                s.queue.clear();
+            }
+        }
+        if self.config.has_bug(Bug::NoRedeliveryOnResume) {
+            return self.pump(client_id);
+        }
         let Some(session) = self.sessions.get(client_id) else {
             return;
         };
@@ -839,7 +847,8 @@ impl Broker {
         };
         if p.qos == QoS::ExactlyOnce {
             let id = p.packet_id.unwrap_or(0);
-            if session.inbound_qos2.contains(&id) {
+            if session.inbound_qos2.contains(&id) && !self.config.has_bug(Bug::Qos2ResendForwarded)
+            {
                 // A resend before PUBREL: acknowledge again, deliver nothing
                 // (MQTT-4.3.3-10 / 3.1.1 MQTT-4.3.3-2).
                 return self.send(conn, &Packet::PubRec(Ack::new(id)));
@@ -919,7 +928,12 @@ impl Broker {
                         continue;
                     }
                 }
-                if !topic::matches(filter, &message.topic) {
+                let matched = if self.config.has_bug(Bug::PlusMatchesManyLevels) {
+                    plus_matches_many_levels(filter, &message.topic)
+                } else {
+                    topic::matches(filter, &message.topic)
+                };
+                if !matched {
                     continue;
                 }
                 if sub.options.no_local
@@ -1458,4 +1472,23 @@ fn forwarded_properties(p: &PropertyValues) -> Properties {
         user_properties: p.user_properties.clone(),
         ..PropertyValues::default()
     })
+}
+
+/// The defect `Bug::PlusMatchesManyLevels`: `+` takes one or more levels.
+fn plus_matches_many_levels(filter: &str, topic: &str) -> bool {
+    fn go(f: &[&str], t: &[&str]) -> bool {
+        match (f.first(), t.first()) {
+            (None, None) => true,
+            (Some(&"#"), _) => true,
+            (Some(&"+"), Some(_)) => (1..=t.len()).any(|n| go(&f[1..], &t[n..])),
+            (Some(a), Some(b)) if a == b => go(&f[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    if topic.starts_with('$') && filter.starts_with(['+', '#']) {
+        return false;
+    }
+    let f: Vec<&str> = filter.split('/').collect();
+    let t: Vec<&str> = topic.split('/').collect();
+    go(&f, &t)
 }
