@@ -21,7 +21,7 @@ use client::{Shared, BROKER_HOST, BROKER_PORT};
 /// Two simulated milliseconds per step: fine enough for keep alive, expiry
 /// and latency (timing is resolved to 2 ms), and half the cost of 1 ms —
 /// every tick polls every host's runtime, which is where a run's time goes.
-const TICK: Duration = Duration::from_millis(2);
+pub const TICK: Duration = Duration::from_millis(2);
 /// Longest a run may last in simulated time.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
@@ -49,10 +49,22 @@ impl World {
         client_names: &[String],
         version: Version,
     ) -> World {
+        World::with_tick(seed, config, latency, client_names, version, TICK)
+    }
+
+    /// The same with another time step (coarser is faster).
+    pub fn with_tick(
+        seed: u64,
+        config: Config,
+        latency: Option<(Duration, Duration)>,
+        client_names: &[String],
+        version: Version,
+        tick: Duration,
+    ) -> World {
         let mut builder = turmoil::Builder::new();
         builder
             .rng_seed(seed)
-            .tick_duration(TICK)
+            .tick_duration(tick)
             .simulation_duration(MAX_DURATION)
             // A fixed epoch: nothing depends on when the run happens.
             .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));

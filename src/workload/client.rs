@@ -73,6 +73,8 @@ pub struct Client {
     pub role: Role,
     pub memory: RefCell<Memory>,
     pub history: Rc<RefCell<History>>,
+    /// The current connection was accepted and has not been lost.
+    pub connected: std::cell::Cell<bool>,
 }
 
 fn now_ms() -> u64 {
@@ -80,6 +82,22 @@ fn now_ms() -> u64 {
 }
 
 impl Client {
+    pub fn new(role: Role, history: Rc<RefCell<History>>) -> Client {
+        Client {
+            role,
+            memory: RefCell::default(),
+            history,
+            connected: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Connected, everything planned sent, nothing unacknowledged.
+    pub fn settled(&self) -> bool {
+        let m = self.memory.borrow();
+        let planned = self.role.publish.as_ref().map_or(0, |(_, p)| p.len());
+        self.connected.get() && m.inflight.is_empty() && m.next_planned >= planned
+    }
+
     fn record(&self, e: Event) {
         self.history.borrow_mut().push(e);
     }
@@ -96,6 +114,7 @@ impl Client {
     }
 
     fn lost(&self, connection: u32, why: &str) {
+        self.connected.set(false);
         self.record(Event::ConnectionLost {
             at: now_ms(),
             client: self.role.name.clone(),
@@ -210,6 +229,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
     if ack.reason.0 >= 0x80 {
         return Err(format!("refused: {:?}", ack.reason));
     }
+    client.connected.set(true);
     client.record(Event::Connected {
         at: now_ms(),
         client: role.name.clone(),
