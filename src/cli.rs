@@ -156,12 +156,59 @@ fn least_duration_ms(s: &scenario::Scenario) -> u64 {
         .sum()
 }
 
+/// Judges a run against the baseline (without one: a pass, or a new
+/// failure) and writes the verdict on its record.
+fn judge(baseline: Option<&Baseline>, r: &mut Record) -> Judgement {
+    let passed = r.status == Status::Passed;
+    let Some(b) = baseline else {
+        return if passed {
+            Judgement::Pass
+        } else {
+            Judgement::NewFailure
+        };
+    };
+    let judgement = b.judge(&r.name, passed);
+    if let Some(e) = b.entry(&r.name) {
+        match judgement {
+            Judgement::Known => r.baseline = Some(format!("known failure: {}", e.reason)),
+            // A flaky run that passed this time reads as a pass.
+            Judgement::Flaky if !passed => r.baseline = Some(format!("flaky: {}", e.reason)),
+            Judgement::Fixed => {
+                r.baseline = Some(format!("fixed: {}", e.reason));
+                r.status = Status::Failed;
+                r.message = Some(
+                    "passed, but the baseline lists it as a known failure: remove the entry".into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    judgement
+}
+
+/// What the terminal hears of a run as it ends: new failures in full, runs
+/// the baseline should no longer list.
+fn announce(bar: &ProgressBar, j: Judgement, name: &str, report: impl FnOnce() -> String) {
+    match j {
+        Judgement::NewFailure => bar.suspend(|| {
+            eprintln!("FAIL {name}");
+            eprint!("{}", report());
+        }),
+        Judgement::Fixed => bar.suspend(|| {
+            eprintln!("FIXED {name}: passed, but the baseline lists it as a known failure")
+        }),
+        _ => {}
+    }
+}
+
 /// One run to do: a scenario file's version.
 struct Planned<'a> {
     entry: &'a suite::Entry,
     scenario: &'a scenario::Scenario,
     version: VersionName,
     name: String,
+    /// Where it runs on a real broker (decided once).
+    placement: Option<Placement>,
 }
 
 /// What came of a run, in the order runs finish.
@@ -229,6 +276,7 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
                         scenario: s,
                         version: v,
                         name,
+                        placement: None,
                     });
                 }
             }
@@ -246,12 +294,14 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
     }
     // On a broker given by URL, runs that cannot be prefixed go one at a
     // time after the rest, with nothing else running.
-    let (parallel, alone): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| {
-        !matches!(
-            session.as_ref().map(|s| s.placement(p.scenario, p.version)),
-            Some(Placement::Exclusive(_))
-        )
-    });
+    if let Some(s) = &session {
+        for p in &mut planned {
+            p.placement = Some(s.placement(p.scenario, p.version));
+        }
+    }
+    let (parallel, alone): (Vec<Planned>, Vec<Planned>) = planned
+        .into_iter()
+        .partition(|p| !matches!(p.placement, Some(Placement::Exclusive(_))));
     let workload_runs = plan_workloads(&o, only, &mut records, &mut load_errors)?;
     let total = parallel.len() + alone.len() + workload_runs.len();
     let bar = ProgressBar::new(total as u64);
@@ -262,12 +312,12 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
     let started = Instant::now();
     let work = |p: &Planned| {
         let t = Instant::now();
-        match &session {
-            None => Done::Ran(runner::run(p.scenario, p.version, o.seed), t.elapsed()),
-            Some(s) => match s.run(p.scenario, p.version, o.seed) {
+        match (&session, &p.placement) {
+            (Some(s), Some(placement)) => match s.run(p.scenario, p.version, o.seed, placement) {
                 Verdict::Ran(r) => Done::Ran(r, t.elapsed()),
                 Verdict::Skipped(why) => Done::Skipped(why),
             },
+            _ => Done::Ran(runner::run(p.scenario, p.version, o.seed), t.elapsed()),
         }
     };
     let mut results: Vec<(usize, Record)> = Vec::new();
@@ -277,7 +327,7 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
     let mut on_done = |offset: usize, list: &[Planned], i: usize, done: Done| {
         let p = &list[i];
         bar.set_message(p.name.clone());
-        let mut record = match done {
+        let record = match done {
             Done::Skipped(why) => Record::skipped(
                 &p.name,
                 &p.entry.path,
@@ -287,59 +337,19 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
             ),
             Done::Ran(result, wall) => {
                 sim_ms_total += result.sim_ms;
-                let judgement = baseline.as_ref().map_or(
-                    if result.passed() {
-                        Judgement::Pass
-                    } else {
-                        Judgement::NewFailure
-                    },
-                    |b| b.judge(&p.name, result.passed()),
-                );
                 let mut r =
                     Record::from_run(&p.name, &p.entry.path, &p.scenario.name, &result, wall);
-                let entry = baseline.as_ref().and_then(|b| b.entry(&p.name));
-                match (judgement, entry) {
-                    (Judgement::Known, Some(e)) => {
-                        r.baseline = Some(format!("known failure: {}", e.reason))
-                    }
-                    (Judgement::Flaky, Some(e)) => {
-                        r.baseline = Some(format!("flaky: {}", e.reason))
-                    }
-                    (Judgement::Fixed, Some(e)) => {
-                        r.baseline = Some(format!("fixed: {}", e.reason));
-                        r.status = Status::Failed;
-                        r.message = Some(
-                            "passed, but the baseline lists it as a known failure: remove the entry"
-                                .into(),
-                        );
-                    }
-                    _ => {}
-                }
-                if judgement == Judgement::NewFailure {
-                    bar.suspend(|| {
-                        eprintln!("FAIL {}", p.name);
-                        let broker = o.broker.as_ref().map(|b| b.broker.as_str());
-                        eprint!("{}", failure_report_on(&p.entry.path, &result, broker));
-                    });
-                }
-                if judgement == Judgement::Fixed {
-                    bar.suspend(|| {
-                        eprintln!(
-                            "FIXED {}: passed, but the baseline lists it as a known failure",
-                            p.name
-                        )
-                    });
-                }
+                let judgement = judge(baseline.as_ref(), &mut r);
+                announce(&bar, judgement, &p.name, || {
+                    let broker = o.broker.as_ref().map(|b| b.broker.as_str());
+                    failure_report_on(&p.entry.path, &result, broker)
+                });
                 if judgement.fails_job() {
                     failed_job += 1;
                 }
                 r
             }
         };
-        if record.status == Status::Passed && record.baseline.is_some() {
-            // A flaky run that passed this time reads as a pass.
-            record.baseline = record.baseline.take().filter(|_| false);
-        }
         *counts.entry(record.label()).or_default() += 1;
         results.push((offset + i, record));
         bar.inc(1);
@@ -417,19 +427,15 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
             ),
             Some((outcome, wall)) => {
                 sim_ms_total += outcome.sim_ms;
-                let judgement = match (&baseline, outcome.passed()) {
-                    (Some(b), passed) => b.judge(name, passed),
-                    (None, true) => Judgement::Pass,
-                    (None, false) => Judgement::NewFailure,
-                };
-                if judgement == Judgement::NewFailure {
-                    eprintln!("FAIL {name}");
-                    eprint!("{}", crate::workload::run::failure_report(path, &outcome));
-                }
+                let mut r = Record::from_workload(name, path, &w.name, &outcome, wall);
+                let judgement = judge(baseline.as_ref(), &mut r);
+                announce(&bar, judgement, name, || {
+                    crate::workload::run::failure_report(path, &outcome)
+                });
                 if judgement.fails_job() {
                     failed_job += 1;
                 }
-                Record::from_workload(name, path, &w.name, &outcome, wall)
+                r
             }
         };
         *counts.entry(record.label()).or_default() += 1;
@@ -585,15 +591,28 @@ pub fn coverage(paths: &[PathBuf], show_missing: bool) -> Result<bool, String> {
     Ok(ok)
 }
 
+#[derive(clap::Args)]
 pub struct ExploreOptions {
+    /// A workload file (with a top-level `workload:`).
     pub file: PathBuf,
+    /// Seeds, FIRST..LAST (both included) or one seed.
+    #[arg(long, default_value = "1..100")]
     pub seeds: String,
+    /// Seeds run at once (each is single-threaded).
+    #[arg(long, short = 'j', default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
     pub jobs: usize,
+    /// Only share i of n of the seeds (i/n, as cargo-nextest's
+    /// --partition count:i/n), to split a range across CI machines.
+    #[arg(long)]
     pub partition: Option<String>,
+    /// Only this MQTT version (3.1.1 or 5).
+    #[arg(long)]
     pub version: Option<String>,
-    /// Where shrunk schedules are written.
+    /// Where shrunk schedules are written, as workload files.
+    #[arg(long, default_value = "shrunk")]
     pub out: PathBuf,
-    /// How many failing seeds to shrink.
+    /// How many failing seeds to shrink (0: none).
+    #[arg(long, default_value_t = 1)]
     pub shrink: usize,
 }
 

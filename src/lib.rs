@@ -10,6 +10,7 @@ pub mod capability;
 pub mod cli;
 pub mod coverage;
 pub mod external;
+pub mod framed;
 pub mod props;
 pub mod proxy;
 pub mod report;

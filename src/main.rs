@@ -68,29 +68,7 @@ enum Command {
     Capabilities,
     /// Run a workload over many seeds, report the failing ones, and shrink
     /// the first failures to the fewest faults that still break them.
-    Explore {
-        /// A workload file (with a top-level `workload:`).
-        file: PathBuf,
-        /// Seeds, FIRST..LAST (both included) or one seed.
-        #[arg(long, default_value = "1..100")]
-        seeds: String,
-        /// Seeds run at once (each is single-threaded).
-        #[arg(long, short = 'j', default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
-        jobs: usize,
-        /// Only share i of n of the seeds (i/n, as cargo-nextest's
-        /// --partition count:i/n), to split a range across CI machines.
-        #[arg(long)]
-        partition: Option<String>,
-        /// Only this MQTT version (3.1.1 or 5).
-        #[arg(long)]
-        version: Option<String>,
-        /// Where shrunk schedules are written, as workload files.
-        #[arg(long, default_value = "shrunk")]
-        out: PathBuf,
-        /// How many failing seeds to shrink (0: none).
-        #[arg(long, default_value_t = 1)]
-        shrink: usize,
-    },
+    Explore(cli::ExploreOptions),
     /// Run one scenario again and print its whole trace.
     Replay {
         file: PathBuf,
@@ -188,23 +166,7 @@ fn main() -> ExitCode {
                 baseline,
             })
         }
-        Command::Explore {
-            file,
-            seeds,
-            jobs,
-            partition,
-            version,
-            out,
-            shrink,
-        } => cli::explore(cli::ExploreOptions {
-            file,
-            seeds,
-            jobs,
-            partition,
-            version,
-            out,
-            shrink,
-        }),
+        Command::Explore(options) => cli::explore(options),
         Command::Capabilities => {
             for (name, meaning) in mqtt_gauntlet::capability::ALL {
                 println!("{name:<26} {meaning}");

@@ -49,6 +49,31 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record with only what every kind has; the constructors add the rest.
+    fn new(
+        name: &str,
+        file: &Path,
+        title: &str,
+        status: Status,
+        message: Option<String>,
+    ) -> Record {
+        Record {
+            name: name.to_owned(),
+            file: file.display().to_string(),
+            title: title.to_owned(),
+            status,
+            version: None,
+            seed: None,
+            message,
+            step: None,
+            line: None,
+            simulated_ms: 0,
+            wall_ms: 0,
+            trace: None,
+            baseline: None,
+        }
+    }
+
     pub fn from_run(
         name: &str,
         file: &Path,
@@ -67,19 +92,14 @@ impl Record {
             ),
         };
         Record {
-            name: name.to_owned(),
-            file: file.display().to_string(),
-            title: title.to_owned(),
-            status,
             version: Some(run.version.to_string()),
             seed: Some(run.seed),
-            message,
             step,
             line,
             simulated_ms: run.sim_ms,
             wall_ms: wall.as_millis() as u64,
             trace,
-            baseline: None,
+            ..Record::new(name, file, title, status, message)
         }
     }
 
@@ -99,42 +119,25 @@ impl Record {
                 0 | 1 => m,
                 n => format!("{m} (and {} more violations)", n - 1),
             });
+        let status = if failed {
+            Status::Failed
+        } else {
+            Status::Passed
+        };
         Record {
-            name: name.to_owned(),
-            file: file.display().to_string(),
-            title: title.to_owned(),
-            status: if failed {
-                Status::Failed
-            } else {
-                Status::Passed
-            },
             version: Some(o.version.to_string()),
             seed: Some(o.seed),
-            message,
-            step: None,
-            line: None,
             simulated_ms: o.sim_ms,
             wall_ms: wall.as_millis() as u64,
             trace: failed.then(|| crate::workload::run::failure_report(file, o)),
-            baseline: None,
+            ..Record::new(name, file, title, status, message)
         }
     }
 
     pub fn skipped(name: &str, file: &Path, title: &str, version: &str, why: &str) -> Record {
         Record {
-            name: name.to_owned(),
-            file: file.display().to_string(),
-            title: title.to_owned(),
-            status: Status::Skipped,
             version: Some(version.to_owned()),
-            seed: None,
-            message: Some(why.to_owned()),
-            step: None,
-            line: None,
-            simulated_ms: 0,
-            wall_ms: 0,
-            trace: None,
-            baseline: None,
+            ..Record::new(name, file, title, Status::Skipped, Some(why.to_owned()))
         }
     }
 
@@ -149,21 +152,7 @@ impl Record {
     }
 
     pub fn load_error(id: &str, file: &Path, message: &str) -> Record {
-        Record {
-            name: id.to_owned(),
-            file: file.display().to_string(),
-            title: String::new(),
-            status: Status::Error,
-            version: None,
-            seed: None,
-            message: Some(message.to_owned()),
-            step: None,
-            line: None,
-            simulated_ms: 0,
-            wall_ms: 0,
-            trace: None,
-            baseline: None,
-        }
+        Record::new(id, file, "", Status::Error, Some(message.to_owned()))
     }
 }
 

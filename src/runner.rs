@@ -261,8 +261,9 @@ impl<'a, B: Backend> Runner<'a, B> {
         self.world.client(name)
     }
 
-    fn deadline(&self, within: Option<u64>) -> u64 {
-        self.world.now_ms() + within.unwrap_or(self.timeout_ms)
+    /// When the scenario's default deadline runs out, from now.
+    fn deadline(&self) -> u64 {
+        self.world.now_ms() + self.timeout_ms
     }
 
     /// Queues a packet and lets the client write it.
@@ -284,7 +285,7 @@ impl<'a, B: Backend> Runner<'a, B> {
 
     /// Runs until the client has carried out its commands.
     fn settle(&mut self, shared: &Rc<Shared>) -> StepResult {
-        let deadline = self.deadline(None);
+        let deadline = self.deadline();
         let done = self.world.run_until(deadline, &mut || shared.idle())?;
         if done {
             Ok(())
@@ -407,7 +408,7 @@ impl<'a, B: Backend> Runner<'a, B> {
                     // reconnect in the next step cannot overtake it on
                     // another connection. A broker that does not close is
                     // not an error here: closing is the client's duty.
-                    let deadline = self.deadline(None);
+                    let deadline = self.deadline();
                     self.world
                         .run_until(deadline, &mut || shared.state.borrow().closed)?;
                 }

@@ -5,17 +5,10 @@
 //! `cargo insta review` or rerun with `INSTA_UPDATE=always`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-/// Runs `gauntlet` from the repository root, so paths print relative.
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("gauntlet runs")
-}
+mod common;
+use common::gauntlet;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")

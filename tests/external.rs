@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,22 +23,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// machine may have two cores.
 static SUITE: Mutex<()> = Mutex::new(());
 
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("gauntlet runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{gauntlet, text};
 
 /// The reference broker in this process, on a free port, plain TCP or TLS.
 struct LocalBroker {

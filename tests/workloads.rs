@@ -4,7 +4,8 @@
 //! covers a seed range and its shares.
 
 use std::path::Path;
-use std::process::Command;
+mod common;
+use common::gauntlet;
 
 use mqtt_gauntlet::scenario::VersionName;
 use mqtt_gauntlet::workload::history::Event;
@@ -58,17 +59,16 @@ fn faults_are_applied_and_the_history_is_a_function_of_the_seed() {
 
 #[test]
 fn explore_runs_a_seed_range_and_its_shares() {
-    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args([
-            "explore",
-            "scenarios/chaos/workload_qos1.yaml",
-            "--seeds",
-            "1..6",
-        ])
-        .args(["--partition", "2/3", "--version", "5"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
+    let out = gauntlet(&[
+        "explore",
+        "scenarios/chaos/workload_qos1.yaml",
+        "--seeds",
+        "1..6",
+        "--partition",
+        "2/3",
+        "--version",
+        "5",
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(
@@ -81,13 +81,6 @@ fn explore_runs_a_seed_range_and_its_shares() {
 fn explore_shrinks_a_failure_to_a_replayable_fixed_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().to_str().unwrap();
-    let gauntlet = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap()
-    };
     let out = gauntlet(&[
         "explore",
         "tests/fixtures/workloads/overflow.yaml",

@@ -4,12 +4,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use protocol::{Connect, Decoder, Disconnect, Packet, Properties, Publish, QoS, Version};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::Bytes;
+use protocol::{Connect, Disconnect, Packet, Properties, Publish, QoS, Version};
 
 use super::isolate::Leftovers;
 use super::tls::Tls;
+use crate::framed::Framed;
 use crate::sim::client::Stream;
 
 /// Longest the whole clean-up may take.
@@ -74,11 +74,7 @@ pub fn clean(
     })
 }
 
-struct Conn {
-    stream: Box<dyn Stream>,
-    version: Version,
-    buf: BytesMut,
-}
+struct Conn(Framed<Box<dyn Stream>>);
 
 impl Conn {
     async fn open(
@@ -99,11 +95,7 @@ impl Conn {
                     .map_err(|e| format!("clean-up: TLS: {e}"))?,
             ),
         };
-        let mut c = Conn {
-            stream,
-            version,
-            buf: BytesMut::new(),
-        };
+        let mut c = Conn(Framed::new(stream, version));
         c.send(&Packet::from(Connect {
             version,
             clean_start: true,
@@ -126,38 +118,23 @@ impl Conn {
     }
 
     async fn send(&mut self, p: &Packet) -> Result<(), String> {
-        let mut out = BytesMut::new();
-        protocol::encode(p, self.version, &mut out).map_err(|e| e.to_string())?;
-        self.stream
-            .write_all(&out)
+        self.0
+            .send(p)
             .await
             .map_err(|e| format!("clean-up: write: {e}"))
     }
 
     async fn wait_for(&mut self, wanted: impl Fn(&Packet) -> bool) -> Result<Packet, String> {
-        let decoder = Decoder::new(self.version);
         loop {
-            while let Some(p) = decoder
-                .decode(&mut self.buf)
-                .map_err(|e| format!("clean-up: the broker sent a malformed packet: {e}"))?
-            {
-                if wanted(&p) {
-                    return Ok(p);
-                }
-            }
-            let n = self
-                .stream
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(|e| format!("clean-up: read: {e}"))?;
-            if n == 0 {
-                return Err("clean-up: the broker closed the connection".into());
+            let p = self.0.recv().await.map_err(|e| format!("clean-up: {e}"))?;
+            if wanted(&p) {
+                return Ok(p);
             }
         }
     }
 
     async fn close(mut self) {
         let _ = self.send(&Packet::Disconnect(Disconnect::default())).await;
-        let _ = self.stream.shutdown().await;
+        let _ = self.0.shutdown().await;
     }
 }

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -79,10 +79,6 @@ impl Instance {
 
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     fn log_path(&self) -> PathBuf {
@@ -180,10 +176,6 @@ impl Instance {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-    }
-
-    pub fn running(&self) -> bool {
-        self.child.is_some()
     }
 
     /// SIGKILL: the broker gets no chance to save anything.

@@ -229,11 +229,8 @@ impl Session {
         if !versions.contains(&v) {
             return Placement::Skip(format!("{name} does not speak MQTT {v}"));
         }
-        let missing: Vec<String> = s
-            .required_capabilities()
-            .into_iter()
-            .filter(|c| !has(c))
-            .collect();
+        let required = s.required_capabilities();
+        let missing: Vec<&String> = required.iter().filter(|c| !has(c)).collect();
         if !missing.is_empty() {
             let what: Vec<String> = missing
                 .iter()
@@ -262,7 +259,7 @@ impl Session {
             },
             Target::Managed { profile, .. } => {
                 let own = !changed.is_empty()
-                    || s.required_capabilities().iter().any(|c| c == "restart")
+                    || required.iter().any(|c| c == "restart")
                     || isolate::not_isolatable(s).is_some();
                 if !own {
                     return Placement::Shared;
@@ -282,9 +279,8 @@ impl Session {
         }
     }
 
-    /// Runs one scenario version (placing it as `placement` says).
-    pub fn run(&self, s: &Scenario, v: VersionName, seed: u64) -> Verdict {
-        let placement = self.placement(s, v);
+    /// Runs one scenario version where `placement` (from `placement`) says.
+    pub fn run(&self, s: &Scenario, v: VersionName, seed: u64, placement: &Placement) -> Verdict {
         let n = self.next_run.fetch_add(1, Ordering::Relaxed);
         let tag = format!("{}{}", self.tag, base36(n));
         let latency = s.network.latency.map(|r| (r.min.0, r.max.0));
@@ -306,12 +302,12 @@ impl Session {
             TcpWorld::new(&link, &names, v.protocol(), instance)
         };
         match placement {
-            Placement::Skip(why) => Verdict::Skipped(why),
+            Placement::Skip(why) => Verdict::Skipped(why.clone()),
             Placement::Dedicated(settings) => {
                 let Target::Managed { profile, .. } = &self.target else {
                     return Verdict::Skipped("no profile to start a broker from".into());
                 };
-                let mut instance = match Instance::start(profile, &settings) {
+                let mut instance = match Instance::start(profile, settings) {
                     Ok(i) => i,
                     Err(e) => {
                         return Verdict::Ran(runner::run_with(s, v, seed, || Err::<TcpWorld, _>(e)))

@@ -18,7 +18,7 @@ use super::tls::Tls;
 use crate::backend::Backend;
 use crate::proxy::Proxy;
 use crate::sim::client::{self, Connector, Shared};
-use crate::sim::loss::{self, LinkAction, Loss};
+use crate::sim::loss::{self, LinkAction, Links};
 use crate::trace::{Kind, Trace};
 
 /// How often segment loss is decided while waiting (loss is drawn per
@@ -42,8 +42,7 @@ pub struct TcpWorld<'a> {
     proxies: BTreeMap<String, Proxy>,
     trace: Rc<RefCell<Trace>>,
     progress: Rc<Notify>,
-    losses: BTreeMap<String, Loss>,
-    seed: u64,
+    losses: Links,
     /// The broker this run may crash and restart (a dedicated instance).
     broker: Option<&'a mut Instance>,
 }
@@ -111,8 +110,7 @@ impl<'a> TcpWorld<'a> {
             proxies,
             trace,
             progress,
-            losses: BTreeMap::new(),
-            seed,
+            losses: Links::new(seed),
             broker: instance,
         })
     }
@@ -123,31 +121,18 @@ impl<'a> TcpWorld<'a> {
 
     fn apply_losses(&mut self) {
         let now = self.now_ms();
-        let mut events = Vec::new();
-        for (client, l) in &mut self.losses {
-            let proxy = &self.proxies[client];
-            match l.tick(now) {
+        for (client, action, what) in self.losses.tick(now) {
+            let proxy = &self.proxies[&client];
+            match action {
                 LinkAction::Nothing => {}
-                LinkAction::Hold => {
-                    proxy.stall();
-                    events.push(format!("segment lost on {client}'s link: retransmitting"));
-                }
-                LinkAction::Release => {
-                    proxy.resume();
-                    events.push(format!("{client}'s link recovered"));
-                }
+                LinkAction::Hold => proxy.stall(),
+                LinkAction::Release => proxy.resume(),
                 LinkAction::Kill => {
                     proxy.resume();
                     proxy.cut();
-                    events.push(format!(
-                        "{client}'s link is dead after {} losses in a row (half-open until healed)",
-                        loss::MAX_RETRANSMISSIONS + 1
-                    ));
                 }
             }
-        }
-        for e in events {
-            self.log("network", Kind::Event(e));
+            self.log("network", Kind::Event(what));
         }
     }
 
@@ -228,13 +213,7 @@ impl Backend for TcpWorld<'_> {
         // healing would deliver what was sent into a dead link.
         let _ = self.run_for(DRAIN_MS);
         self.proxy(client).heal();
-        if let Some(rate) = self
-            .losses
-            .get(client)
-            .filter(|l| l.is_dead())
-            .map(|l| l.rate())
-        {
-            self.losses.remove(client);
+        if let Some(rate) = self.losses.take_dead(client) {
             self.set_loss(client, rate);
         }
         self.log("network", Kind::Event(format!("heal {client}")));
@@ -268,14 +247,8 @@ impl Backend for TcpWorld<'_> {
     }
 
     fn set_loss(&mut self, client: &str, rate: f64) {
-        if let Some(old) = self.losses.remove(client) {
-            if !old.is_dead() {
-                self.proxy(client).resume();
-            }
-        }
-        if rate > 0.0 {
-            let seed = loss::link_seed(self.seed, client);
-            self.losses.insert(client.to_owned(), Loss::new(rate, seed));
+        if self.losses.set(client, rate) {
+            self.proxy(client).resume();
         }
         self.log(
             "network",

@@ -55,6 +55,66 @@ pub fn link_seed(seed: u64, client: &str) -> u64 {
     })
 }
 
+/// The lossy links of one run, by client name, each seeded from the run's
+/// seed and the client's name.
+#[derive(Clone, Debug, Default)]
+pub struct Links {
+    seed: u64,
+    losses: std::collections::BTreeMap<String, Loss>,
+}
+
+impl Links {
+    pub fn new(seed: u64) -> Links {
+        Links {
+            seed,
+            losses: Default::default(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.losses.is_empty()
+    }
+
+    /// Sets `client`'s loss rate (0 stops it). True if the link it replaces
+    /// was alive, so whatever it held must be released.
+    pub fn set(&mut self, client: &str, rate: f64) -> bool {
+        let release = self.losses.remove(client).is_some_and(|old| !old.is_dead());
+        if rate > 0.0 {
+            let seed = link_seed(self.seed, client);
+            self.losses.insert(client.to_owned(), Loss::new(rate, seed));
+        }
+        release
+    }
+
+    /// Forgets `client`'s link if loss killed it, and says at which rate it
+    /// lost: a healed link starts afresh at that rate.
+    pub fn take_dead(&mut self, client: &str) -> Option<f64> {
+        let rate = self.losses.get(client).filter(|l| l.is_dead())?.rate();
+        self.losses.remove(client);
+        Some(rate)
+    }
+
+    /// Advances every link to `now_ms`: what each link must do, and what
+    /// the trace says of it.
+    pub fn tick(&mut self, now_ms: u64) -> Vec<(String, LinkAction, String)> {
+        let mut out = Vec::new();
+        for (client, l) in &mut self.losses {
+            let action = l.tick(now_ms);
+            let what = match action {
+                LinkAction::Nothing => continue,
+                LinkAction::Hold => format!("segment lost on {client}'s link: retransmitting"),
+                LinkAction::Release => format!("{client}'s link recovered"),
+                LinkAction::Kill => format!(
+                    "{client}'s link is dead after {} losses in a row (half-open until healed)",
+                    MAX_RETRANSMISSIONS + 1
+                ),
+            };
+            out.push((client.clone(), action, what));
+        }
+        out
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Loss {
     rate: f64,

@@ -35,9 +35,7 @@ pub struct World {
     pub clients: BTreeMap<String, Rc<Shared>>,
     pub trace: Rc<RefCell<Trace>>,
     broker_running: bool,
-    seed: u64,
-    /// Lossy links, by client name.
-    losses: BTreeMap<String, loss::Loss>,
+    losses: loss::Links,
 }
 
 impl World {
@@ -113,8 +111,7 @@ impl World {
             clients,
             trace,
             broker_running: true,
-            seed,
-            losses: BTreeMap::new(),
+            losses: loss::Links::new(seed),
         }
     }
 
@@ -136,50 +133,20 @@ impl World {
         self.sim.step().map(|_| ()).map_err(|e| e.to_string())
     }
 
-    fn set_loss_impl(&mut self, client: &str, rate: f64) {
-        if let Some(old) = self.losses.remove(client) {
-            if !old.is_dead() {
-                self.sim.release(BROKER_HOST, client_host(client).as_str());
-            }
-        }
-        if rate > 0.0 {
-            let seed = loss::link_seed(self.seed, client);
-            self.losses
-                .insert(client.to_owned(), loss::Loss::new(rate, seed));
-        }
-        self.log(
-            "network",
-            Kind::Event(format!("loss {client} {}%", rate * 100.0)),
-        );
-    }
-
     fn apply_losses(&mut self) {
         let now = self.now_ms();
-        let mut events = Vec::new();
-        for (client, l) in &mut self.losses {
-            let host = client_host(client);
-            match l.tick(now) {
+        for (client, action, what) in self.losses.tick(now) {
+            let host = client_host(&client);
+            match action {
                 loss::LinkAction::Nothing => {}
-                loss::LinkAction::Hold => {
-                    self.sim.hold(BROKER_HOST, host.as_str());
-                    events.push(format!("segment lost on {client}'s link: retransmitting"));
-                }
-                loss::LinkAction::Release => {
-                    self.sim.release(BROKER_HOST, host.as_str());
-                    events.push(format!("{client}'s link recovered"));
-                }
+                loss::LinkAction::Hold => self.sim.hold(BROKER_HOST, host.as_str()),
+                loss::LinkAction::Release => self.sim.release(BROKER_HOST, host.as_str()),
                 loss::LinkAction::Kill => {
                     self.sim.release(BROKER_HOST, host.as_str());
                     self.sim.partition(BROKER_HOST, host.as_str());
-                    events.push(format!(
-                        "{client}'s link is dead after {} losses in a row (half-open until healed)",
-                        loss::MAX_RETRANSMISSIONS + 1
-                    ));
                 }
             }
-        }
-        for e in events {
-            self.log("network", Kind::Event(e));
+            self.log("network", Kind::Event(what));
         }
     }
 }
@@ -217,7 +184,13 @@ impl Backend for World {
     /// anything held). Each link's losses come from the run's seed and the
     /// client's name alone.
     fn set_loss(&mut self, client: &str, rate: f64) {
-        self.set_loss_impl(client, rate);
+        if self.losses.set(client, rate) {
+            self.sim.release(BROKER_HOST, client_host(client).as_str());
+        }
+        self.log(
+            "network",
+            Kind::Event(format!("loss {client} {}%", rate * 100.0)),
+        );
     }
 
     fn cut(&mut self, client: &str) {
@@ -229,14 +202,8 @@ impl Backend for World {
     fn heal(&mut self, client: &str) {
         self.sim.repair(BROKER_HOST, client_host(client).as_str());
         // A link that loss had killed starts afresh, with the same rate.
-        if let Some(rate) = self
-            .losses
-            .get(client)
-            .filter(|l| l.is_dead())
-            .map(|l| l.rate())
-        {
-            self.losses.remove(client);
-            self.set_loss_impl(client, rate);
+        if let Some(rate) = self.losses.take_dead(client) {
+            self.set_loss(client, rate);
         }
         self.log("network", Kind::Event(format!("heal {client}")));
     }

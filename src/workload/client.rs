@@ -11,15 +11,15 @@ use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use protocol::{
-    Ack, Connect, Decoder, Packet, Properties, Publish, QoS, Subscribe, Subscription,
-    SubscriptionOptions, Version, Will,
+    Ack, Connect, Packet, Properties, Publish, QoS, Subscribe, Subscription, SubscriptionOptions,
+    Version, Will,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use turmoil::net::TcpStream;
 
 use super::history::{Event, History, MsgId, WillInfo};
+use crate::framed::Framed;
 use crate::sim::client::{BROKER_HOST, BROKER_PORT};
 
 /// Unacknowledged messages a publisher keeps in flight (below every
@@ -124,39 +124,23 @@ impl Client {
     }
 }
 
-/// One connection's reading and writing.
+/// One connection, and when it last carried something each way.
 struct Conn {
-    stream: TcpStream,
-    buf: BytesMut,
-    version: Version,
+    framed: Framed<TcpStream>,
     last_rx: tokio::time::Instant,
     last_tx: tokio::time::Instant,
 }
 
 impl Conn {
     async fn send(&mut self, p: &Packet) -> std::io::Result<()> {
-        let mut out = BytesMut::new();
-        protocol::encode(p, self.version, &mut out).map_err(std::io::Error::other)?;
         self.last_tx = tokio::time::Instant::now();
-        self.stream.write_all(&out).await
+        self.framed.send(p).await
     }
 
-    /// The next packet, or an error when the connection ends or the
-    /// broker sends something malformed.
     async fn recv(&mut self) -> std::io::Result<Packet> {
-        let decoder = Decoder::new(self.version);
-        loop {
-            if let Some(p) = decoder
-                .decode(&mut self.buf)
-                .map_err(|e| std::io::Error::other(e.to_string()))?
-            {
-                self.last_rx = tokio::time::Instant::now();
-                return Ok(p);
-            }
-            if self.stream.read_buf(&mut self.buf).await? == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-        }
+        let p = self.framed.recv().await?;
+        self.last_rx = tokio::time::Instant::now();
+        Ok(p)
     }
 }
 
@@ -186,9 +170,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
     };
     let now = tokio::time::Instant::now();
     let mut conn = Conn {
-        stream,
-        buf: BytesMut::new(),
-        version: role.version,
+        framed: Framed::new(stream, role.version),
         last_rx: now,
         last_tx: now,
     };
