@@ -34,6 +34,10 @@ struct LocalBroker {
 
 impl LocalBroker {
     fn start(tls: Option<tokio_rustls::TlsAcceptor>) -> LocalBroker {
+        LocalBroker::with_config(tls, Config::default())
+    }
+
+    fn with_config(tls: Option<tokio_rustls::TlsAcceptor>, config: Config) -> LocalBroker {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -42,11 +46,7 @@ impl LocalBroker {
         let addr = runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let handle = server::spawn(
-                Broker::new(Config::default()),
-                Box::new(MemoryStore::new()),
-                0,
-            );
+            let handle = server::spawn(Broker::new(config), Box::new(MemoryStore::new()), 0);
             tokio::spawn(async move {
                 loop {
                     let Ok((tcp, _)) = listener.accept().await else {
@@ -468,4 +468,30 @@ fn a_scenario_needs_the_optional_features_its_steps_use() {
         t.contains("skipped conformance::wildcard_single_level [v5]: needs `wildcards` ("),
         "{t}"
     );
+}
+
+#[test]
+fn credentials_reach_clients_that_name_no_user() {
+    let config = Config {
+        allow_anonymous: false,
+        users: [("gauntlet".to_string(), "s3cret".to_string())].into(),
+        ..Config::default()
+    };
+    let broker = LocalBroker::with_config(None, config);
+    let scenario = "scenarios/conformance/qos1_flow.yaml";
+    let out = gauntlet(&["run", "--broker", &broker.url(), scenario]);
+    let t = text(&out);
+    assert!(!out.status.success(), "anonymous clients are refused: {t}");
+    assert!(t.contains("CONNACK"), "{t}");
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        &broker.url(),
+        "--username",
+        "gauntlet",
+        "--password",
+        "s3cret",
+        scenario,
+    ]);
+    assert!(out.status.success(), "with credentials: {}", text(&out));
 }
