@@ -159,6 +159,11 @@ fn explore_catches_a_qos2_resend_forwarded_twice() {
 }
 
 #[test]
+fn explore_catches_a_qos2_message_forwarded_on_every_pubrel() {
+    finds_and_shrinks("qos2_pubrel_resend_forwarded");
+}
+
+#[test]
 fn explore_catches_plus_matching_many_levels() {
     finds_and_shrinks("plus_matches_many_levels");
 }

@@ -64,6 +64,9 @@ pub enum Bug {
     PlusMatchesManyLevels,
     /// Messages in flight are not resent when a session resumes.
     NoRedeliveryOnResume,
+    /// A QoS 2 message is held until PUBREL and forwarded on every PUBREL,
+    /// so a PUBREL resent after a lost PUBCOMP delivers it again.
+    Qos2PubrelResendForwarded,
 }
 
 impl Default for Config {

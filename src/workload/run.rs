@@ -38,8 +38,9 @@ pub struct ScheduledFault {
     pub length_ms: u64,
 }
 
-impl std::fmt::Display for ScheduledFault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl ScheduledFault {
+    /// The fault without its time, for the history (which has its own).
+    pub fn what(&self) -> String {
         let kind = match self.kind {
             FaultKind::Cut => "cut",
             FaultKind::Stall => "stall",
@@ -47,17 +48,24 @@ impl std::fmt::Display for ScheduledFault {
             FaultKind::Latency => "latency",
             FaultKind::BrokerRestart => "broker restart",
         };
-        write!(f, "{:.3}s {kind}", self.at_ms as f64 / 1000.0)?;
+        let mut s = kind.to_owned();
         if let Some(t) = &self.target {
-            write!(f, " {t}")?;
+            s.push(' ');
+            s.push_str(t);
         }
         if matches!(
             self.kind,
             FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
         ) {
-            write!(f, " for {} ms", self.length_ms)?;
+            s.push_str(&format!(" for {} ms", self.length_ms));
         }
-        Ok(())
+        s
+    }
+}
+
+impl std::fmt::Display for ScheduledFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.3}s {}", self.at_ms as f64 / 1000.0, self.what())
     }
 }
 
@@ -291,7 +299,7 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
                     let _ = world.restart_broker(true);
                 }
             }
-            note(&world, f.to_string());
+            note(&world, f.what());
             if matches!(
                 f.kind,
                 FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
@@ -304,7 +312,10 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
             if active[i].0 <= now {
                 let (_, f) = active.remove(i);
                 end_fault(&mut world, &f, normal_latency);
-                note(&world, format!("end of {f}"));
+                note(
+                    &world,
+                    format!("end of {} from {:.3}s", f.what(), f.at_ms as f64 / 1000.0),
+                );
             } else {
                 i += 1;
             }
@@ -316,7 +327,14 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
     }
     for (_, f) in active.drain(..) {
         end_fault(&mut world, &f, normal_latency);
-        note(&world, format!("end of {f} (end of the run)"));
+        note(
+            &world,
+            format!(
+                "end of {} from {:.3}s (end of the run)",
+                f.what(),
+                f.at_ms as f64 / 1000.0
+            ),
+        );
     }
     if error.is_none() {
         // Drain until every client is connected with nothing left to send

@@ -883,7 +883,13 @@ impl Broker {
         if message.retain {
             self.store_retained(&message);
         }
-        self.route(&message);
+        if p.qos == QoS::ExactlyOnce && self.config.has_bug(Bug::Qos2PubrelResendForwarded) {
+            if let Some(s) = self.sessions.get_mut(client_id) {
+                s.held_qos2.insert(p.packet_id.unwrap_or(0), message);
+            }
+        } else {
+            self.route(&message);
+        }
         match p.qos {
             QoS::AtMostOnce => {}
             QoS::AtLeastOnce => {
@@ -1217,10 +1223,14 @@ impl Broker {
             return;
         };
         let mut comp = Ack::new(a.packet_id);
+        let held = s.held_qos2.get(&a.packet_id).cloned();
         if s.inbound_qos2.remove(&a.packet_id) {
             self.touch(client_id);
         } else if s.version == Version::V5 {
             comp.reason = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+        }
+        if let Some(message) = held {
+            self.route(&message);
         }
         self.send(conn, &Packet::PubComp(comp));
     }

@@ -103,6 +103,9 @@ pub struct Session {
     pub will: Option<PendingWill>,
     /// Messages not queued because the queue was full.
     pub dropped: u64,
+    /// Only with `Bug::Qos2PubrelResendForwarded`: QoS 2 messages held for
+    /// their PUBREL (memory only, so a restart loses them too).
+    pub held_qos2: BTreeMap<u16, Arc<Message>>,
 }
 
 impl Session {
@@ -120,6 +123,7 @@ impl Session {
             next_packet_id: 1,
             will: None,
             dropped: 0,
+            held_qos2: BTreeMap::new(),
         }
     }
 
