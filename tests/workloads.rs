@@ -43,6 +43,63 @@ fn without_faults_every_message_reaches_every_matching_subscriber() {
 }
 
 #[test]
+fn at_the_end_a_fresh_client_reads_each_topics_latest_retained_message() {
+    let mut w = load("scenarios/chaos/workload_retained.yaml");
+    w.faults = None;
+    for v in [VersionName::V311, VersionName::V5] {
+        let o = run::run(&w, v, 3, &[]);
+        assert!(o.passed(), "{:?} {:?}", o.error, o.violations);
+        let end = o.history.retained_at_end.as_ref().expect("read at the end");
+        // Two sensors to a room, 50 readings each at the same instants:
+        // the room keeps one of its two sensors' last reading.
+        let rooms: Vec<&str> = end.keys().map(String::as_str).collect();
+        assert_eq!(
+            rooms,
+            ["maison/cuisine/temperature", "maison/salon/temperature"],
+            "[{v}]"
+        );
+        for (room, sensors) in [
+            ("maison/salon/temperature", ["p1", "p3"]),
+            ("maison/cuisine/temperature", ["p2", "p4"]),
+        ] {
+            let id = end[room].as_ref().expect("something retained");
+            assert!(
+                sensors.contains(&id.publisher.as_str()),
+                "{room}: {id} [{v}]"
+            );
+            assert_eq!(id.seq, 50, "{room}: {id} [{v}]");
+        }
+        // Every publish carried RETAIN; live deliveries do not (§3.3.1.3).
+        assert_eq!(
+            count(&o.history, |e| matches!(
+                e,
+                Event::Published { retain: true, .. }
+            )),
+            200
+        );
+        assert_eq!(
+            count(&o.history, |e| matches!(
+                e,
+                Event::Delivered { retain: true, .. }
+            )),
+            0
+        );
+    }
+    // A broker that keeps the first retained message is caught at once.
+    w.broker
+        .bugs
+        .insert(reference_broker::Bug::RetainedNotReplaced);
+    let o = run::run(&w, VersionName::V5, 3, &[]);
+    let text: Vec<String> = o.violations.iter().map(ToString::to_string).collect();
+    assert_eq!(text.len(), 2, "{text:#?}");
+    for room in ["salon", "cuisine"] {
+        let prefix = format!("retained_latest: maison/{room}/temperature retains p");
+        let t = text.iter().find(|t| t.starts_with(&prefix));
+        assert!(t.is_some_and(|t| t.contains("#1 at the end")), "{text:#?}");
+    }
+}
+
+#[test]
 fn faults_are_applied_and_the_history_is_a_function_of_the_seed() {
     let w = load("scenarios/chaos/workload_qos2.yaml");
     let a = run::run(&w, VersionName::V5, 7, &run::schedule(&w, 7));
@@ -161,6 +218,11 @@ fn explore_catches_a_qos2_resend_forwarded_twice() {
 #[test]
 fn explore_catches_a_qos2_message_forwarded_on_every_pubrel() {
     finds_and_shrinks("qos2_pubrel_resend_forwarded");
+}
+
+#[test]
+fn explore_catches_a_retained_message_not_replaced() {
+    finds_and_shrinks("retained_not_replaced");
 }
 
 #[test]

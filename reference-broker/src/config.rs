@@ -67,6 +67,9 @@ pub enum Bug {
     /// A QoS 2 message is held until PUBREL and forwarded on every PUBREL,
     /// so a PUBREL resent after a lost PUBCOMP delivers it again.
     Qos2PubrelResendForwarded,
+    /// A retained message is stored only where none is yet: a later one
+    /// does not replace it.
+    RetainedNotReplaced,
 }
 
 impl Default for Config {

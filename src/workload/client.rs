@@ -7,14 +7,14 @@
 //! disk. Everything it sees goes into the history.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use protocol::{
-    Ack, Connect, Packet, Properties, Publish, QoS, Subscribe, Subscription, SubscriptionOptions,
-    Version, Will,
+    Ack, Connect, Disconnect, Packet, Properties, Publish, QoS, Subscribe, Subscription,
+    SubscriptionOptions, Version, Will,
 };
 use turmoil::net::TcpStream;
 
@@ -47,6 +47,8 @@ pub struct Role {
     pub subscribe: Option<(String, u8)>,
     /// Carries a will on `wills/<name>`.
     pub will: bool,
+    /// Publishes with RETAIN.
+    pub retain: bool,
 }
 
 struct Outgoing {
@@ -54,6 +56,7 @@ struct Outgoing {
     packet_id: u16,
     qos: QoS,
     topic: String,
+    retain: bool,
     payload: Bytes,
     /// QoS 2: PUBREC came, PUBREL is owed.
     released: bool,
@@ -257,7 +260,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
                 Packet::Publish(Publish {
                     dup: true,
                     qos: o.qos,
-                    retain: false,
+                    retain: o.retain,
                     topic: o.topic.clone(),
                     packet_id: Some(o.packet_id),
                     properties: Properties::default(),
@@ -346,12 +349,13 @@ async fn publish_next(client: &Rc<Client>, conn: &mut Conn) -> std::io::Result<(
     let payload = Bytes::from(payload);
     let qos = QoS::from_u8(planned.qos).unwrap_or(QoS::AtMostOnce);
     let packet_id = (qos != QoS::AtMostOnce).then(|| client.next_packet_id());
+    let retain = client.role.retain;
     client.record(Event::Published {
         at: now_ms(),
         id: id.clone(),
         topic: topic.clone(),
         qos: planned.qos,
-        retain: false,
+        retain,
     });
     if let Some(packet_id) = packet_id {
         client.memory.borrow_mut().inflight.push_back(Outgoing {
@@ -359,6 +363,7 @@ async fn publish_next(client: &Rc<Client>, conn: &mut Conn) -> std::io::Result<(
             packet_id,
             qos,
             topic: topic.clone(),
+            retain,
             payload: payload.clone(),
             released: false,
         });
@@ -366,7 +371,7 @@ async fn publish_next(client: &Rc<Client>, conn: &mut Conn) -> std::io::Result<(
     conn.send(&Packet::Publish(Publish {
         dup: false,
         qos,
-        retain: false,
+        retain,
         topic: topic.clone(),
         packet_id,
         properties: Properties::default(),
@@ -488,4 +493,108 @@ async fn handle(client: &Rc<Client>, conn: &mut Conn, p: Packet) -> Result<(), S
             .map_err(|e| format!("write failed: {e}"))?;
     }
     Ok(())
+}
+
+/// Each topic's retained message, as a fresh client reads it.
+pub type Retained = BTreeMap<String, Option<MsgId>>;
+
+/// Where the end-of-run reading of retained messages lands: its result, or
+/// why it could not be taken.
+pub type RetainedReading = Rc<RefCell<Option<Result<Retained, String>>>>;
+
+/// The client id of the end-of-run reader.
+pub const PROBE: &str = "probe";
+
+/// Reads what the broker retains at the end of a run, and stops.
+pub async fn probe_retained(
+    version: Version,
+    filter: String,
+    out: RetainedReading,
+) -> turmoil::Result {
+    let reading = read_retained(version, &filter).await;
+    *out.borrow_mut() = Some(reading);
+    Ok(())
+}
+
+/// A new client (Clean Start, nothing kept) subscribes to `filter` and takes
+/// every PUBLISH with RETAIN set, until a second passes without one after
+/// the SUBACK (MQTT-3.3.1-6: retained messages go to a new subscription).
+async fn read_retained(version: Version, filter: &str) -> Result<Retained, String> {
+    let wait = Duration::from_secs(5);
+    let stream = TcpStream::connect((BROKER_HOST, BROKER_PORT))
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let mut framed = Framed::new(stream, version);
+    let io = |e: std::io::Error| format!("connection ended: {e}");
+    let connect = Connect {
+        version,
+        clean_start: true,
+        keep_alive: 30,
+        properties: Properties::default(),
+        client_id: PROBE.into(),
+        will: None,
+        username: None,
+        password: None,
+    };
+    framed.send(&Packet::from(connect)).await.map_err(io)?;
+    match tokio::time::timeout(wait, framed.recv()).await {
+        Ok(Ok(Packet::ConnAck(a))) if a.reason.0 < 0x80 => {}
+        Ok(Ok(Packet::ConnAck(a))) => return Err(format!("CONNACK refused: {:?}", a.reason)),
+        Ok(Ok(p)) => return Err(format!("{} instead of CONNACK", p.packet_type())),
+        Ok(Err(e)) => return Err(io(e)),
+        Err(_) => return Err(format!("no CONNACK within {} s", wait.as_secs())),
+    }
+    let subscribe = Packet::Subscribe(Subscribe {
+        packet_id: 1,
+        properties: Properties::default(),
+        filters: vec![Subscription {
+            filter: filter.to_owned(),
+            options: SubscriptionOptions {
+                qos: QoS::AtLeastOnce,
+                ..SubscriptionOptions::default()
+            },
+        }],
+    });
+    framed.send(&subscribe).await.map_err(io)?;
+    let mut subacked = false;
+    let mut got = Retained::new();
+    loop {
+        let limit = if subacked {
+            Duration::from_secs(1)
+        } else {
+            wait
+        };
+        let p = match tokio::time::timeout(limit, framed.recv()).await {
+            Err(_) if subacked => break,
+            Err(_) => return Err(format!("no SUBACK within {} s", wait.as_secs())),
+            Ok(Err(e)) => return Err(io(e)),
+            Ok(Ok(p)) => p,
+        };
+        match p {
+            Packet::SubAck(a) => {
+                if a.reasons.first().is_none_or(|r| r.0 >= 0x80) {
+                    return Err(format!("SUBACK refused {filter}: {:?}", a.reasons));
+                }
+                subacked = true;
+            }
+            Packet::Publish(p) => {
+                if let Some(pid) = p.packet_id {
+                    framed
+                        .send(&Packet::PubAck(Ack::new(pid)))
+                        .await
+                        .map_err(io)?;
+                }
+                if p.retain {
+                    if let Some(id) = MsgId::parse(&p.payload) {
+                        got.insert(p.topic.clone(), Some(id));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let _ = framed
+        .send(&Packet::Disconnect(Disconnect::default()))
+        .await;
+    Ok(got)
 }

@@ -142,6 +142,10 @@ pub struct Traffic {
     /// kept-session client.
     #[serde(default)]
     pub wills: bool,
+    /// Every publish carries RETAIN; at the end a fresh client reads what
+    /// each topic retains (for the `retained_latest` check).
+    #[serde(default)]
+    pub retain: bool,
     /// Keep Alive of every client, in seconds.
     #[serde(default = "default_keep_alive")]
     pub keep_alive: u16,

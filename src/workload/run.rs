@@ -234,6 +234,7 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
             publish: Some((topic, plan)),
             subscribe: None,
             will: t.wills,
+            retain: t.retain,
         });
     }
     for (i, name) in w.subscriber_names().into_iter().enumerate() {
@@ -245,6 +246,7 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
             publish: None,
             subscribe: Some((t.filters[i % t.filters.len()].clone(), t.subscribe_qos)),
             will: false,
+            retain: false,
         });
     }
     if t.wills {
@@ -256,6 +258,7 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
             publish: None,
             subscribe: Some(("wills/+".into(), 1)),
             will: false,
+            retain: false,
         });
     }
     let mut all = Vec::new();
@@ -360,12 +363,18 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
             }
         }
     }
+    let checks: Vec<Check> = w.check.iter().filter_map(|c| c.parse().ok()).collect();
+    if error.is_none() && (t.retain || checks.contains(&Check::RetainedLatest)) {
+        match read_retained(&mut world, version) {
+            Ok(reading) => history.borrow_mut().retained_at_end = Some(reading),
+            Err(e) => error = Some(format!("reading the retained messages at the end: {e}")),
+        }
+    }
     let sim_ms = world.now_ms();
     drop(world);
     let history = Rc::try_unwrap(history)
         .map(RefCell::into_inner)
         .unwrap_or_else(|h| h.borrow().clone());
-    let checks: Vec<Check> = w.check.iter().filter_map(|c| c.parse().ok()).collect();
     let violations = check::run_all(&checks, &history);
     Outcome {
         version,
@@ -376,6 +385,25 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
         sim_ms,
         error,
     }
+}
+
+/// Longest the end-of-run reading of retained messages may take.
+const PROBE_DEADLINE_MS: u64 = 15_000;
+
+/// A fresh client on a host of its own reads every retained message.
+fn read_retained(world: &mut World, version: VersionName) -> Result<client::Retained, String> {
+    let reading = client::RetainedReading::default();
+    let out = reading.clone();
+    let protocol = version.protocol();
+    world.add_host(client::PROBE, move || {
+        client::probe_retained(protocol, "#".into(), out.clone())
+    });
+    let deadline = world.now_ms() + PROBE_DEADLINE_MS;
+    while reading.borrow().is_none() && world.now_ms() < deadline {
+        world.step()?;
+    }
+    let taken = reading.borrow_mut().take();
+    taken.unwrap_or_else(|| Err(format!("no answer within {} s", PROBE_DEADLINE_MS / 1000)))
 }
 
 fn end_fault(world: &mut World, f: &ScheduledFault, normal: (Duration, Duration)) {

@@ -907,6 +907,10 @@ impl Broker {
     fn store_retained(&mut self, message: &Arc<Message>) {
         if message.payload.is_empty() {
             self.retained.remove(&message.topic);
+        } else if self.config.has_bug(Bug::RetainedNotReplaced)
+            && self.retained.contains_key(&message.topic)
+        {
+            return;
         } else {
             self.retained.insert(message.topic.clone(), message.clone());
         }
