@@ -7,7 +7,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::baseline::{Baseline, Judgement};
-use crate::external::session::{self, Placement, Session, Verdict};
+use crate::external::session::{self, Placement, Session, Verdict, WorkloadVerdict};
 use crate::report::{self, Record, Status};
 use crate::runner::{self, Outcome, RunResult};
 use crate::scenario::{self, VersionName};
@@ -103,12 +103,14 @@ type WorkloadRun = (
     String,
 );
 
-/// The workload files under the run's paths, one run per version.
+/// The workload files under the run's paths, one run per version (every
+/// run's name goes into `all_runs`, chosen or not).
 fn plan_workloads(
     o: &RunOptions,
     only: Option<VersionName>,
     records: &mut Vec<Record>,
     load_errors: &mut usize,
+    all_runs: &mut Vec<String>,
 ) -> Result<Vec<WorkloadRun>, String> {
     let paths = if o.paths.is_empty() {
         vec![PathBuf::from("scenarios")]
@@ -127,6 +129,7 @@ fn plan_workloads(
             Ok(w) => {
                 for &v in &w.versions {
                     let name = format!("{id} [{}]", v.label());
+                    all_runs.push(name.clone());
                     if only.is_some_and(|o| o != v)
                         || o.filter.as_deref().is_some_and(|f| !name.contains(f))
                     {
@@ -282,6 +285,7 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
             }
         }
     }
+    let workload_runs = plan_workloads(&o, only, &mut records, &mut load_errors, &mut all_runs)?;
     let mut stale = Vec::new();
     if let Some(b) = &baseline {
         stale = b.unknown_runs(&all_runs);
@@ -302,7 +306,6 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
     let (parallel, alone): (Vec<Planned>, Vec<Planned>) = planned
         .into_iter()
         .partition(|p| !matches!(p.placement, Some(Placement::Exclusive(_))));
-    let workload_runs = plan_workloads(&o, only, &mut records, &mut load_errors)?;
     let total = parallel.len() + alone.len() + workload_runs.len();
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
@@ -400,13 +403,17 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
         o.jobs,
         |(_, w, v, _)| {
             let t = Instant::now();
-            session.is_none().then(|| {
-                let faults = crate::workload::run::schedule(w, o.seed);
-                (
-                    crate::workload::run::run(w, *v, o.seed, &faults),
-                    t.elapsed(),
-                )
-            })
+            match &session {
+                Some(s) => match s.run_workload(w, *v, o.seed, &s.workload_placement(w, *v)) {
+                    WorkloadVerdict::Ran(outcome) => Ok((*outcome, t.elapsed())),
+                    WorkloadVerdict::Skipped(why) => Err(why),
+                },
+                None => {
+                    let faults = crate::workload::run::schedule(w, o.seed);
+                    let outcome = crate::workload::run::run(w, *v, o.seed, &faults);
+                    Ok((outcome, t.elapsed()))
+                }
+            }
         },
         |i, r| {
             bar.inc(1);
@@ -418,14 +425,8 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
     for (i, r) in workload_results {
         let (path, w, v, name) = &workload_runs[i];
         let record = match r {
-            None => Record::skipped(
-                name,
-                path,
-                &w.name,
-                &v.to_string(),
-                "workloads run in simulation only (for now)",
-            ),
-            Some((outcome, wall)) => {
+            Err(why) => Record::skipped(name, path, &w.name, &v.to_string(), &why),
+            Ok((outcome, wall)) => {
                 sim_ms_total += outcome.sim_ms;
                 let mut r = Record::from_workload(name, path, &w.name, &outcome, wall);
                 let judgement = judge(baseline.as_ref(), &mut r);

@@ -1,13 +1,16 @@
 //! A fault-injecting TCP proxy: put between one client and a real broker, it
 //! forwards bytes both ways and, on command, delays them (latency and
 //! jitter), holds them (stall/resume), drops them silently (cut — both ends
-//! see a live but mute connection), resets the connection (RST to both
-//! ends), or limits bandwidth. Order within a connection is always kept, as
+//! see a live but mute connection; a direction that lost bytes stays mute
+//! after the heal, since a stream cannot skip a gap: as in the simulator,
+//! only keep alive ends it), resets the connection (RST to both ends), or
+//! limits bandwidth. Order within a connection is always kept, as
 //! TCP keeps it. Jitter comes from a seed, so the schedule is reproducible
 //! even if the real network's timing is not.
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -116,7 +119,9 @@ impl Proxy {
         self.update(|f| f.stalled = false);
     }
 
-    /// Bytes in flight and from now on are dropped silently, both ways.
+    /// Bytes in flight and from now on are dropped silently, both ways; a
+    /// direction of a connection that lost bytes drops everything after
+    /// too, healed or not (new connections after the heal pass).
     pub fn cut(&self) {
         self.update(|f| f.cut = true);
     }
@@ -176,7 +181,9 @@ async fn pipe(mut from: OwnedReadHalf, to: OwnedWriteHalf, shared: Arc<Shared>) 
     // Chunks with the time they may be delivered, in order; `None` asks the
     // writer to stop and hand the write half back.
     let (tx, rx) = mpsc::unbounded_channel::<Option<(Bytes, Instant)>>();
-    let writer = tokio::spawn(write_loop(to, rx, shared.clone()));
+    // This direction lost bytes to a cut: nothing after them can pass.
+    let gap = Arc::new(AtomicBool::new(false));
+    let writer = tokio::spawn(write_loop(to, rx, shared.clone(), gap.clone()));
     let mut buf = vec![0u8; 16 * 1024];
     let mut last_at = Instant::now();
     let reset = loop {
@@ -185,7 +192,8 @@ async fn pipe(mut from: OwnedReadHalf, to: OwnedWriteHalf, shared: Arc<Shared>) 
                 Ok(0) | Err(_) => break false,
                 Ok(n) => {
                     let f = faults.borrow_and_update().clone();
-                    if f.cut {
+                    if f.cut || gap.load(Ordering::Relaxed) {
+                        gap.store(true, Ordering::Relaxed);
                         continue;
                     }
                     let delay = pick_delay(&shared, f.latency);
@@ -220,11 +228,12 @@ fn pick_delay(shared: &Shared, (min, max): (Duration, Duration)) -> Duration {
 }
 
 /// Delivers chunks at their time, holding them while stalled and dropping
-/// them while cut. Stops at `None` (or a reset) and returns the write half.
+/// them while cut (and after, once this direction has a gap). Stops at `None` (or a reset) and returns the write half.
 async fn write_loop(
     mut to: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Option<(Bytes, Instant)>>,
     shared: Arc<Shared>,
+    gap: Arc<AtomicBool>,
 ) -> (OwnedWriteHalf, ()) {
     let mut faults = shared.faults.subscribe();
     let mut resets = shared.resets.subscribe();
@@ -246,7 +255,8 @@ async fn write_loop(
             _ = resets.changed() => return (to, ()),
         }
         let f = faults.borrow().clone();
-        if f.cut {
+        if f.cut || gap.load(Ordering::Relaxed) {
+            gap.store(true, Ordering::Relaxed);
             continue;
         }
         let written = match f.bandwidth {

@@ -78,8 +78,9 @@ async fn latency_delays_by_at_least_the_minimum_and_keeps_order() {
 }
 
 #[tokio::test]
-async fn cut_is_silent_both_ways() {
+async fn cut_is_silent_both_ways_and_a_gap_stays_mute_after_the_heal() {
     let (proxy, mut c) = setup().await;
+    let mut quiet = TcpStream::connect(proxy.addr()).await.unwrap();
     c.write_all(b"a").await.unwrap();
     read_exact_within(&mut c, 1, Duration::from_secs(5)).await;
     proxy.cut();
@@ -89,10 +90,26 @@ async fn cut_is_silent_both_ways() {
     let r = timeout(Duration::from_millis(300), c.read(&mut buf)).await;
     assert!(r.is_err(), "a cut connection must stay mute, got {r:?}");
     proxy.heal();
+    // "lost" left a gap in c's stream: nothing after it can pass, as in the
+    // simulator (a stream cannot skip bytes; only keep alive ends it).
     c.write_all(b"b").await.unwrap();
+    let r = timeout(Duration::from_millis(300), c.read(&mut buf)).await;
+    assert!(
+        r.is_err(),
+        "a connection with a gap must stay mute, got {r:?}"
+    );
+    // A connection that sent nothing while cut carries on, and so does a
+    // new one.
+    quiet.write_all(b"q").await.unwrap();
     assert_eq!(
-        read_exact_within(&mut c, 1, Duration::from_secs(5)).await,
-        b"b"
+        read_exact_within(&mut quiet, 1, Duration::from_secs(5)).await,
+        b"q"
+    );
+    let mut fresh = TcpStream::connect(proxy.addr()).await.unwrap();
+    fresh.write_all(b"f").await.unwrap();
+    assert_eq!(
+        read_exact_within(&mut fresh, 1, Duration::from_secs(5)).await,
+        b"f"
     );
 }
 

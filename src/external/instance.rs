@@ -18,6 +18,18 @@ pub struct Instance {
     child: Option<Child>,
 }
 
+/// Why a broker did not come up: it exited (worth another try on another
+/// port), or anything else.
+enum Start {
+    Exited(String),
+    Failed(String),
+}
+
+struct Exited(String);
+
+/// How many times a broker that exits at start is started again.
+const START_ATTEMPTS: usize = 3;
+
 /// A port nobody listens on now. Another process could take it before the
 /// broker binds it; the broker then fails to start and says so.
 fn free_port() -> Result<u16, String> {
@@ -50,8 +62,22 @@ fn resolve(program: &str) -> PathBuf {
 }
 
 impl Instance {
-    /// Writes the profile's files with `settings` and starts the broker.
+    /// Writes the profile's files with `settings` and starts the broker. A
+    /// broker that exits at start is tried again on another port, up to
+    /// `START_ATTEMPTS` times: the free port may have been taken meanwhile.
     pub fn start(profile: &Profile, settings: &str) -> Result<Instance, String> {
+        let mut failures = Vec::new();
+        for _ in 0..START_ATTEMPTS {
+            match Instance::start_once(profile, settings)? {
+                Ok(instance) => return Ok(instance),
+                Err(Exited(e)) => failures.push(e),
+            }
+        }
+        Err(failures.join("\nthen "))
+    }
+
+    /// Outer error: nothing to try again; inner: the broker exited at start.
+    fn start_once(profile: &Profile, settings: &str) -> Result<Result<Instance, Exited>, String> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("gauntlet-{}-", profile.name))
             .tempdir()
@@ -67,8 +93,11 @@ impl Instance {
             let path = instance.dir.path().join(name);
             std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        instance.spawn()?;
-        Ok(instance)
+        match instance.spawn() {
+            Ok(()) => Ok(Ok(instance)),
+            Err(Start::Exited(e)) => Ok(Err(Exited(e))),
+            Err(Start::Failed(e)) => Err(e),
+        }
     }
 
     fn fill(&self, template: &str) -> String {
@@ -92,7 +121,7 @@ impl Instance {
         lines[lines.len().saturating_sub(15)..].join("\n")
     }
 
-    fn spawn(&mut self) -> Result<(), String> {
+    fn spawn(&mut self) -> Result<(), Start> {
         let args: Vec<String> = self
             .profile
             .start
@@ -105,10 +134,10 @@ impl Instance {
             .create(true)
             .append(true)
             .open(self.log_path())
-            .map_err(|e| format!("{}: {e}", self.log_path().display()))?;
+            .map_err(|e| Start::Failed(format!("{}: {e}", self.log_path().display())))?;
         let log2 = log
             .try_clone()
-            .map_err(|e| format!("{}: {e}", self.log_path().display()))?;
+            .map_err(|e| Start::Failed(format!("{}: {e}", self.log_path().display())))?;
         let mut command = Command::new(&program);
         #[cfg(target_os = "linux")]
         {
@@ -131,28 +160,28 @@ impl Instance {
             .stderr(log2)
             .spawn()
             .map_err(|e| {
-                format!(
+                Start::Failed(format!(
                     "cannot start the {} broker ({}): {e}",
                     self.profile.name,
                     program.display()
-                )
+                ))
             })?;
         self.child = Some(child);
         self.wait_ready()
     }
 
-    fn wait_ready(&mut self) -> Result<(), String> {
+    fn wait_ready(&mut self) -> Result<(), Start> {
         let timeout = self.profile.ready.timeout.0;
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(child) = &mut self.child {
                 if let Ok(Some(status)) = child.try_wait() {
                     self.child = None;
-                    return Err(format!(
+                    return Err(Start::Exited(format!(
                         "the {} broker exited at start ({status}); its output:\n{}",
                         self.profile.name,
                         self.log_tail()
-                    ));
+                    )));
                 }
             }
             let port_open =
@@ -166,13 +195,13 @@ impl Instance {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(format!(
+                return Err(Start::Failed(format!(
                     "the {} broker was not ready on {} within {} ms; its output:\n{}",
                     self.profile.name,
                     self.addr(),
                     timeout.as_millis(),
                     self.log_tail()
-                ));
+                )));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -234,6 +263,7 @@ impl Instance {
             }
         }
         self.spawn()
+            .map_err(|(Start::Exited(e) | Start::Failed(e))| e)
     }
 }
 

@@ -19,6 +19,9 @@ use super::tls::Tls;
 use super::world::{Link, TcpWorld};
 use crate::runner::{self, RunResult};
 use crate::scenario::{Scenario, VersionName};
+use crate::workload::client::{Naming, PROBE};
+use crate::workload::model::Workload;
+use crate::workload::run::{self as workload_run, Ending, Outcome};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -59,6 +62,11 @@ pub enum Placement {
 
 pub enum Verdict {
     Ran(RunResult),
+    Skipped(String),
+}
+
+pub enum WorkloadVerdict {
+    Ran(Box<Outcome>),
     Skipped(String),
 }
 
@@ -211,7 +219,9 @@ impl Session {
         }
     }
 
-    pub fn placement(&self, s: &Scenario, v: VersionName) -> Placement {
+    /// Why this broker cannot run a run of version `v` that needs
+    /// `required`, if it cannot.
+    fn unsupported(&self, v: VersionName, required: &[String]) -> Option<String> {
         let (name, versions) = match &self.target {
             Target::Url { .. } => (
                 "a broker given by URL".to_string(),
@@ -227,24 +237,29 @@ impl Session {
             Target::Managed { profile, .. } => profile.has(c),
         };
         if !versions.contains(&v) {
-            return Placement::Skip(format!("{name} does not speak MQTT {v}"));
+            return Some(format!("{name} does not speak MQTT {v}"));
         }
-        let required = s.required_capabilities();
         let missing: Vec<&String> = required.iter().filter(|c| !has(c)).collect();
-        if !missing.is_empty() {
-            let what: Vec<String> = missing
-                .iter()
-                .map(|c| {
-                    let meaning = crate::capability::ALL
-                        .iter()
-                        .find(|(n, _)| n == c)
-                        .map_or("", |(_, m)| *m);
-                    format!("`{c}` ({meaning})")
-                })
-                .collect();
-            return Placement::Skip(format!("needs {}, which {name} lacks", what.join(" and ")));
+        if missing.is_empty() {
+            return None;
         }
-        let changed = settings::changed(&s.broker);
+        let what: Vec<String> = missing
+            .iter()
+            .map(|c| {
+                let meaning = crate::capability::ALL
+                    .iter()
+                    .find(|(n, _)| n == c)
+                    .map_or("", |(_, m)| *m);
+                format!("`{c}` ({meaning})")
+            })
+            .collect();
+        Some(format!("needs {}, which {name} lacks", what.join(" and ")))
+    }
+
+    /// Where a run goes that needs broker `config` (as a change from the
+    /// defaults) and, if `own`, a broker of its own.
+    fn place(&self, config: &reference_broker::Config, own: bool, shared: Placement) -> Placement {
+        let changed = settings::changed(config);
         match &self.target {
             Target::Url { .. } if !changed.is_empty() => {
                 let keys: Vec<&str> = changed.iter().map(|(k, _)| k.as_str()).collect();
@@ -253,18 +268,10 @@ impl Session {
                     keys.join(", ")
                 ))
             }
-            Target::Url { .. } => match isolate::not_isolatable(s) {
-                Some(why) => Placement::Exclusive(why),
-                None => Placement::Shared,
-            },
+            Target::Url { .. } => shared,
+            Target::Managed { .. } if changed.is_empty() && !own => Placement::Shared,
             Target::Managed { profile, .. } => {
-                let own = !changed.is_empty()
-                    || required.iter().any(|c| c == "restart")
-                    || isolate::not_isolatable(s).is_some();
-                if !own {
-                    return Placement::Shared;
-                }
-                match settings::render(&profile.settings, &profile.name, &s.broker) {
+                match settings::render(&profile.settings, &profile.name, config) {
                     Ok(text) => Placement::Dedicated(text),
                     Err(why) => Placement::Skip(why),
                 }
@@ -272,11 +279,45 @@ impl Session {
         }
     }
 
-    fn credentials(&self) -> Credentials<'_> {
-        Credentials {
+    pub fn placement(&self, s: &Scenario, v: VersionName) -> Placement {
+        let required = s.required_capabilities();
+        if let Some(why) = self.unsupported(v, &required) {
+            return Placement::Skip(why);
+        }
+        let not_isolatable = isolate::not_isolatable(s);
+        let own = required.iter().any(|c| c == "restart") || not_isolatable.is_some();
+        let shared = match not_isolatable {
+            Some(why) => Placement::Exclusive(why),
+            None => Placement::Shared,
+        };
+        self.place(&s.broker, own, shared)
+    }
+
+    /// A workload goes on the shared broker under prefixes, or on one of
+    /// its own when it restarts the broker or changes its settings.
+    pub fn workload_placement(&self, w: &Workload, v: VersionName) -> Placement {
+        let required = w.required_capabilities();
+        if let Some(why) = self.unsupported(v, &required) {
+            return Placement::Skip(why);
+        }
+        let own = required.iter().any(|c| c == "restart");
+        self.place(&w.broker, own, Placement::Shared)
+    }
+
+    /// Clears what a run on the shared broker left there.
+    fn clean_up(
+        &self,
+        addr: SocketAddr,
+        tls: Option<&Tls>,
+        v: VersionName,
+        left: &isolate::Leftovers,
+        tag: &str,
+    ) -> Result<(), String> {
+        let credentials = Credentials {
             username: self.username.as_deref(),
             password: self.password.as_deref(),
-        }
+        };
+        cleanup::clean(addr, tls, v.protocol(), left, tag, &credentials)
     }
 
     /// Runs one scenario version where `placement` (from `placement`) says.
@@ -339,14 +380,7 @@ impl Session {
                 );
                 let mut result = runner::run_with(&scenario, v, seed, || world(addr, None));
                 let left = isolate::leftovers(&scenario);
-                if let Err(e) = cleanup::clean(
-                    addr,
-                    tls.as_ref(),
-                    v.protocol(),
-                    &left,
-                    &tag,
-                    &self.credentials(),
-                ) {
+                if let Err(e) = self.clean_up(addr, tls.as_ref(), v, &left, &tag) {
                     let at = result.trace.entries.last().map_or(0, |e| e.at_ms);
                     result.trace.push(
                         at,
@@ -355,6 +389,102 @@ impl Session {
                     );
                 }
                 Verdict::Ran(result)
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Runs one workload version at `seed` where `placement` (from
+    /// `workload_placement`) says: the seed's fault schedule is applied
+    /// through the proxies in real time, and the clients leave with
+    /// DISCONNECT at the end; on the shared broker, under prefixes, with
+    /// what the run left cleared afterwards.
+    pub fn run_workload(
+        &self,
+        w: &Workload,
+        v: VersionName,
+        seed: u64,
+        placement: &Placement,
+    ) -> WorkloadVerdict {
+        let faults = workload_run::schedule(w, seed);
+        let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
+        let (addr, tls) = match &self.target {
+            Target::Url { addr, tls, .. } => (*addr, tls.clone()),
+            Target::Managed { shared, .. } => (shared.addr(), None),
+        };
+        let mut names = w.publisher_names();
+        names.extend(w.subscriber_names());
+        if w.workload.wills {
+            names.push(workload_run::WILL_WATCHER.into());
+        }
+        let ending = Ending {
+            normal_latency: latency.unwrap_or_default(),
+            leave: true,
+        };
+        let broker_name = self.broker_name();
+        let run = |broker, instance, naming: &Naming| {
+            let link = Link {
+                seed,
+                broker,
+                tls: tls.clone(),
+                latency,
+                connect_timeout: Duration::from_secs(10),
+            };
+            let mut outcome = workload_run::guarded(v, seed, &faults, || {
+                match TcpWorld::with_proxies(&link, &names, instance) {
+                    Ok(world) => workload_run::run_on(world, w, v, seed, &faults, naming, &ending),
+                    Err(e) => Outcome::failed(v, seed, &faults, e),
+                }
+            });
+            outcome.broker = Some(broker_name.clone());
+            outcome
+        };
+        let credentials = Naming {
+            username: self.username.clone(),
+            password: self.password.clone(),
+            ..Naming::default()
+        };
+        match placement {
+            Placement::Skip(why) => WorkloadVerdict::Skipped(why.clone()),
+            Placement::Dedicated(settings) => {
+                let Target::Managed { profile, .. } = &self.target else {
+                    return WorkloadVerdict::Skipped("no profile to start a broker from".into());
+                };
+                match Instance::start(profile, settings) {
+                    Ok(mut instance) => {
+                        let addr = instance.addr();
+                        WorkloadVerdict::Ran(Box::new(run(addr, Some(&mut instance), &credentials)))
+                    }
+                    Err(e) => {
+                        let mut outcome = Outcome::failed(v, seed, &faults, e);
+                        outcome.broker = Some(broker_name);
+                        WorkloadVerdict::Ran(Box::new(outcome))
+                    }
+                }
+            }
+            Placement::Shared | Placement::Exclusive(_) => {
+                let n = self.next_run.fetch_add(1, Ordering::Relaxed);
+                let tag = format!("{}{}", self.tag, base36(n));
+                let naming = Naming {
+                    topic_prefix: format!("gauntlet/{tag}/"),
+                    id_prefix: format!("{tag}-"),
+                    ..credentials
+                };
+                let mut outcome = run(addr, None, &naming);
+                names.push(PROBE.into());
+                let left = isolate::Leftovers {
+                    retained: if w.workload.retain {
+                        w.workload.topics.iter().map(|t| naming.topic(t)).collect()
+                    } else {
+                        Vec::new()
+                    },
+                    client_ids: names.iter().map(|n| naming.client_id(n)).collect(),
+                };
+                if let Err(e) = self.clean_up(addr, tls.as_ref(), v, &left, &tag) {
+                    outcome.notes.push(format!("clean-up failed: {e}"));
+                }
+                WorkloadVerdict::Ran(Box::new(outcome))
             }
         }
     }

@@ -45,6 +45,9 @@ pub struct TcpWorld<'a> {
     losses: Links,
     /// The broker this run may crash and restart (a dedicated instance).
     broker: Option<&'a mut Instance>,
+    broker_addr: SocketAddr,
+    tls: Option<Tls>,
+    connect_timeout: Duration,
 }
 
 /// How the clients reach the broker.
@@ -67,52 +70,77 @@ impl<'a> TcpWorld<'a> {
         version: Version,
         instance: Option<&'a mut Instance>,
     ) -> Result<TcpWorld<'a>, String> {
-        let Link {
-            seed,
-            broker,
-            ref tls,
-            latency,
-            connect_timeout,
-        } = *link;
+        let mut world = TcpWorld::with_proxies(link, client_names, instance)?;
+        for name in client_names {
+            let connector = world.connector(name);
+            let shared = Shared::new(
+                name,
+                version,
+                world.trace.clone(),
+                connector,
+                world.progress.clone(),
+            );
+            world.local.spawn_local(client::run(shared.clone()));
+            world.clients.insert(name.clone(), shared);
+        }
+        Ok(world)
+    }
+
+    /// A proxy in front of the broker for each of `names`, and no clients
+    /// yet.
+    pub fn with_proxies(
+        link: &Link,
+        names: &[String],
+        instance: Option<&'a mut Instance>,
+    ) -> Result<TcpWorld<'a>, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
         let local = LocalSet::new();
-        let start = Instant::now();
-        let trace = Rc::new(RefCell::new(Trace::default()));
-        let progress: Rc<Notify> = Rc::default();
-        let mut clients = BTreeMap::new();
         let mut proxies = BTreeMap::new();
-        for name in client_names {
+        for name in names {
             let proxy = local
-                .block_on(&rt, Proxy::start(broker, loss::link_seed(seed, name)))
+                .block_on(
+                    &rt,
+                    Proxy::start(link.broker, loss::link_seed(link.seed, name)),
+                )
                 .map_err(|e| format!("cannot start the fault proxy for {name}: {e}"))?;
-            if let Some((min, max)) = latency {
+            if let Some((min, max)) = link.latency {
                 proxy.set_latency(min, max);
             }
-            let connector = Connector::Tcp {
-                addr: proxy.addr(),
-                tls: tls.clone(),
-                start,
-                timeout: connect_timeout,
-            };
-            let shared = Shared::new(name, version, trace.clone(), connector, progress.clone());
-            local.spawn_local(client::run(shared.clone()));
-            clients.insert(name.clone(), shared);
             proxies.insert(name.clone(), proxy);
         }
         Ok(TcpWorld {
             rt,
             local,
-            start,
-            clients,
+            start: Instant::now(),
+            clients: BTreeMap::new(),
             proxies,
-            trace,
-            progress,
-            losses: Links::new(seed),
+            trace: Rc::new(RefCell::new(Trace::default())),
+            progress: Rc::default(),
+            losses: Links::new(link.seed),
             broker: instance,
+            broker_addr: link.broker,
+            tls: link.tls.clone(),
+            connect_timeout: link.connect_timeout,
         })
+    }
+
+    /// How `name` reaches the broker: through its proxy, or straight (a
+    /// client the faults never aim at).
+    pub fn connector(&self, name: &str) -> Connector {
+        Connector::Tcp {
+            addr: self.proxies.get(name).map_or(self.broker_addr, Proxy::addr),
+            tls: self.tls.clone(),
+            start: self.start,
+            timeout: self.connect_timeout,
+        }
+    }
+
+    /// Starts a task on the world's runtime (it runs while the world waits).
+    pub fn spawn(&mut self, task: impl std::future::Future<Output = turmoil::Result> + 'static) {
+        self.local.spawn_local(task);
     }
 
     fn proxy(&self, client: &str) -> &Proxy {
@@ -283,5 +311,25 @@ impl Backend for TcpWorld<'_> {
 
     fn slack_ms(&self, within_ms: u64) -> u64 {
         SLACK_FIXED_MS + within_ms * SLACK_PERCENT / 100
+    }
+}
+
+impl crate::workload::run::WorkloadWorld for TcpWorld<'_> {
+    fn connector(&self, name: &str) -> Connector {
+        TcpWorld::connector(self, name)
+    }
+
+    /// A task on the world's runtime; a reset only resets its connection,
+    /// as the proxy has no host to restart.
+    fn start<F, Fut>(&mut self, _name: &str, software: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = turmoil::Result> + 'static,
+    {
+        self.spawn(software());
+    }
+
+    fn advance(&mut self) -> Result<(), String> {
+        self.run_for(crate::workload::run::TICK.as_millis() as u64)
     }
 }

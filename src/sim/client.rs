@@ -71,7 +71,7 @@ pub trait Stream: AsyncRead + AsyncWrite + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Unpin> Stream for T {}
 
 impl Connector {
-    async fn connect(&self) -> std::io::Result<Box<dyn Stream>> {
+    pub(crate) async fn connect(&self) -> std::io::Result<Box<dyn Stream>> {
         match self {
             Connector::Sim => {
                 let s = turmoil::net::TcpStream::connect((BROKER_HOST, BROKER_PORT)).await?;
@@ -100,7 +100,7 @@ impl Connector {
         }
     }
 
-    fn now_ms(&self) -> u64 {
+    pub(crate) fn now_ms(&self) -> u64 {
         match self {
             Connector::Sim => turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64),
             Connector::Tcp { start, .. } => start.elapsed().as_millis() as u64,

@@ -16,11 +16,10 @@ use protocol::{
     Ack, Connect, Disconnect, Packet, Properties, Publish, QoS, Subscribe, Subscription,
     SubscriptionOptions, Version, Will,
 };
-use turmoil::net::TcpStream;
 
 use super::history::{Event, History, MsgId, WillInfo};
 use crate::framed::Framed;
-use crate::sim::client::{BROKER_HOST, BROKER_PORT};
+use crate::sim::client::{Connector, Stream};
 
 /// Unacknowledged messages a publisher keeps in flight (below every
 /// broker's Receive Maximum in these workloads).
@@ -49,6 +48,49 @@ pub struct Role {
     pub will: bool,
     /// Publishes with RETAIN.
     pub retain: bool,
+    pub naming: Naming,
+}
+
+/// How a workload's names look on the broker: in simulation as written; on
+/// a shared real broker under a prefix of the run's own (history and
+/// checks keep the names as written).
+#[derive(Clone, Debug, Default)]
+pub struct Naming {
+    /// Put before every topic and filter (`gauntlet/<tag>/`).
+    pub topic_prefix: String,
+    /// Put before every client id (`<tag>-`).
+    pub id_prefix: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Naming {
+    pub fn topic(&self, t: &str) -> String {
+        format!("{}{t}", self.topic_prefix)
+    }
+
+    pub fn client_id(&self, name: &str) -> String {
+        format!("{}{name}", self.id_prefix)
+    }
+
+    /// A topic the broker sent, as the workload wrote it (a topic outside
+    /// the prefix stays as it came, for the checks to flag).
+    pub fn unprefixed<'t>(&self, t: &'t str) -> &'t str {
+        t.strip_prefix(self.topic_prefix.as_str()).unwrap_or(t)
+    }
+
+    fn connect(&self, version: Version, name: &str) -> Connect {
+        Connect {
+            version,
+            clean_start: true,
+            keep_alive: 30,
+            properties: Properties::default(),
+            client_id: self.client_id(name),
+            will: None,
+            username: self.username.clone(),
+            password: self.password.clone().map(Bytes::from),
+        }
+    }
 }
 
 struct Outgoing {
@@ -78,20 +120,39 @@ pub struct Client {
     pub history: Rc<RefCell<History>>,
     /// The current connection was accepted and has not been lost.
     pub connected: std::cell::Cell<bool>,
-}
-
-fn now_ms() -> u64 {
-    turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64)
+    connector: Connector,
+    /// Told to leave: DISCONNECT at the next turn, and no reconnecting.
+    stopping: std::cell::Cell<bool>,
+    /// Left with DISCONNECT (or was never connected when told to leave).
+    stopped: std::cell::Cell<bool>,
 }
 
 impl Client {
-    pub fn new(role: Role, history: Rc<RefCell<History>>) -> Client {
+    pub fn new(role: Role, history: Rc<RefCell<History>>, connector: Connector) -> Client {
         Client {
             role,
             memory: RefCell::default(),
             history,
             connected: std::cell::Cell::new(false),
+            connector,
+            stopping: std::cell::Cell::new(false),
+            stopped: std::cell::Cell::new(false),
         }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.connector.now_ms()
+    }
+
+    /// Asks the client to leave as a well-behaved client does: DISCONNECT
+    /// within half a Keep Alive (its next turn), then nothing more.
+    pub fn stop(&self) {
+        self.stopping.set(true);
+    }
+
+    /// Has left (see `stop`).
+    pub fn stopped(&self) -> bool {
+        self.stopped.get()
     }
 
     /// Connected, everything planned sent, nothing unacknowledged.
@@ -119,7 +180,7 @@ impl Client {
     fn lost(&self, connection: u32, why: &str) {
         self.connected.set(false);
         self.record(Event::ConnectionLost {
-            at: now_ms(),
+            at: self.now_ms(),
             client: self.role.name.clone(),
             connection,
             why: why.to_owned(),
@@ -129,7 +190,7 @@ impl Client {
 
 /// One connection, and when it last carried something each way.
 struct Conn {
-    framed: Framed<TcpStream>,
+    framed: Framed<Box<dyn Stream>>,
     last_rx: tokio::time::Instant,
     last_tx: tokio::time::Instant,
 }
@@ -152,6 +213,10 @@ impl Conn {
 pub async fn run(client: Rc<Client>) -> turmoil::Result {
     let mut backoff = Duration::from_millis(100);
     loop {
+        if client.stopping.get() {
+            client.stopped.set(true);
+            return Ok(());
+        }
         match session(&client).await {
             Ok(()) => backoff = Duration::from_millis(100),
             Err(_) => backoff = (backoff * 2).min(Duration::from_secs(2)),
@@ -163,7 +228,9 @@ pub async fn run(client: Rc<Client>) -> turmoil::Result {
 /// One connection, from connect to loss. `Ok` if it was accepted.
 async fn session(client: &Rc<Client>) -> Result<(), String> {
     let role = &client.role;
-    let stream = TcpStream::connect((BROKER_HOST, BROKER_PORT))
+    let stream = client
+        .connector
+        .connect()
         .await
         .map_err(|e| e.to_string())?;
     let connection = {
@@ -178,6 +245,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
         last_tx: now,
     };
     let will_topic = format!("wills/{}", role.name);
+    let naming = &role.naming;
     let will_id = MsgId {
         publisher: role.name.clone(),
         seq: connection,
@@ -188,20 +256,17 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
         properties.session_expiry_interval = Some(3600);
     }
     let connect = Connect {
-        version: role.version,
         clean_start: !role.kept,
         keep_alive: role.keep_alive,
         properties,
-        client_id: role.name.clone(),
         will: role.will.then(|| Will {
-            topic: will_topic.clone(),
+            topic: naming.topic(&will_topic),
             payload: Bytes::from(will_id.payload()),
             qos: QoS::AtLeastOnce,
             retain: false,
             properties: Properties::default(),
         }),
-        username: None,
-        password: None,
+        ..naming.connect(role.version, &role.name)
     };
     let silence = Duration::from_millis(u64::from(role.keep_alive) * 1500);
     conn.send(&Packet::from(connect))
@@ -216,7 +281,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
     }
     client.connected.set(true);
     client.record(Event::Connected {
-        at: now_ms(),
+        at: client.now_ms(),
         client: role.name.clone(),
         connection,
         clean_start: !role.kept,
@@ -234,7 +299,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
                 packet_id,
                 properties: Properties::default(),
                 filters: vec![Subscription {
-                    filter: filter.clone(),
+                    filter: naming.topic(filter),
                     options: SubscriptionOptions {
                         qos: QoS::from_u8(*qos).unwrap_or(QoS::AtLeastOnce),
                         ..SubscriptionOptions::default()
@@ -261,7 +326,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
                     dup: true,
                     qos: o.qos,
                     retain: o.retain,
-                    topic: o.topic.clone(),
+                    topic: naming.topic(&o.topic),
                     packet_id: Some(o.packet_id),
                     properties: Properties::default(),
                     payload: o.payload.clone(),
@@ -276,7 +341,9 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
         }
     }
     let why = serve(client, &mut conn, silence).await;
-    client.lost(connection, &why);
+    if !client.stopped.get() {
+        client.lost(connection, &why);
+    }
     Ok(())
 }
 
@@ -285,6 +352,9 @@ async fn serve(client: &Rc<Client>, conn: &mut Conn, silence: Duration) -> Strin
     let role = &client.role;
     let ping_every = Duration::from_millis(u64::from(role.keep_alive) * 500);
     loop {
+        if client.stopping.get() {
+            return leave(client, conn).await;
+        }
         let next_publish = role.publish.as_ref().and_then(|(_, plan)| {
             let m = client.memory.borrow();
             (m.inflight.len() < WINDOW)
@@ -293,7 +363,7 @@ async fn serve(client: &Rc<Client>, conn: &mut Conn, silence: Duration) -> Strin
                 .map(|p| p.at_ms)
         });
         let publish_at = next_publish.map(|at| {
-            let now = now_ms();
+            let now = client.now_ms();
             tokio::time::Instant::now() + Duration::from_millis(at.saturating_sub(now))
         });
         let ping_at = conn.last_tx + ping_every;
@@ -351,7 +421,7 @@ async fn publish_next(client: &Rc<Client>, conn: &mut Conn) -> std::io::Result<(
     let packet_id = (qos != QoS::AtMostOnce).then(|| client.next_packet_id());
     let retain = client.role.retain;
     client.record(Event::Published {
-        at: now_ms(),
+        at: client.now_ms(),
         id: id.clone(),
         topic: topic.clone(),
         qos: planned.qos,
@@ -372,7 +442,7 @@ async fn publish_next(client: &Rc<Client>, conn: &mut Conn) -> std::io::Result<(
         dup: false,
         qos,
         retain,
-        topic: topic.clone(),
+        topic: client.role.naming.topic(topic),
         packet_id,
         properties: Properties::default(),
         payload,
@@ -380,9 +450,26 @@ async fn publish_next(client: &Rc<Client>, conn: &mut Conn) -> std::io::Result<(
     .await
 }
 
+/// DISCONNECT and close: the end of a normal run on a real broker.
+async fn leave(client: &Rc<Client>, conn: &mut Conn) -> String {
+    let sent = conn.send(&Packet::Disconnect(Disconnect::default())).await;
+    let _ = conn.framed.shutdown().await;
+    client.stopped.set(true);
+    client.connected.set(false);
+    if sent.is_ok() {
+        let connection = client.memory.borrow().connection;
+        client.record(Event::Disconnected {
+            at: client.now_ms(),
+            client: client.role.name.clone(),
+            connection,
+        });
+    }
+    "left".into()
+}
+
 /// Acts on one packet from the broker; an error ends the connection.
 async fn handle(client: &Rc<Client>, conn: &mut Conn, p: Packet) -> Result<(), String> {
-    let at = now_ms();
+    let at = client.now_ms();
     let name = &client.role.name;
     let reply = match p {
         Packet::Publish(p) => {
@@ -400,7 +487,7 @@ async fn handle(client: &Rc<Client>, conn: &mut Conn, p: Packet) -> Result<(), S
                     at,
                     client: name.clone(),
                     id,
-                    topic: p.topic.clone(),
+                    topic: client.role.naming.unprefixed(&p.topic).to_owned(),
                     qos: p.qos as u8,
                     dup: p.dup,
                     retain: p.retain,
@@ -502,40 +589,37 @@ pub type Retained = BTreeMap<String, Option<MsgId>>;
 /// why it could not be taken.
 pub type RetainedReading = Rc<RefCell<Option<Result<Retained, String>>>>;
 
-/// The client id of the end-of-run reader.
+/// The client name of the end-of-run reader.
 pub const PROBE: &str = "probe";
 
+/// The end-of-run reader: who it is and how it reaches the broker.
+pub struct Probe {
+    pub connector: Connector,
+    pub version: Version,
+    pub naming: Naming,
+}
+
 /// Reads what the broker retains at the end of a run, and stops.
-pub async fn probe_retained(
-    version: Version,
-    filter: String,
-    out: RetainedReading,
-) -> turmoil::Result {
-    let reading = read_retained(version, &filter).await;
+pub async fn probe_retained(probe: Rc<Probe>, out: RetainedReading) -> turmoil::Result {
+    let reading = read_retained(&probe).await;
     *out.borrow_mut() = Some(reading);
     Ok(())
 }
 
-/// A new client (Clean Start, nothing kept) subscribes to `filter` and takes
-/// every PUBLISH with RETAIN set, until a second passes without one after
-/// the SUBACK (MQTT-3.3.1-6: retained messages go to a new subscription).
-async fn read_retained(version: Version, filter: &str) -> Result<Retained, String> {
+/// A new client (Clean Start, nothing kept) subscribes to everything the
+/// workload may publish (`#` under the prefix) and takes every PUBLISH
+/// with RETAIN set, until a second passes without one after the SUBACK
+/// (MQTT-3.3.1-6: retained messages go to a new subscription).
+async fn read_retained(probe: &Probe) -> Result<Retained, String> {
     let wait = Duration::from_secs(5);
-    let stream = TcpStream::connect((BROKER_HOST, BROKER_PORT))
+    let stream = probe
+        .connector
+        .connect()
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
-    let mut framed = Framed::new(stream, version);
+    let mut framed = Framed::new(stream, probe.version);
     let io = |e: std::io::Error| format!("connection ended: {e}");
-    let connect = Connect {
-        version,
-        clean_start: true,
-        keep_alive: 30,
-        properties: Properties::default(),
-        client_id: PROBE.into(),
-        will: None,
-        username: None,
-        password: None,
-    };
+    let connect = probe.naming.connect(probe.version, PROBE);
     framed.send(&Packet::from(connect)).await.map_err(io)?;
     match tokio::time::timeout(wait, framed.recv()).await {
         Ok(Ok(Packet::ConnAck(a))) if a.reason.0 < 0x80 => {}
@@ -544,11 +628,12 @@ async fn read_retained(version: Version, filter: &str) -> Result<Retained, Strin
         Ok(Err(e)) => return Err(io(e)),
         Err(_) => return Err(format!("no CONNACK within {} s", wait.as_secs())),
     }
+    let filter = probe.naming.topic("#");
     let subscribe = Packet::Subscribe(Subscribe {
         packet_id: 1,
         properties: Properties::default(),
         filters: vec![Subscription {
-            filter: filter.to_owned(),
+            filter: filter.clone(),
             options: SubscriptionOptions {
                 qos: QoS::AtLeastOnce,
                 ..SubscriptionOptions::default()
@@ -586,7 +671,8 @@ async fn read_retained(version: Version, filter: &str) -> Result<Retained, Strin
                 }
                 if p.retain {
                     if let Some(id) = MsgId::parse(&p.payload) {
-                        got.insert(p.topic.clone(), Some(id));
+                        let topic = probe.naming.unprefixed(&p.topic).to_owned();
+                        got.insert(topic, Some(id));
                     }
                 }
             }
@@ -596,5 +682,6 @@ async fn read_retained(version: Version, filter: &str) -> Result<Retained, Strin
     let _ = framed
         .send(&Packet::Disconnect(Disconnect::default()))
         .await;
+    let _ = framed.shutdown().await;
     Ok(got)
 }

@@ -199,6 +199,41 @@ impl Workload {
             .collect()
     }
 
+    /// The fault kinds the run may apply.
+    pub fn fault_kinds(&self) -> Vec<FaultKind> {
+        match &self.faults {
+            None => Vec::new(),
+            Some(Faults::Random(f)) => f.pick.clone(),
+            Some(Faults::Fixed(list)) => list.iter().map(|f| f.fault).collect(),
+        }
+    }
+
+    /// What a broker must have for this workload (names from
+    /// `crate::capability`).
+    pub fn required_capabilities(&self) -> Vec<String> {
+        let t = &self.workload;
+        let mut need = Vec::new();
+        if t.qos.contains(&2) || t.subscribe_qos == 2 {
+            need.push("qos2");
+        }
+        if t.retain {
+            // And `#` for the reading at the end.
+            need.extend(["retain", "wildcards"]);
+        }
+        if t.wills || t.filters.iter().any(|f| f.contains(['+', '#'])) {
+            need.push("wildcards");
+        }
+        if self.fault_kinds().contains(&FaultKind::BrokerRestart) {
+            // Restarted with its store: sessions and messages in flight
+            // must survive for the checks to hold.
+            need.extend(["restart", "persistence"]);
+        }
+        let mut need: Vec<String> = need.into_iter().map(str::to_owned).collect();
+        need.sort();
+        need.dedup();
+        need
+    }
+
     /// Checks what the types cannot.
     pub fn validate(&self) -> Result<(), String> {
         let t = &self.workload;

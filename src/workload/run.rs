@@ -9,11 +9,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::check::{self, Check, Violation};
-use super::client::{self, Client, Planned, Role};
+use super::client::{self, Client, Naming, Planned, Role};
 use super::history::{Event, History, Roles};
 use super::model::{FaultKind, Faults, Sessions, Workload};
 use crate::backend::Backend;
 use crate::scenario::VersionName;
+use crate::sim::client::Connector;
 use crate::sim::loss::SplitMix64;
 use crate::sim::World;
 
@@ -23,7 +24,7 @@ use crate::sim::World;
 /// step length sets the speed: 10 ms steps run 5 times fewer of them than
 /// the scripted scenarios' 2 ms, and still order every packet that a check
 /// could tell apart (latencies are rounded to the step).
-const TICK: Duration = Duration::from_millis(10);
+pub const TICK: Duration = Duration::from_millis(10);
 
 /// The name of the client that watches the publishers' wills.
 pub const WILL_WATCHER: &str = "w";
@@ -79,9 +80,34 @@ pub struct Outcome {
     pub sim_ms: u64,
     /// The world itself failed (a host's software); not a broker verdict.
     pub error: Option<String>,
+    /// What else the run has to say (a clean-up that failed).
+    pub notes: Vec<String>,
+    /// The real broker it ran against (none: the reference broker in
+    /// simulation, where the seed replays it exactly).
+    pub broker: Option<String>,
 }
 
 impl Outcome {
+    /// A run that could not be made, and why.
+    pub fn failed(
+        version: VersionName,
+        seed: u64,
+        faults: &[ScheduledFault],
+        error: String,
+    ) -> Outcome {
+        Outcome {
+            version,
+            seed,
+            faults: faults.to_vec(),
+            history: History::default(),
+            violations: Vec::new(),
+            sim_ms: 0,
+            error: Some(error),
+            notes: Vec::new(),
+            broker: None,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.violations.is_empty() && self.error.is_none()
     }
@@ -168,30 +194,72 @@ fn plans(w: &Workload, seed: u64) -> Vec<Vec<Planned>> {
 /// Runs `w` with the fault schedule `faults` (normally `schedule(w, seed)`;
 /// shrinking passes a smaller one). Never panics.
 pub fn run(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledFault]) -> Outcome {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    guarded(version, seed, faults, || {
         run_inner(w, version, seed, faults)
-    }));
+    })
+}
+
+/// `f`'s outcome; a panic in it (a bug in gauntlet) becomes the run's error.
+pub fn guarded(
+    version: VersionName,
+    seed: u64,
+    faults: &[ScheduledFault],
+    f: impl FnOnce() -> Outcome,
+) -> Outcome {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     result.unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "unknown panic".into());
-        Outcome {
+        Outcome::failed(
             version,
             seed,
-            faults: faults.to_vec(),
-            history: History::default(),
-            violations: Vec::new(),
-            sim_ms: 0,
-            error: Some(format!("internal error (a bug in gauntlet): {what}")),
-        }
+            faults,
+            format!("internal error (a bug in gauntlet): {what}"),
+        )
     })
+}
+
+/// The world a workload runs in: the simulated one, or real TCP to a real
+/// broker through a fault proxy per client.
+pub trait WorkloadWorld: Backend {
+    /// How the client `name` reaches the broker.
+    fn connector(&self, name: &str) -> Connector;
+
+    /// Starts `name`'s software (in simulation on a host of its own, which
+    /// a reset starts again from scratch).
+    fn start<F, Fut>(&mut self, name: &str, software: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = turmoil::Result> + 'static;
+
+    /// Lets one step of time pass.
+    fn advance(&mut self) -> Result<(), String>;
+}
+
+impl WorkloadWorld for World {
+    fn connector(&self, _name: &str) -> Connector {
+        Connector::Sim
+    }
+
+    fn start<F, Fut>(&mut self, name: &str, software: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = turmoil::Result> + 'static,
+    {
+        self.add_host(name, software);
+    }
+
+    fn advance(&mut self) -> Result<(), String> {
+        self.step()
+    }
 }
 
 fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledFault]) -> Outcome {
     let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
-    let mut world = World::with_tick(
+    let world = World::with_tick(
         seed,
         w.broker.clone(),
         latency,
@@ -199,6 +267,82 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
         version.protocol(),
         TICK,
     );
+    let end = Ending {
+        normal_latency: latency.unwrap_or_default(),
+        leave: false,
+    };
+    run_on(world, w, version, seed, faults, &Naming::default(), &end)
+}
+
+/// What a world needs at the end of faults and of the run.
+pub struct Ending {
+    /// The latency a link goes back to when a latency fault ends.
+    pub normal_latency: (Duration, Duration),
+    /// Clients DISCONNECT after the run (on a real broker, so that no will
+    /// is published and nothing is left connected).
+    pub leave: bool,
+}
+
+/// Every client of the workload, as it runs on the broker.
+fn roles(w: &Workload, version: VersionName, seed: u64, naming: &Naming) -> Vec<Role> {
+    let t = &w.workload;
+    let mut roles = Vec::new();
+    let role = |name: String| Role {
+        name,
+        version: version.protocol(),
+        keep_alive: t.keep_alive,
+        kept: true,
+        publish: None,
+        subscribe: None,
+        will: false,
+        retain: false,
+        naming: naming.clone(),
+    };
+    for (i, (name, plan)) in w
+        .publisher_names()
+        .into_iter()
+        .zip(plans(w, seed))
+        .enumerate()
+    {
+        let topic = t.topics[i % t.topics.len()].clone();
+        roles.push(Role {
+            // Publishers keep their sessions: resending unacknowledged
+            // messages on reconnect is only right within a session.
+            kept: true,
+            publish: Some((topic, plan)),
+            will: t.wills,
+            retain: t.retain,
+            ..role(name)
+        });
+    }
+    for (i, name) in w.subscriber_names().into_iter().enumerate() {
+        roles.push(Role {
+            kept: t.sessions == Sessions::Kept,
+            subscribe: Some((t.filters[i % t.filters.len()].clone(), t.subscribe_qos)),
+            ..role(name)
+        });
+    }
+    if t.wills {
+        roles.push(Role {
+            subscribe: Some(("wills/+".into(), 1)),
+            ..role(WILL_WATCHER.into())
+        });
+    }
+    roles
+}
+
+/// Runs `w` in `world`: starts the clients, applies the faults as time
+/// passes, heals everything, drains, reads the retained messages if asked
+/// to, and checks the history.
+pub fn run_on<W: WorkloadWorld>(
+    mut world: W,
+    w: &Workload,
+    version: VersionName,
+    seed: u64,
+    faults: &[ScheduledFault],
+    naming: &Naming,
+    ending: &Ending,
+) -> Outcome {
     let kept = w.workload.sessions == Sessions::Kept;
     let history = Rc::new(RefCell::new(History {
         roles: Roles {
@@ -216,61 +360,17 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
         ..History::default()
     }));
     let t = &w.workload;
-    let mut roles = Vec::new();
-    for (i, (name, plan)) in w
-        .publisher_names()
-        .into_iter()
-        .zip(plans(w, seed))
-        .enumerate()
-    {
-        let topic = t.topics[i % t.topics.len()].clone();
-        roles.push(Role {
-            name,
-            version: version.protocol(),
-            keep_alive: t.keep_alive,
-            // Publishers keep their sessions: resending unacknowledged
-            // messages on reconnect is only right within a session.
-            kept: true,
-            publish: Some((topic, plan)),
-            subscribe: None,
-            will: t.wills,
-            retain: t.retain,
-        });
-    }
-    for (i, name) in w.subscriber_names().into_iter().enumerate() {
-        roles.push(Role {
-            name,
-            version: version.protocol(),
-            keep_alive: t.keep_alive,
-            kept,
-            publish: None,
-            subscribe: Some((t.filters[i % t.filters.len()].clone(), t.subscribe_qos)),
-            will: false,
-            retain: false,
-        });
-    }
-    if t.wills {
-        roles.push(Role {
-            name: WILL_WATCHER.into(),
-            version: version.protocol(),
-            keep_alive: t.keep_alive,
-            kept: true,
-            publish: None,
-            subscribe: Some(("wills/+".into(), 1)),
-            will: false,
-            retain: false,
-        });
-    }
     let mut all = Vec::new();
-    for role in roles {
-        let c = Rc::new(Client::new(role, history.clone()));
+    for role in roles(w, version, seed, naming) {
+        let connector = world.connector(&role.name);
+        let c = Rc::new(Client::new(role, history.clone(), connector));
         let name = c.role.name.clone();
         let host = c.clone();
-        world.add_host(&name, move || client::run(host.clone()));
+        world.start(&name, move || client::run(host.clone()));
         all.push(c);
     }
 
-    let normal_latency = latency.unwrap_or_default();
+    let normal_latency = ending.normal_latency;
     let mut pending: Vec<ScheduledFault> = faults.to_vec();
     pending.sort_by_key(|f| f.at_ms);
     let mut pending = std::collections::VecDeque::from(pending);
@@ -278,13 +378,13 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
     let mut active: Vec<(u64, ScheduledFault)> = Vec::new();
     let end = w.duration.millis();
     let mut error = None;
-    let note = |world: &World, what: String| {
+    let note = |world: &W, what: String| {
         history.borrow_mut().push(Event::Fault {
             at: world.now_ms(),
             what,
         });
     };
-    while world.now_ms() < end {
+    'run: while world.now_ms() < end {
         let now = world.now_ms();
         while pending.front().is_some_and(|f| f.at_ms <= now) {
             let f = pending.pop_front().expect("checked");
@@ -299,7 +399,13 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
                     Duration::from_millis(500),
                 ),
                 FaultKind::BrokerRestart => {
-                    let _ = world.restart_broker(true);
+                    if let Err(e) = world.restart_broker(true) {
+                        error = Some(format!(
+                            "broker restart at {:.3}s: {e}",
+                            now as f64 / 1000.0
+                        ));
+                        break 'run;
+                    }
                 }
             }
             note(&world, f.what());
@@ -323,7 +429,7 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
                 i += 1;
             }
         }
-        if let Err(e) = world.step() {
+        if let Err(e) = world.advance() {
             error = Some(e);
             break;
         }
@@ -348,11 +454,11 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
         let deadline = world.now_ms() + w.drain.millis();
         let mut last_count = history.borrow().events.len();
         let mut quiet_since = world.now_ms();
-        let settled = |world: &World, quiet_since: u64| {
+        let settled = |world: &W, quiet_since: u64| {
             world.now_ms() >= quiet_since + quiet_ms && all.iter().all(|c| c.settled())
         };
         while world.now_ms() < deadline && !settled(&world, quiet_since) {
-            if let Err(e) = world.step() {
+            if let Err(e) = world.advance() {
                 error = Some(e);
                 break;
             }
@@ -365,13 +471,25 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
     }
     let checks: Vec<Check> = w.check.iter().filter_map(|c| c.parse().ok()).collect();
     if error.is_none() && (t.retain || checks.contains(&Check::RetainedLatest)) {
-        match read_retained(&mut world, version) {
+        match read_retained(&mut world, version, naming) {
             Ok(reading) => history.borrow_mut().retained_at_end = Some(reading),
             Err(e) => error = Some(format!("reading the retained messages at the end: {e}")),
         }
     }
+    if ending.leave {
+        for c in &all {
+            c.stop();
+        }
+        let deadline = world.now_ms() + LEAVE_DEADLINE_MS;
+        while world.now_ms() < deadline && !all.iter().all(|c| c.stopped()) {
+            if world.advance().is_err() {
+                break;
+            }
+        }
+    }
     let sim_ms = world.now_ms();
     drop(world);
+    drop(all);
     let history = Rc::try_unwrap(history)
         .map(RefCell::into_inner)
         .unwrap_or_else(|h| h.borrow().clone());
@@ -384,29 +502,43 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
         violations,
         sim_ms,
         error,
+        notes: Vec::new(),
+        broker: None,
     }
 }
+
+/// Longest the clients may take to DISCONNECT at the end (each leaves at
+/// its next turn, within half a Keep Alive).
+const LEAVE_DEADLINE_MS: u64 = 5_000;
 
 /// Longest the end-of-run reading of retained messages may take.
 const PROBE_DEADLINE_MS: u64 = 15_000;
 
 /// A fresh client on a host of its own reads every retained message.
-fn read_retained(world: &mut World, version: VersionName) -> Result<client::Retained, String> {
+fn read_retained<W: WorkloadWorld>(
+    world: &mut W,
+    version: VersionName,
+    naming: &Naming,
+) -> Result<client::Retained, String> {
     let reading = client::RetainedReading::default();
     let out = reading.clone();
-    let protocol = version.protocol();
-    world.add_host(client::PROBE, move || {
-        client::probe_retained(protocol, "#".into(), out.clone())
+    let probe = Rc::new(client::Probe {
+        connector: world.connector(client::PROBE),
+        version: version.protocol(),
+        naming: naming.clone(),
+    });
+    world.start(client::PROBE, move || {
+        client::probe_retained(probe.clone(), out.clone())
     });
     let deadline = world.now_ms() + PROBE_DEADLINE_MS;
     while reading.borrow().is_none() && world.now_ms() < deadline {
-        world.step()?;
+        world.advance()?;
     }
     let taken = reading.borrow_mut().take();
     taken.unwrap_or_else(|| Err(format!("no answer within {} s", PROBE_DEADLINE_MS / 1000)))
 }
 
-fn end_fault(world: &mut World, f: &ScheduledFault, normal: (Duration, Duration)) {
+fn end_fault<W: WorkloadWorld>(world: &mut W, f: &ScheduledFault, normal: (Duration, Duration)) {
     let target = f.target.clone().unwrap_or_default();
     match f.kind {
         FaultKind::Cut => world.heal(&target),
@@ -434,16 +566,45 @@ pub fn failure_report(file: &std::path::Path, o: &Outcome) -> String {
             o.violations.len() - 10
         ));
     }
-    s.push_str(&format!("  fault schedule ({} faults):\n", o.faults.len()));
-    for f in &o.faults {
-        s.push_str(&format!("    {f}\n"));
+    for n in &o.notes {
+        s.push_str(&format!("  note: {n}\n"));
     }
-    s.push_str(&format!(
-        "  seed {}; shrink and replay with: gauntlet explore {} --seeds {} --version {}\n",
-        o.seed,
-        file.display(),
-        o.seed,
-        o.version
-    ));
+    match &o.broker {
+        None => {
+            s.push_str(&format!("  fault schedule ({} faults):\n", o.faults.len()));
+            for f in &o.faults {
+                s.push_str(&format!("    {f}\n"));
+            }
+            s.push_str(&format!(
+                "  seed {}; shrink and replay with: gauntlet explore {} --seeds {} --version {}\n",
+                o.seed,
+                file.display(),
+                o.seed,
+                o.version
+            ));
+        }
+        Some(broker) => {
+            // On a real broker the faults land wherever real time puts
+            // them: the log says where they fell, and the seed only gives
+            // the same schedule again.
+            s.push_str(&format!(
+                "  fault log on {broker} ({} faults applied):\n",
+                o.faults.len()
+            ));
+            for e in &o.history.events {
+                if let super::history::Event::Fault { at, what } = e {
+                    s.push_str(&format!("    {:.3}s {what}\n", *at as f64 / 1000.0));
+                }
+            }
+            s.push_str(&format!(
+                "  seed {}: on a real broker a run cannot be replayed exactly; the same schedule \
+                 again: gauntlet run {} --broker {broker} --seed {} --version {}\n",
+                o.seed,
+                file.display(),
+                o.seed,
+                o.version
+            ));
+        }
+    }
     s
 }
