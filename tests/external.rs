@@ -24,7 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 static SUITE: Mutex<()> = Mutex::new(());
 
 mod common;
-use common::{gauntlet, text};
+use common::{gauntlet, gauntlet_with, text};
 
 /// The reference broker in this process, on a free port, plain TCP or TLS.
 struct LocalBroker {
@@ -408,6 +408,84 @@ fn reference_binary_built() -> bool {
         );
     }
     built
+}
+
+/// A profile whose install step copies the reference broker into the cache
+/// (as `npm install` or `pip install` would fetch a broker); `fail` makes a
+/// second step fail.
+fn installing_profile(dir: &Path, fail: bool) -> std::path::PathBuf {
+    let broker = Path::new(env!("CARGO_BIN_EXE_gauntlet")).with_file_name("reference-broker");
+    let extra = if fail {
+        "    - [sh, -c, \"echo no such package >&2; exit 3\"]\n"
+    } else {
+        ""
+    };
+    let text = format!(
+        "name: copied\nversions: [3.1.1, 5]\ncapabilities: [qos2, retain, wildcards]\n\
+         install:\n  key: copied-1\n  steps:\n    - [cp, {broker}, \"{{cache}}/broker\"]\n{extra}\
+         start:\n  command: [\"{{cache}}/broker\", --listen, \"127.0.0.1:{{port}}\"]\n\
+         ready: {{ log: listening on }}\n",
+        broker = broker.display()
+    );
+    let path = dir.join(if fail { "failing.yaml" } else { "copied.yaml" });
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_profile_installs_its_broker_into_the_cache_on_first_use_only() {
+    if !reference_binary_built() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let env = [("GAUNTLET_CACHE", cache.to_str().unwrap())];
+    let profile = installing_profile(dir.path(), false);
+    let run = || {
+        gauntlet_with(
+            &[
+                "run",
+                "--broker",
+                profile.to_str().unwrap(),
+                "scenarios/conformance/qos1_flow.yaml",
+            ],
+            &env,
+        )
+    };
+    let first = run();
+    let t = text(&first);
+    assert!(first.status.success(), "{t}");
+    assert!(t.contains("installing the copied broker into"), "{t}");
+    assert!(cache.join("brokers/copied-1/broker").is_file());
+    let second = run();
+    let t = text(&second);
+    assert!(second.status.success(), "{t}");
+    assert!(!t.contains("installing"), "installed again: {t}");
+
+    // A failing step names itself and what it printed, and leaves nothing
+    // that counts as installed: the next use tries again.
+    let failing = installing_profile(dir.path(), true);
+    let other = dir.path().join("cache2");
+    let env = [("GAUNTLET_CACHE", other.to_str().unwrap())];
+    for _ in 0..2 {
+        let out = gauntlet_with(
+            &[
+                "run",
+                "--broker",
+                failing.to_str().unwrap(),
+                "scenarios/conformance/qos1_flow.yaml",
+            ],
+            &env,
+        );
+        let t = text(&out);
+        assert!(!out.status.success(), "{t}");
+        assert!(t.contains("installing the copied broker into"), "{t}");
+        assert!(
+            t.contains("`sh -c echo no such package >&2; exit 3` failed (exit status: 3)"),
+            "{t}"
+        );
+        assert!(t.contains("no such package"), "{t}");
+    }
 }
 
 #[test]

@@ -13,6 +13,8 @@ use super::profile::Profile;
 
 pub struct Instance {
     profile: Profile,
+    /// Where the profile installed its broker, if it installs one.
+    cache: Option<PathBuf>,
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
@@ -78,12 +80,14 @@ impl Instance {
 
     /// Outer error: nothing to try again; inner: the broker exited at start.
     fn start_once(profile: &Profile, settings: &str) -> Result<Result<Instance, Exited>, String> {
+        let cache = super::install::ensure(profile)?;
         let dir = tempfile::Builder::new()
             .prefix(&format!("gauntlet-{}-", profile.name))
             .tempdir()
             .map_err(|e| format!("cannot make a directory for the broker: {e}"))?;
         let mut instance = Instance {
             profile: profile.clone(),
+            cache,
             port: free_port()?,
             dir,
             child: None,
@@ -101,9 +105,14 @@ impl Instance {
     }
 
     fn fill(&self, template: &str) -> String {
+        let cache = self
+            .cache
+            .as_ref()
+            .map_or(String::new(), |c| c.display().to_string());
         template
             .replace("{port}", &self.port.to_string())
             .replace("{dir}", &self.dir.path().display().to_string())
+            .replace("{cache}", &cache)
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -3,6 +3,7 @@
 //! the bookkeeping that lets many runs share one broker.
 
 pub mod cleanup;
+pub mod install;
 pub mod instance;
 pub mod isolate;
 pub mod profile;

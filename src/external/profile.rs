@@ -17,6 +17,8 @@ use crate::scenario::{LoadError, VersionName};
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("reference", include_str!("../../brokers/reference.yaml")),
     ("mosquitto", include_str!("../../brokers/mosquitto.yaml")),
+    ("aedes", include_str!("../../brokers/aedes.yaml")),
+    ("amqtt", include_str!("../../brokers/amqtt.yaml")),
 ];
 
 #[derive(Clone, Debug, Deserialize)]
@@ -31,6 +33,9 @@ pub struct Profile {
     /// capabilities`).
     #[serde(default)]
     pub capabilities: BTreeSet<String>,
+    /// How to install the broker on first use (absent: it is on PATH).
+    #[serde(default)]
+    pub install: Option<Install>,
     pub start: Start,
     /// How a scenario's `broker:` settings reach the broker.
     #[serde(default)]
@@ -44,7 +49,25 @@ pub struct Profile {
     pub version_command: Option<Vec<String>>,
 }
 
-/// `command` and every file's text may use `{port}` (the port it must
+/// Steps (commands) that install the broker into `{cache}`, a folder of its
+/// own in gauntlet's cache named `key`; they run once, on first use.
+/// Change `key` (say, with the version) to install afresh.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Install {
+    pub key: String,
+    pub steps: Vec<Vec<String>>,
+    /// Longest the whole install may take.
+    #[serde(default = "twenty_minutes")]
+    pub timeout: Dur,
+}
+
+fn twenty_minutes() -> Dur {
+    Dur(std::time::Duration::from_secs(20 * 60))
+}
+
+/// `command` and every file's text may use `{cache}` (the installed
+/// broker's folder, with `install`), `{port}` (the port it must
 /// listen on, on 127.0.0.1), `{dir}` (a fresh directory of its own, kept
 /// across restarts) and, in files, `{settings}`.
 #[derive(Clone, Debug, Deserialize)]
@@ -168,6 +191,21 @@ impl Profile {
         if p.start.command.is_empty() {
             return Err(problem("start.command is empty".into()));
         }
+        if let Some(install) = &p.install {
+            if install.steps.iter().any(Vec::is_empty) {
+                return Err(problem("install.steps: a step is an empty command".into()));
+            }
+            let valid = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
+            if install.key.is_empty()
+                || !install.key.chars().all(valid)
+                || install.key.starts_with('.')
+            {
+                return Err(problem(format!(
+                    "install.key {:?}: a folder name of letters, digits, '.', '_' and '-'",
+                    install.key
+                )));
+            }
+        }
         if let Some(c) = p
             .capabilities
             .iter()
@@ -192,5 +230,30 @@ impl Profile {
 
     pub fn has(&self, capability: &str) -> bool {
         self.capabilities.contains(capability)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_profile_loads() {
+        for (name, _) in BUILT_IN {
+            let p = Profile::find(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(&p.name, name);
+        }
+        let aedes = Profile::find("aedes").unwrap();
+        let install = aedes.install.expect("aedes installs from npm");
+        assert!(install.steps[0].iter().any(|a| a.starts_with("aedes@1")));
+        assert_eq!(aedes.versions, [VersionName::V311]);
+    }
+
+    #[test]
+    fn an_install_key_must_be_a_plain_folder_name() {
+        let text = "name: x\nversions: [5]\ninstall: { key: ../up, steps: [[true]] }\n\
+                    start: { command: [x] }\n";
+        let e = Profile::parse(text, Path::new("x.yaml")).unwrap_err();
+        assert!(e.to_string().contains("install.key \"../up\""), "{e}");
     }
 }

@@ -44,7 +44,7 @@ enum Target {
         capabilities: BTreeSet<String>,
     },
     Managed {
-        profile: Profile,
+        profile: Box<Profile>,
         /// The broker that runs which can share one.
         shared: Box<Instance>,
     },
@@ -189,7 +189,10 @@ impl Session {
                     &reference_broker::Config::default(),
                 )?;
                 let shared = Box::new(Instance::start(&profile, &defaults)?);
-                Target::Managed { profile, shared }
+                Target::Managed {
+                    profile: Box::new(profile),
+                    shared,
+                }
             }
         };
         Ok(Session {

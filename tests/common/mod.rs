@@ -6,10 +6,16 @@
 use std::process::{Command, Output};
 
 pub fn gauntlet(args: &[&str]) -> Output {
+    gauntlet_with(args, &[])
+}
+
+/// The same with environment variables set.
+pub fn gauntlet_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gauntlet"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("gauntlet runs")
 }
