@@ -65,7 +65,12 @@ impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("baseline {}: {e}", path.display()))?;
-        parse_yaml(&text, path).map_err(|e| e.to_string())
+        Baseline::parse(&text, path)
+    }
+
+    /// A baseline from its text; errors name `path`:line:column.
+    pub fn parse(text: &str, path: &Path) -> Result<Baseline, String> {
+        parse_yaml(text, path).map_err(|e| e.to_string())
     }
 
     pub fn entry(&self, run: &str) -> Option<&Entry> {

@@ -24,6 +24,26 @@ pub struct RunOptions {
     /// Runs at once.
     pub jobs: usize,
     pub baseline: Option<PathBuf>,
+    /// No progress bar and no failure reports while running (`compare`
+    /// writes its own report).
+    pub quiet: bool,
+}
+
+/// What one run of the suite found, before anything is printed.
+pub struct Executed {
+    pub records: Vec<Record>,
+    /// Baseline entries that name no run of the suite.
+    pub stale: Vec<String>,
+    pub whole_suite: bool,
+    pub wall: std::time::Duration,
+    pub sim_ms_total: u64,
+    pub counts: std::collections::BTreeMap<&'static str, usize>,
+    pub failed_job: usize,
+    pub load_errors: usize,
+    /// The broker under test (none: the simulation) and its version, if
+    /// its profile can tell.
+    pub broker: Option<String>,
+    pub broker_version: Option<String>,
 }
 
 fn parse_version(v: Option<&str>) -> Result<Option<VersionName>, String> {
@@ -192,6 +212,9 @@ fn judge(baseline: Option<&Baseline>, r: &mut Record) -> Judgement {
 /// What the terminal hears of a run as it ends: new failures in full, runs
 /// the baseline should no longer list.
 fn announce(bar: &ProgressBar, j: Judgement, name: &str, report: impl FnOnce() -> String) {
+    if bar.is_hidden() {
+        return;
+    }
     match j {
         Judgement::NewFailure => bar.suspend(|| {
             eprintln!("FAIL {name}");
@@ -250,6 +273,86 @@ fn in_parallel<T: Sync, R: Send>(
 }
 
 pub fn run(o: RunOptions) -> Result<bool, String> {
+    let Executed {
+        records,
+        stale,
+        whole_suite,
+        wall,
+        sim_ms_total,
+        counts,
+        failed_job,
+        load_errors,
+        broker,
+        broker_version: _,
+    } = execute(&o)?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{:<60} {:>6}", "scenario", "result");
+    for r in &records {
+        let _ = writeln!(out, "{:<60} {:>6}", r.name, r.label());
+    }
+    for r in records.iter().filter(|r| r.status == Status::Skipped) {
+        let _ = writeln!(
+            out,
+            "skipped {}: {}",
+            r.name,
+            r.message.as_deref().unwrap_or("")
+        );
+    }
+    for r in records.iter().filter(|r| r.baseline.is_some()) {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            r.label(),
+            r.name,
+            r.baseline.as_deref().unwrap_or("")
+        );
+    }
+    let count = |k: &str| counts.get(k).copied().unwrap_or(0);
+    let mut extra = String::new();
+    for (label, what) in [
+        ("skip", "skipped"),
+        ("known", "known failures"),
+        ("flaky", "flaky failures"),
+        ("FIXED", "fixed (remove from the baseline)"),
+    ] {
+        if count(label) > 0 {
+            extra.push_str(&format!(", {} {what}", count(label)));
+        }
+    }
+    let timing = match &broker {
+        None => format!(
+            "{:.2}s wall, {:.1}s simulated ({:.0}x real time)",
+            wall.as_secs_f64(),
+            sim_ms_total as f64 / 1000.0,
+            if wall.as_secs_f64() > 0.0 {
+                sim_ms_total as f64 / 1000.0 / wall.as_secs_f64()
+            } else {
+                0.0
+            }
+        ),
+        Some(name) => format!("{:.2}s wall against {name}", wall.as_secs_f64()),
+    };
+    let total = records.len();
+    let _ = writeln!(
+        out,
+        "\n{total} runs: {} passed, {} failed{extra}, {load_errors} files with errors; {timing}",
+        count("pass"),
+        count("FAIL"),
+    );
+    for s in &stale {
+        let _ = writeln!(out, "baseline entry names no run of the suite: {s:?}");
+    }
+    if let Some(dir) = &o.report {
+        report::write(dir, &records).map_err(|e| format!("report {}: {e}", dir.display()))?;
+        let _ = writeln!(out, "reports written to {}", dir.display());
+    }
+    let ran_something = records.iter().any(|r| r.status != Status::Skipped);
+    Ok(failed_job == 0 && load_errors == 0 && ran_something && (stale.is_empty() || !whole_suite))
+}
+
+/// Runs the suite `o` names (scenarios and workloads, in simulation or on
+/// the broker) and returns what it found.
+pub fn execute(o: &RunOptions) -> Result<Executed, String> {
     let only = parse_version(o.version.as_deref())?;
     let entries = load_suite(&o.paths)?;
     let baseline = o.baseline.as_deref().map(Baseline::load).transpose()?;
@@ -285,10 +388,14 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
             }
         }
     }
-    let workload_runs = plan_workloads(&o, only, &mut records, &mut load_errors, &mut all_runs)?;
+    let workload_runs = plan_workloads(o, only, &mut records, &mut load_errors, &mut all_runs)?;
     let mut stale = Vec::new();
     if let Some(b) = &baseline {
-        stale = b.unknown_runs(&all_runs);
+        stale = b
+            .unknown_runs(&all_runs)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
     }
     // Only a run of the whole suite can say an entry names no run.
     let whole_suite = o.paths.is_empty() && o.filter.is_none() && o.version.is_none();
@@ -307,7 +414,11 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
         .into_iter()
         .partition(|p| !matches!(p.placement, Some(Placement::Exclusive(_))));
     let total = parallel.len() + alone.len() + workload_runs.len();
-    let bar = ProgressBar::new(total as u64);
+    let bar = if o.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total as u64)
+    };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -444,75 +555,18 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
     }
     results.sort_by_key(|(i, _)| *i);
     records.extend(results.into_iter().map(|(_, r)| r));
-    let wall = started.elapsed();
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{:<60} {:>6}", "scenario", "result");
-    for r in &records {
-        let _ = writeln!(out, "{:<60} {:>6}", r.name, r.label());
-    }
-    for r in records.iter().filter(|r| r.status == Status::Skipped) {
-        let _ = writeln!(
-            out,
-            "skipped {}: {}",
-            r.name,
-            r.message.as_deref().unwrap_or("")
-        );
-    }
-    for r in records.iter().filter(|r| r.baseline.is_some()) {
-        let _ = writeln!(
-            out,
-            "{} {}: {}",
-            r.label(),
-            r.name,
-            r.baseline.as_deref().unwrap_or("")
-        );
-    }
-    let count = |k: &str| counts.get(k).copied().unwrap_or(0);
-    let mut extra = String::new();
-    for (label, what) in [
-        ("skip", "skipped"),
-        ("known", "known failures"),
-        ("flaky", "flaky failures"),
-        ("FIXED", "fixed (remove from the baseline)"),
-    ] {
-        if count(label) > 0 {
-            extra.push_str(&format!(", {} {what}", count(label)));
-        }
-    }
-    let timing = match &session {
-        None => format!(
-            "{:.2}s wall, {:.1}s simulated ({:.0}x real time)",
-            wall.as_secs_f64(),
-            sim_ms_total as f64 / 1000.0,
-            if wall.as_secs_f64() > 0.0 {
-                sim_ms_total as f64 / 1000.0 / wall.as_secs_f64()
-            } else {
-                0.0
-            }
-        ),
-        Some(s) => format!(
-            "{:.2}s wall against {}",
-            wall.as_secs_f64(),
-            s.broker_name()
-        ),
-    };
-    let _ = writeln!(
-        out,
-        "\n{total} runs: {} passed, {} failed{extra}, {load_errors} files with errors; {timing}",
-        count("pass"),
-        count("FAIL"),
-    );
-    if !stale.is_empty() {
-        for s in &stale {
-            let _ = writeln!(out, "baseline entry names no run of the suite: {s:?}");
-        }
-    }
-    if let Some(dir) = &o.report {
-        report::write(dir, &records).map_err(|e| format!("report {}: {e}", dir.display()))?;
-        let _ = writeln!(out, "reports written to {}", dir.display());
-    }
-    let ran_something = records.iter().any(|r| r.status != Status::Skipped);
-    Ok(failed_job == 0 && load_errors == 0 && ran_something && (stale.is_empty() || !whole_suite))
+    Ok(Executed {
+        records,
+        stale,
+        whole_suite,
+        wall: started.elapsed(),
+        sim_ms_total,
+        counts,
+        failed_job,
+        load_errors,
+        broker: session.as_ref().map(Session::broker_name),
+        broker_version: session.as_ref().and_then(Session::broker_version),
+    })
 }
 
 pub fn replay(file: &Path, seed: u64, version: Option<&str>) -> Result<bool, String> {
@@ -754,4 +808,116 @@ pub fn explore(o: ExploreOptions) -> Result<bool, String> {
         if wall > 0.0 { jobs_list.len() as f64 / wall } else { 0.0 }
     );
     Ok(failures.is_empty())
+}
+
+#[derive(clap::Args)]
+pub struct CompareOptions {
+    /// Scenario files or directories (default: everything under scenarios/).
+    pub paths: Vec<PathBuf>,
+    /// A broker to compare: a profile (`reference`, `mosquitto`, `aedes`,
+    /// `amqtt`, or a profile file) or a URL; give it once per broker.
+    #[arg(long = "broker", required = true)]
+    pub brokers: Vec<String>,
+    /// Runs at once on each broker.
+    #[arg(long, short = 'j', default_value_t = 8)]
+    pub jobs: usize,
+    /// Where comparison.md and comparison.json go.
+    #[arg(long, default_value = "comparison")]
+    pub out: PathBuf,
+    /// Seed of each run's fault schedules.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where `<broker>.baseline.yaml` files are looked for: a listed
+    /// failure's reviewed reason replaces the raw one.
+    #[arg(long, default_value = "brokers")]
+    pub baselines: PathBuf,
+    /// The date the report shows (default: today, UTC).
+    #[arg(long)]
+    pub date: Option<String>,
+}
+
+/// Today's date (UTC) as YYYY-MM-DD: only for a report's heading.
+fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// `gauntlet compare`: the library against each broker in turn, one matrix.
+pub fn compare(o: CompareOptions) -> Result<bool, String> {
+    let entries = load_suite(&o.paths)?;
+    let mut spec = crate::compare::SpecIds::new();
+    for e in &entries {
+        if let Ok(s) = &e.scenario {
+            for &v in &s.versions {
+                let ids = s.spec.ids_for(v).into_iter().map(str::to_owned).collect();
+                spec.insert(e.run_name(v), ids);
+            }
+        }
+    }
+    let mut results = Vec::new();
+    for broker in &o.brokers {
+        let path = o.baselines.join(format!("{broker}.baseline.yaml"));
+        let baseline_path = path.is_file().then_some(path);
+        let baseline = baseline_path.as_deref().map(Baseline::load).transpose()?;
+        eprintln!("comparing: {broker}");
+        let executed = execute(&RunOptions {
+            paths: o.paths.clone(),
+            seed: o.seed,
+            version: None,
+            report: None,
+            filter: None,
+            broker: Some(session::Options {
+                broker: broker.clone(),
+                ..session::Options::default()
+            }),
+            jobs: o.jobs,
+            baseline: baseline_path,
+            quiet: true,
+        })?;
+        results.push((broker.clone(), executed, baseline));
+    }
+    let runs: Vec<crate::compare::BrokerRun<'_>> = results
+        .iter()
+        .map(|(name, e, b)| crate::compare::BrokerRun {
+            name: name.clone(),
+            version: e.broker_version.clone(),
+            records: &e.records,
+            baseline: b.as_ref(),
+        })
+        .collect();
+    let date = o.date.clone().unwrap_or_else(today);
+    let c = crate::compare::build(&runs, &spec, env!("CARGO_PKG_VERSION"), &date, o.seed);
+    std::fs::create_dir_all(&o.out).map_err(|e| format!("{}: {e}", o.out.display()))?;
+    let md = o.out.join("comparison.md");
+    std::fs::write(&md, crate::compare::markdown(&c))
+        .map_err(|e| format!("{}: {e}", md.display()))?;
+    let json = o.out.join("comparison.json");
+    let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())?;
+    std::fs::write(&json, text).map_err(|e| format!("{}: {e}", json.display()))?;
+    let mut out = std::io::stdout().lock();
+    for b in &c.brokers {
+        let _ = writeln!(
+            out,
+            "{:<12} {:<40} {:>4} pass {:>4} fail {:>4} skip",
+            b.name,
+            b.version.as_deref().unwrap_or("?"),
+            b.totals.pass,
+            b.totals.fail,
+            b.totals.skip
+        );
+    }
+    let _ = writeln!(out, "written: {} and {}", md.display(), json.display());
+    Ok(true)
 }

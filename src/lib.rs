@@ -8,6 +8,7 @@ pub mod backend;
 pub mod baseline;
 pub mod capability;
 pub mod cli;
+pub mod compare;
 pub mod coverage;
 pub mod external;
 pub mod framed;

@@ -64,6 +64,9 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         capabilities: Vec<String>,
     },
+    /// Run the library against several brokers and write one matrix of
+    /// the results (comparison.md, comparison.json).
+    Compare(cli::CompareOptions),
     /// List the capabilities scenarios may require and profiles may have.
     Capabilities,
     /// Run a workload over many seeds, report the failing ones, and shrink
@@ -164,9 +167,11 @@ fn main() -> ExitCode {
                 broker: external,
                 jobs,
                 baseline,
+                quiet: false,
             })
         }
         Command::Explore(options) => cli::explore(options),
+        Command::Compare(options) => cli::compare(options),
         Command::Capabilities => {
             for (name, meaning) in mqtt_gauntlet::capability::ALL {
                 println!("{name:<26} {meaning}");

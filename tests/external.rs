@@ -337,6 +337,60 @@ fn a_workload_failing_on_a_real_broker_reports_the_fault_log() {
 }
 
 #[test]
+fn compare_writes_one_matrix_of_several_brokers() {
+    let good = LocalBroker::start(None);
+    let mut config = Config::default();
+    config
+        .bugs
+        .insert(reference_broker::Bug::PlusMatchesManyLevels);
+    let bad = LocalBroker::with_config(None, config);
+    let dir = tempfile::tempdir().unwrap();
+    let out = gauntlet(&[
+        "compare",
+        "--broker",
+        &good.url(),
+        "--broker",
+        &bad.url(),
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--date",
+        "2026-12-04",
+        "scenarios/conformance/wildcard_single_level.yaml",
+        "scenarios/conformance/qos0_flow.yaml",
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let md = std::fs::read_to_string(dir.path().join("comparison.md")).unwrap();
+    assert!(md.contains("gauntlet 0.1.0, seed 1, 2026-12-04."), "{md}");
+    assert!(md.contains("## routing"), "{md}");
+    assert!(
+        md.contains("| conformance::wildcard_single_level [v5] | pass | **fail** |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| conformance::qos0_flow [v3.1.1] | pass | pass |"),
+        "{md}"
+    );
+    // The failure cites the scenario's statements and says what came.
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("- `conformance::wildcard_single_level [v5]`"))
+        .unwrap_or_else(|| panic!("no failure line in {md}"));
+    assert!(line.contains("MQTT-4.7.1-2"), "{line}");
+    // Topics as the scenario wrote them, without the run's prefix.
+    assert!(
+        line.contains("topic is \"maison/etage/chambre/temperature\""),
+        "{line}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("comparison.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["brokers"].as_array().unwrap().len(), 2);
+    assert_eq!(json["brokers"][1]["totals"]["fail"], 2, "{json}");
+    assert_eq!(json["rows"].as_array().unwrap().len(), 4);
+}
+
+#[test]
 fn mqtts_verifies_the_broker_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let (acceptor, ca) = tls_acceptor(dir.path());

@@ -115,6 +115,27 @@ impl Instance {
             .replace("{cache}", &cache)
     }
 
+    /// What the profile's `version_command` prints: its first line that
+    /// has a digit in it (`mosquitto version 2.0.11`), trimmed.
+    pub fn version(&self) -> Option<String> {
+        let command = self.profile.version_command.as_ref()?;
+        let args: Vec<String> = command.iter().map(|a| self.fill(a)).collect();
+        let out = Command::new(resolve(args.first()?))
+            .args(&args[1..])
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.chars().any(|c| c.is_ascii_digit()))
+            .map(str::to_owned)
+    }
+
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }

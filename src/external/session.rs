@@ -214,6 +214,14 @@ impl Session {
         }
     }
 
+    /// The broker's version, as its profile's `version_command` says.
+    pub fn broker_version(&self) -> Option<String> {
+        match &self.target {
+            Target::Url { .. } => None,
+            Target::Managed { shared, .. } => shared.version(),
+        }
+    }
+
     /// The broker's name: the profile's, or the URL.
     pub fn broker_name(&self) -> String {
         match &self.target {
