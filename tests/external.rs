@@ -543,6 +543,42 @@ fn a_profile_installs_its_broker_into_the_cache_on_first_use_only() {
 }
 
 #[test]
+fn a_profile_with_a_listener_per_version_gets_each_version_on_its_port() {
+    if !reference_binary_built() {
+        return;
+    }
+    // Two reference brokers: a broken one on {port} (3.1.1), a correct one
+    // on {port5} (5.0). Only the 3.1.1 run may see the defect.
+    let broker = Path::new(env!("CARGO_BIN_EXE_gauntlet")).with_file_name("reference-broker");
+    let b = broker.display();
+    let yaml = format!(
+        "name: split\nversions: [3.1.1, 5]\ncapabilities: [qos2, retain, wildcards]\n\
+         start:\n  command: [sh, -c, \"{b} --listen 127.0.0.1:{{port}} --config {{dir}}/bad.yaml & A=$!; \
+         {b} --listen 127.0.0.1:{{port5}} & B=$!; trap 'kill $A $B' TERM; wait\"]\n\
+         \x20 files:\n    bad.yaml: \"bugs: [plus_matches_many_levels]\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("split.yaml");
+    std::fs::write(&profile, yaml).unwrap();
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        profile.to_str().unwrap(),
+        "scenarios/conformance/wildcard_single_level.yaml",
+    ]);
+    let t = text(&out);
+    let row = |name: &str, label: &str| format!("{name:<60} {label:>6}");
+    assert!(
+        t.contains(&row("conformance::wildcard_single_level [v3.1.1]", "FAIL")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&row("conformance::wildcard_single_level [v5]", "pass")),
+        "{t}"
+    );
+}
+
+#[test]
 fn the_whole_library_passes_against_the_reference_broker_binary() {
     if !reference_binary_built() {
         return;

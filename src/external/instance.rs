@@ -10,12 +10,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::profile::Profile;
+use crate::scenario::VersionName;
 
 pub struct Instance {
     profile: Profile,
     /// Where the profile installed its broker, if it installs one.
     cache: Option<PathBuf>,
     port: u16,
+    /// A second port, for MQTT 5.0, when the profile's templates use
+    /// `{port5}` (a broker that serves each version on a listener of its own).
+    port5: Option<u16>,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -85,10 +89,17 @@ impl Instance {
             .prefix(&format!("gauntlet-{}-", profile.name))
             .tempdir()
             .map_err(|e| format!("cannot make a directory for the broker: {e}"))?;
+        let uses_port5 = profile
+            .start
+            .command
+            .iter()
+            .chain(profile.start.files.values())
+            .any(|t| t.contains("{port5}"));
         let mut instance = Instance {
             profile: profile.clone(),
             cache,
             port: free_port()?,
+            port5: if uses_port5 { Some(free_port()?) } else { None },
             dir,
             child: None,
         };
@@ -110,6 +121,7 @@ impl Instance {
             .as_ref()
             .map_or(String::new(), |c| c.display().to_string());
         template
+            .replace("{port5}", &self.port5.unwrap_or(self.port).to_string())
             .replace("{port}", &self.port.to_string())
             .replace("{dir}", &self.dir.path().display().to_string())
             .replace("{cache}", &cache)
@@ -138,6 +150,14 @@ impl Instance {
 
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Where clients of `version` connect.
+    pub fn addr_for(&self, version: VersionName) -> SocketAddr {
+        match (version, self.port5) {
+            (VersionName::V5, Some(p)) => SocketAddr::from(([127, 0, 0, 1], p)),
+            _ => self.addr(),
+        }
     }
 
     fn log_path(&self) -> PathBuf {
@@ -214,8 +234,13 @@ impl Instance {
                     )));
                 }
             }
-            let port_open =
-                TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok();
+            let open = |addr: SocketAddr| {
+                TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            };
+            let port_open = open(self.addr())
+                && self
+                    .port5
+                    .is_none_or(|_| open(self.addr_for(VersionName::V5)));
             let log_seen = match &self.profile.ready.log {
                 None => true,
                 Some(needle) => std::fs::read_to_string(self.log_path())

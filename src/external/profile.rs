@@ -19,6 +19,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("mosquitto", include_str!("../../brokers/mosquitto.yaml")),
     ("aedes", include_str!("../../brokers/aedes.yaml")),
     ("amqtt", include_str!("../../brokers/amqtt.yaml")),
+    ("rumqttd", include_str!("../../brokers/rumqttd.yaml")),
 ];
 
 #[derive(Clone, Debug, Deserialize)]
@@ -67,7 +68,8 @@ fn twenty_minutes() -> Dur {
 }
 
 /// `command` and every file's text may use `{cache}` (the installed
-/// broker's folder, with `install`), `{port}` (the port it must
+/// broker's folder, with `install`), `{port5}` (a second port, where MQTT
+/// 5.0 clients connect, for a broker with a listener per version), `{port}` (the port it must
 /// listen on, on 127.0.0.1), `{dir}` (a fresh directory of its own, kept
 /// across restarts) and, in files, `{settings}`.
 #[derive(Clone, Debug, Deserialize)]

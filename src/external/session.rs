@@ -341,7 +341,7 @@ impl Session {
         let names: Vec<String> = s.clients.keys().cloned().collect();
         let (addr, tls) = match &self.target {
             Target::Url { addr, tls, .. } => (*addr, tls.clone()),
-            Target::Managed { shared, .. } => (shared.addr(), None),
+            Target::Managed { shared, .. } => (shared.addr_for(v), None),
         };
         let world = |broker, instance| {
             let link = Link {
@@ -365,7 +365,7 @@ impl Session {
                         return Verdict::Ran(runner::run_with(s, v, seed, || Err::<TcpWorld, _>(e)))
                     }
                 };
-                let addr = instance.addr();
+                let addr = instance.addr_for(v);
                 let mut scenario = s.clone();
                 isolate::with_credentials(
                     &mut scenario,
@@ -422,7 +422,7 @@ impl Session {
         let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
         let (addr, tls) = match &self.target {
             Target::Url { addr, tls, .. } => (*addr, tls.clone()),
-            Target::Managed { shared, .. } => (shared.addr(), None),
+            Target::Managed { shared, .. } => (shared.addr_for(v), None),
         };
         let mut names = w.publisher_names();
         names.extend(w.subscriber_names());
@@ -464,7 +464,7 @@ impl Session {
                 };
                 match Instance::start(profile, settings) {
                     Ok(mut instance) => {
-                        let addr = instance.addr();
+                        let addr = instance.addr_for(v);
                         WorkloadVerdict::Ran(Box::new(run(addr, Some(&mut instance), &credentials)))
                     }
                     Err(e) => {
