@@ -937,6 +937,17 @@ fn will_on_abnormal_disconnect(ix: &Index<'_>) -> Vec<Violation> {
             continue;
         }
         let why = match ix.conn(&d.id.publisher, d.id.seq) {
+            // Connections are numbered by attempt: one below a later
+            // accepted connection sent its CONNECT (with the will every
+            // connection of this client carries) and lost the CONNACK, so
+            // the broker may have accepted it and owe its will.
+            None if ix.conns.get(d.id.publisher.as_str()).is_some_and(|cs| {
+                cs.keys().next_back().is_some_and(|&last| last > d.id.seq)
+                    && cs.values().any(|c| c.will.is_some())
+            }) =>
+            {
+                continue
+            }
             None => "a connection that never was".to_owned(),
             Some(c) if c.will.is_none() => "a connection that carried no will".to_owned(),
             Some(Conn {
@@ -1536,6 +1547,34 @@ mod tests {
                 "retained_latest: maison/salon/temperature retains p1#3 at the end, which was \
                  published there without RETAIN"
             ),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn a_will_for_a_connection_whose_connack_was_lost_is_allowed() {
+        // p1's connection 3 sent CONNECT, the CONNACK was cut off, and the
+        // broker published its will when it died; connection 4 came after.
+        let lost_connack = will_id("p1", 3);
+        let b = clean().connect_will(2500, "p1", 4, "wills/p1").deliver_x(
+            2400,
+            "w",
+            lost_connack,
+            "wills/p1",
+            1,
+            false,
+            false,
+        );
+        let v = run(Check::WillOnAbnormalDisconnect, &b.0);
+        assert!(v.is_empty(), "{:#?}", texts(&v));
+        // A will for a connection later than any the client tried is made up.
+        let made_up = will_id("p1", 7);
+        let h = b
+            .deliver_x(2600, "w", made_up, "wills/p1", 1, false, false)
+            .0;
+        let t = one(Check::WillOnAbnormalDisconnect, &h);
+        assert!(
+            t.contains("p1's will (connection 7) delivered to w at 2.600s, for a connection that never was"),
             "{t}"
         );
     }
