@@ -211,8 +211,15 @@ fn judge(baseline: Option<&Baseline>, r: &mut Record) -> Judgement {
 
 /// What the terminal hears of a run as it ends: new failures in full, runs
 /// the baseline should no longer list.
-fn announce(bar: &ProgressBar, j: Judgement, name: &str, report: impl FnOnce() -> String) {
-    if bar.is_hidden() {
+/// Prints a new failure (or a fixed one) as it happens, unless `quiet`.
+fn announce(
+    bar: &ProgressBar,
+    quiet: bool,
+    j: Judgement,
+    name: &str,
+    report: impl FnOnce() -> String,
+) {
+    if quiet {
         return;
     }
     match j {
@@ -454,7 +461,7 @@ pub fn execute(o: &RunOptions) -> Result<Executed, String> {
                 let mut r =
                     Record::from_run(&p.name, &p.entry.path, &p.scenario.name, &result, wall);
                 let judgement = judge(baseline.as_ref(), &mut r);
-                announce(&bar, judgement, &p.name, || {
+                announce(&bar, o.quiet, judgement, &p.name, || {
                     let broker = o.broker.as_ref().map(|b| b.broker.as_str());
                     failure_report_on(&p.entry.path, &result, broker)
                 });
@@ -541,7 +548,7 @@ pub fn execute(o: &RunOptions) -> Result<Executed, String> {
                 sim_ms_total += outcome.sim_ms;
                 let mut r = Record::from_workload(name, path, &w.name, &outcome, wall);
                 let judgement = judge(baseline.as_ref(), &mut r);
-                announce(&bar, judgement, name, || {
+                announce(&bar, o.quiet, judgement, name, || {
                     crate::workload::run::failure_report(path, &outcome)
                 });
                 if judgement.fails_job() {
