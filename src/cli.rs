@@ -7,7 +7,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::baseline::{Baseline, Judgement};
-use crate::external::session::{self, Placement, Session, Verdict, WorkloadVerdict};
+use crate::external::session::{self, Placement, Session, Verdict};
 use crate::report::{self, Record, Status};
 use crate::runner::{self, Outcome, RunResult};
 use crate::scenario::{self, VersionName};
@@ -523,8 +523,8 @@ pub fn execute(o: &RunOptions) -> Result<Executed, String> {
             let t = Instant::now();
             match &session {
                 Some(s) => match s.run_workload(w, *v, o.seed, &s.workload_placement(w, *v)) {
-                    WorkloadVerdict::Ran(outcome) => Ok((*outcome, t.elapsed())),
-                    WorkloadVerdict::Skipped(why) => Err(why),
+                    Verdict::Ran(outcome) => Ok((*outcome, t.elapsed())),
+                    Verdict::Skipped(why) => Err(why),
                 },
                 None => {
                     let faults = crate::workload::run::schedule(w, o.seed);

@@ -366,21 +366,16 @@ mod tests {
     use super::*;
 
     fn record(name: &str, status: Status, message: Option<&str>) -> Record {
-        Record {
-            name: name.into(),
-            file: format!("scenarios/{}.yaml", name.split(' ').next().unwrap()),
-            title: "t".into(),
+        let file = format!("scenarios/{}.yaml", name.split(' ').next().unwrap());
+        let mut r = Record::new(
+            name,
+            std::path::Path::new(&file),
+            "t",
             status,
-            version: None,
-            seed: Some(1),
-            message: message.map(str::to_owned),
-            step: None,
-            line: None,
-            simulated_ms: 0,
-            wall_ms: 0,
-            trace: None,
-            baseline: None,
-        }
+            message.map(str::to_owned),
+        );
+        r.seed = Some(1);
+        r
     }
 
     #[test]

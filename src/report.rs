@@ -50,7 +50,7 @@ pub struct Record {
 
 impl Record {
     /// A record with only what every kind has; the constructors add the rest.
-    fn new(
+    pub(crate) fn new(
         name: &str,
         file: &Path,
         title: &str,

@@ -31,8 +31,6 @@ enum Start {
     Failed(String),
 }
 
-struct Exited(String);
-
 /// How many times a broker that exits at start is started again.
 const START_ATTEMPTS: usize = 3;
 
@@ -74,21 +72,21 @@ impl Instance {
     pub fn start(profile: &Profile, settings: &str) -> Result<Instance, String> {
         let mut failures = Vec::new();
         for _ in 0..START_ATTEMPTS {
-            match Instance::start_once(profile, settings)? {
+            match Instance::start_once(profile, settings) {
                 Ok(instance) => return Ok(instance),
-                Err(Exited(e)) => failures.push(e),
+                Err(Start::Exited(e)) => failures.push(e),
+                Err(Start::Failed(e)) => return Err(e),
             }
         }
         Err(failures.join("\nthen "))
     }
 
-    /// Outer error: nothing to try again; inner: the broker exited at start.
-    fn start_once(profile: &Profile, settings: &str) -> Result<Result<Instance, Exited>, String> {
-        let cache = super::install::ensure(profile)?;
+    fn start_once(profile: &Profile, settings: &str) -> Result<Instance, Start> {
+        let cache = super::install::ensure(profile).map_err(Start::Failed)?;
         let dir = tempfile::Builder::new()
             .prefix(&format!("gauntlet-{}-", profile.name))
             .tempdir()
-            .map_err(|e| format!("cannot make a directory for the broker: {e}"))?;
+            .map_err(|e| Start::Failed(format!("cannot make a directory for the broker: {e}")))?;
         let uses_port5 = profile
             .start
             .command
@@ -98,21 +96,23 @@ impl Instance {
         let mut instance = Instance {
             profile: profile.clone(),
             cache,
-            port: free_port()?,
-            port5: if uses_port5 { Some(free_port()?) } else { None },
+            port: free_port().map_err(Start::Failed)?,
+            port5: if uses_port5 {
+                Some(free_port().map_err(Start::Failed)?)
+            } else {
+                None
+            },
             dir,
             child: None,
         };
         for (name, template) in &profile.start.files {
             let text = instance.fill(template).replace("{settings}", settings);
             let path = instance.dir.path().join(name);
-            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::write(&path, text)
+                .map_err(|e| Start::Failed(format!("{}: {e}", path.display())))?;
         }
-        match instance.spawn() {
-            Ok(()) => Ok(Ok(instance)),
-            Err(Start::Exited(e)) => Ok(Err(Exited(e))),
-            Err(Start::Failed(e)) => Err(e),
-        }
+        instance.spawn()?;
+        Ok(instance)
     }
 
     fn fill(&self, template: &str) -> String {

@@ -21,7 +21,7 @@ use crate::runner::{self, RunResult};
 use crate::scenario::{Scenario, VersionName};
 use crate::workload::client::{Naming, PROBE};
 use crate::workload::model::Workload;
-use crate::workload::run::{self as workload_run, Ending, Outcome};
+use crate::workload::run::{self as workload_run, Outcome};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -60,13 +60,10 @@ pub enum Placement {
     Exclusive(String),
 }
 
-pub enum Verdict {
-    Ran(RunResult),
-    Skipped(String),
-}
-
-pub enum WorkloadVerdict {
-    Ran(Box<Outcome>),
+/// A run's result (a scenario's `RunResult`, a workload's `Outcome`), or
+/// why it was skipped.
+pub enum Verdict<T> {
+    Ran(T),
     Skipped(String),
 }
 
@@ -332,7 +329,13 @@ impl Session {
     }
 
     /// Runs one scenario version where `placement` (from `placement`) says.
-    pub fn run(&self, s: &Scenario, v: VersionName, seed: u64, placement: &Placement) -> Verdict {
+    pub fn run(
+        &self,
+        s: &Scenario,
+        v: VersionName,
+        seed: u64,
+        placement: &Placement,
+    ) -> Verdict<RunResult> {
         let n = self.next_run.fetch_add(1, Ordering::Relaxed);
         let tag = format!("{}{}", self.tag, base36(n));
         let latency = s.network.latency.map(|r| (r.min.0, r.max.0));
@@ -417,22 +420,14 @@ impl Session {
         v: VersionName,
         seed: u64,
         placement: &Placement,
-    ) -> WorkloadVerdict {
+    ) -> Verdict<Box<Outcome>> {
         let faults = workload_run::schedule(w, seed);
         let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
         let (addr, tls) = match &self.target {
             Target::Url { addr, tls, .. } => (*addr, tls.clone()),
             Target::Managed { shared, .. } => (shared.addr_for(v), None),
         };
-        let mut names = w.publisher_names();
-        names.extend(w.subscriber_names());
-        if w.workload.wills {
-            names.push(workload_run::WILL_WATCHER.into());
-        }
-        let ending = Ending {
-            normal_latency: latency.unwrap_or_default(),
-            leave: true,
-        };
+        let mut names = workload_run::clients(w);
         let broker_name = self.broker_name();
         let run = |broker, instance, naming: &Naming| {
             let link = Link {
@@ -444,7 +439,7 @@ impl Session {
             };
             let mut outcome = workload_run::guarded(v, seed, &faults, || {
                 match TcpWorld::with_proxies(&link, &names, instance) {
-                    Ok(world) => workload_run::run_on(world, w, v, seed, &faults, naming, &ending),
+                    Ok(world) => workload_run::run_on(world, w, v, seed, &faults, naming, true),
                     Err(e) => Outcome::failed(v, seed, &faults, e),
                 }
             });
@@ -457,20 +452,20 @@ impl Session {
             ..Naming::default()
         };
         match placement {
-            Placement::Skip(why) => WorkloadVerdict::Skipped(why.clone()),
+            Placement::Skip(why) => Verdict::Skipped(why.clone()),
             Placement::Dedicated(settings) => {
                 let Target::Managed { profile, .. } = &self.target else {
-                    return WorkloadVerdict::Skipped("no profile to start a broker from".into());
+                    return Verdict::Skipped("no profile to start a broker from".into());
                 };
                 match Instance::start(profile, settings) {
                     Ok(mut instance) => {
                         let addr = instance.addr_for(v);
-                        WorkloadVerdict::Ran(Box::new(run(addr, Some(&mut instance), &credentials)))
+                        Verdict::Ran(Box::new(run(addr, Some(&mut instance), &credentials)))
                     }
                     Err(e) => {
                         let mut outcome = Outcome::failed(v, seed, &faults, e);
                         outcome.broker = Some(broker_name);
-                        WorkloadVerdict::Ran(Box::new(outcome))
+                        Verdict::Ran(Box::new(outcome))
                     }
                 }
             }
@@ -495,7 +490,7 @@ impl Session {
                 if let Err(e) = self.clean_up(addr, tls.as_ref(), v, &left, &tag) {
                     outcome.notes.push(format!("clean-up failed: {e}"));
                 }
-                WorkloadVerdict::Ran(Box::new(outcome))
+                Verdict::Ran(Box::new(outcome))
             }
         }
     }

@@ -118,7 +118,7 @@ fn uniform(rng: &mut SplitMix64, min: u64, max: u64) -> u64 {
 }
 
 /// Every client name, publishers first.
-fn clients(w: &Workload) -> Vec<String> {
+pub fn clients(w: &Workload) -> Vec<String> {
     let mut all = w.publisher_names();
     all.extend(w.subscriber_names());
     if w.workload.wills {
@@ -267,20 +267,7 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
         version.protocol(),
         TICK,
     );
-    let end = Ending {
-        normal_latency: latency.unwrap_or_default(),
-        leave: false,
-    };
-    run_on(world, w, version, seed, faults, &Naming::default(), &end)
-}
-
-/// What a world needs at the end of faults and of the run.
-pub struct Ending {
-    /// The latency a link goes back to when a latency fault ends.
-    pub normal_latency: (Duration, Duration),
-    /// Clients DISCONNECT after the run (on a real broker, so that no will
-    /// is published and nothing is left connected).
-    pub leave: bool,
+    run_on(world, w, version, seed, faults, &Naming::default(), false)
 }
 
 /// Every client of the workload, as it runs on the broker.
@@ -333,7 +320,9 @@ fn roles(w: &Workload, version: VersionName, seed: u64, naming: &Naming) -> Vec<
 
 /// Runs `w` in `world`: starts the clients, applies the faults as time
 /// passes, heals everything, drains, reads the retained messages if asked
-/// to, and checks the history.
+/// to, and checks the history. With `leave`, the clients DISCONNECT after
+/// the run (on a real broker, so that no will is published and nothing is
+/// left connected).
 pub fn run_on<W: WorkloadWorld>(
     mut world: W,
     w: &Workload,
@@ -341,7 +330,7 @@ pub fn run_on<W: WorkloadWorld>(
     seed: u64,
     faults: &[ScheduledFault],
     naming: &Naming,
-    ending: &Ending,
+    leave: bool,
 ) -> Outcome {
     let kept = w.workload.sessions == Sessions::Kept;
     let history = Rc::new(RefCell::new(History {
@@ -370,7 +359,12 @@ pub fn run_on<W: WorkloadWorld>(
         all.push(c);
     }
 
-    let normal_latency = ending.normal_latency;
+    // What a link goes back to when a latency fault ends.
+    let normal_latency = w
+        .network
+        .latency
+        .map(|r| (r.min.0, r.max.0))
+        .unwrap_or_default();
     let mut pending: Vec<ScheduledFault> = faults.to_vec();
     pending.sort_by_key(|f| f.at_ms);
     let mut pending = std::collections::VecDeque::from(pending);
@@ -476,7 +470,7 @@ pub fn run_on<W: WorkloadWorld>(
             Err(e) => error = Some(format!("reading the retained messages at the end: {e}")),
         }
     }
-    if ending.leave {
+    if leave {
         for c in &all {
             c.stop();
         }
