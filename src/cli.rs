@@ -576,10 +576,18 @@ pub fn execute(o: &RunOptions) -> Result<Executed, String> {
     })
 }
 
-pub fn replay(file: &Path, seed: u64, version: Option<&str>) -> Result<bool, String> {
+/// `gauntlet replay`: the scenario again from its seed, with its whole
+/// trace; `html` also draws each run as a sequence diagram in that file.
+pub fn replay(
+    file: &Path,
+    seed: u64,
+    version: Option<&str>,
+    html: Option<&Path>,
+) -> Result<bool, String> {
     let only = parse_version(version)?;
     let s = scenario::load_file(file).map_err(|e| e.to_string())?;
     let mut all_passed = true;
+    let mut runs = Vec::new();
     for &v in &s.versions {
         if only.is_some_and(|o| o != v) {
             continue;
@@ -595,6 +603,35 @@ pub fn replay(file: &Path, seed: u64, version: Option<&str>) -> Result<bool, Str
                 print!("{}", failure_report(file, &result));
             }
         }
+        runs.push(result);
+    }
+    if let Some(out) = html {
+        let diagrams: Vec<crate::diagram::Diagram> = runs
+            .iter()
+            .map(|r| crate::diagram::Diagram::from_trace(&r.trace))
+            .collect();
+        let pages: Vec<crate::html::ReplayRun<'_>> = runs
+            .iter()
+            .zip(&diagrams)
+            .map(|(r, d)| crate::html::ReplayRun {
+                title: format!("{} [{}] seed {seed}", s.name, r.version.label()),
+                passed: r.passed(),
+                message: match &r.outcome {
+                    Outcome::Passed => None,
+                    Outcome::Failed(f) => {
+                        Some(format!("step {} ({}): {}", f.step, f.step_text, f.message))
+                    }
+                },
+                diagram: d,
+                trace: r.trace.to_string(),
+            })
+            .collect();
+        let text = crate::html::replay(&s.name, &file.display().to_string(), seed, &pages);
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+        eprintln!("written: {}", out.display());
     }
     Ok(all_passed)
 }
@@ -913,6 +950,9 @@ pub fn compare(o: CompareOptions) -> Result<bool, String> {
     let json = o.out.join("comparison.json");
     let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())?;
     std::fs::write(&json, text).map_err(|e| format!("{}: {e}", json.display()))?;
+    let html = o.out.join("comparison.html");
+    std::fs::write(&html, crate::html::comparison(&c))
+        .map_err(|e| format!("{}: {e}", html.display()))?;
     let mut out = std::io::stdout().lock();
     for b in &c.brokers {
         let _ = writeln!(
@@ -925,6 +965,12 @@ pub fn compare(o: CompareOptions) -> Result<bool, String> {
             b.totals.skip
         );
     }
-    let _ = writeln!(out, "written: {} and {}", md.display(), json.display());
+    let _ = writeln!(
+        out,
+        "written: {}, {} and {}",
+        md.display(),
+        html.display(),
+        json.display()
+    );
     Ok(true)
 }

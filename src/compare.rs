@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::baseline::Baseline;
+use crate::diagram::Diagram;
 use crate::report::{Record, Status};
 
 /// The areas of the matrix, in the order it shows them.
@@ -102,6 +103,25 @@ pub struct Cell {
     pub reason: Option<String>,
     /// The baseline lists it as flaky: it fails only some of the time.
     pub flaky: bool,
+    /// A failure's own account (what was expected, what came), when the
+    /// reason is the baseline's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// A failure's sequence diagram.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagram: Option<Diagram>,
+}
+
+impl Cell {
+    fn new(outcome: Outcome, reason: Option<String>) -> Cell {
+        Cell {
+            outcome,
+            reason,
+            flaky: false,
+            message: None,
+            diagram: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -231,26 +251,18 @@ pub fn build(
                 .and_then(|b| b.entry(name))
                 .is_some_and(|e| e.flaky);
             let cell = match record {
-                None => Cell {
-                    outcome: Outcome::Skip,
-                    reason: Some("not in this broker's run".into()),
-                    flaky: false,
-                },
+                None => Cell::new(Outcome::Skip, Some("not in this broker's run".into())),
                 Some(r) => match r.status {
                     Status::Passed => Cell {
-                        outcome: Outcome::Pass,
-                        reason: None,
                         flaky,
+                        ..Cell::new(Outcome::Pass, None)
                     },
-                    Status::Skipped => Cell {
-                        outcome: Outcome::Skip,
-                        reason: r.message.clone(),
-                        flaky: false,
-                    },
+                    Status::Skipped => Cell::new(Outcome::Skip, r.message.clone()),
                     Status::Failed | Status::Error => Cell {
-                        outcome: Outcome::Fail,
-                        reason: Some(failure_reason(r, run.baseline, spec)),
                         flaky,
+                        message: r.message.as_deref().map(unprefixed),
+                        diagram: r.diagram.as_ref().map(Diagram::unprefixed),
+                        ..Cell::new(Outcome::Fail, Some(failure_reason(r, run.baseline, spec)))
                     },
                 },
             };
@@ -450,5 +462,78 @@ mod tests {
         ];
         let c = build(&runs, &spec, "0.1.0", "2026-12-04", 1);
         insta::assert_snapshot!(markdown(&c));
+    }
+
+    #[test]
+    fn a_small_comparison_draws_its_failure() {
+        use crate::trace::{Kind, Trace};
+        let mut t = Trace::default();
+        t.push(
+            0,
+            "runner",
+            Kind::Step("step 1 (dashboard: connect)".into()),
+        );
+        t.push(
+            0,
+            "dashboard",
+            Kind::Sent("CONNECT v5 client_id=\"gk1-dashboard\"".into()),
+        );
+        t.push(
+            3,
+            "dashboard",
+            Kind::Received("CONNACK session_present=0 reason=0x00".into()),
+        );
+        t.push(3, "runner", Kind::Step("step 2 (sensor: publish)".into()));
+        t.push(
+            3,
+            "sensor",
+            Kind::Sent(
+                "PUBLISH topic=\"gauntlet/gk1/maison/salon\" qos=1 id=1 payload=\"21.5\"".into(),
+            ),
+        );
+        t.push(5, "network", Kind::Event("stall dashboard".into()));
+        t.push(6, "sensor", Kind::Received("PUBACK id=1".into()));
+        t.push(
+            6,
+            "runner",
+            Kind::Step("step 3 (dashboard: expect PUBLISH)".into()),
+        );
+        t.push(
+            9,
+            "dashboard",
+            Kind::Received(
+                "PUBLISH topic=\"gauntlet/gk1/maison/salon\" qos=0 payload=\"21.5\"".into(),
+            ),
+        );
+        t.push(
+            9,
+            "runner",
+            Kind::Failed("PUBLISH differs: qos is 0, expected 1".into()),
+        );
+        let mut failing = record(
+            "conformance::qos1_flow [v5]",
+            Status::Failed,
+            Some("step 3 (dashboard: expect PUBLISH): PUBLISH differs: qos is 0, expected 1"),
+        );
+        failing.diagram = Some(Diagram::from_trace(&t));
+        let b = vec![failing];
+        let runs = [BrokerRun {
+            name: "b".into(),
+            version: None,
+            records: &b,
+            baseline: None,
+        }];
+        let c = build(&runs, &SpecIds::new(), "0.1.0", "2026-12-04", 1);
+        let d = c.rows[0].cells[0]
+            .diagram
+            .as_ref()
+            .expect("a failure has its diagram");
+        let svg = crate::diagram::svg(d, &format!("{} on b", c.rows[0].name), "d1");
+        assert!(!svg.contains("gauntlet/gk1/"), "run prefixes are taken out");
+        insta::assert_snapshot!(svg);
+        // The page carries the same diagram beside the matrix.
+        let page = crate::html::comparison(&c);
+        assert!(page.contains(&svg), "the HTML report embeds the diagram");
+        assert!(page.contains("data-target=\"failure-1\""));
     }
 }

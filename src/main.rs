@@ -80,6 +80,9 @@ enum Command {
         /// The version to replay (default: each the scenario lists).
         #[arg(long)]
         version: Option<String>,
+        /// Also write the runs as sequence diagrams to this HTML file.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Which normative statements of each version the scenarios check.
     Coverage {
@@ -182,7 +185,8 @@ fn main() -> ExitCode {
             file,
             seed,
             version,
-        } => cli::replay(&file, seed, version.as_deref()),
+            html,
+        } => cli::replay(&file, seed, version.as_deref(), html.as_deref()),
         Command::Check { paths } => cli::check(&paths),
         Command::Coverage { paths, missing } => cli::coverage(&paths, missing),
         Command::Schema => {

@@ -46,6 +46,10 @@ pub struct Record {
     /// What the baseline says of this run: `known failure: ...`, `flaky:
     /// ...`, `fixed: ...`.
     pub baseline: Option<String>,
+    /// A failed run drawn as a sequence diagram (its trace, or for a
+    /// workload the history around its first violation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagram: Option<crate::diagram::Diagram>,
 }
 
 impl Record {
@@ -71,6 +75,7 @@ impl Record {
             wall_ms: 0,
             trace: None,
             baseline: None,
+            diagram: None,
         }
     }
 
@@ -99,6 +104,7 @@ impl Record {
             simulated_ms: run.sim_ms,
             wall_ms: wall.as_millis() as u64,
             trace,
+            diagram: (!run.passed()).then(|| crate::diagram::Diagram::from_trace(&run.trace)),
             ..Record::new(name, file, title, status, message)
         }
     }
@@ -130,6 +136,10 @@ impl Record {
             simulated_ms: o.sim_ms,
             wall_ms: wall.as_millis() as u64,
             trace: failed.then(|| crate::workload::run::failure_report(file, o)),
+            diagram: o
+                .violations
+                .first()
+                .map(|v| crate::diagram::Diagram::from_violation(&o.history, v)),
             ..Record::new(name, file, title, status, message)
         }
     }

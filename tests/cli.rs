@@ -386,3 +386,51 @@ fn run_report_of_a_passing_run() {
     assert_eq!(json[0]["status"], "passed");
     assert_eq!(json[0]["version"], "5");
 }
+
+#[test]
+fn replay_draws_each_run_as_a_sequence_diagram() {
+    let dir = tempfile::tempdir().unwrap();
+    // A failing run: the failing step and what was wrong are marked.
+    let failing = dir.path().join("failing/replay.html");
+    let out = gauntlet(&[
+        "replay",
+        "tests/fixtures/failing/wrong_payload.yaml",
+        "--seed",
+        "3",
+        "--version",
+        "5",
+        "--html",
+        failing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let page = std::fs::read_to_string(&failing).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert_eq!(page.matches("<svg ").count(), 1, "one run: version 5");
+    assert!(page.contains("The dashboard expects a different reading [v5] seed 3"));
+    assert!(page.contains("<span class=\"verdict fail\">FAILED</span>"));
+    assert!(page.contains("<g class=\"step failed\"><title>step 6: dashboard: expect PUBLISH"));
+    assert!(page.contains("<g class=\"failure\">"));
+    assert!(page.contains("payload is &quot;21.5&quot;, expected &quot;22.0&quot;"));
+    for lifeline in ["broker", "dashboard", "sensor"] {
+        assert!(
+            page.contains(&format!(">{lifeline}</text></g>")),
+            "{lifeline}"
+        );
+    }
+    // A passing run is drawn too, one diagram per version, with no failure.
+    let passing = dir.path().join("passing.html");
+    let out = gauntlet(&[
+        "replay",
+        "scenarios/conformance/qos1_flow.yaml",
+        "--html",
+        passing.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(&passing).unwrap();
+    assert_eq!(page.matches("<svg ").count(), 2, "3.1.1 and 5");
+    assert_eq!(page.matches("verdict pass").count(), 2);
+    assert!(!page.contains("class=\"failure\""));
+    assert!(page.contains("<g class=\"packet out\"><title>PUBLISH"));
+    // The trace as text is there as well.
+    assert!(page.contains("<details><summary>trace as text</summary>"));
+}

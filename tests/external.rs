@@ -388,6 +388,28 @@ fn compare_writes_one_matrix_of_several_brokers() {
     assert_eq!(json["brokers"].as_array().unwrap().len(), 2);
     assert_eq!(json["brokers"][1]["totals"]["fail"], 2, "{json}");
     assert_eq!(json["rows"].as_array().unwrap().len(), 4);
+    // Each failure carries its sequence diagram, in the JSON and the page.
+    let failing: Vec<&serde_json::Value> = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["cells"][1])
+        .filter(|c| c["outcome"] == "fail")
+        .collect();
+    assert_eq!(failing.len(), 2);
+    for cell in &failing {
+        let lifelines = cell["diagram"]["lifelines"].as_array().unwrap();
+        assert_eq!(lifelines[0], "broker", "{cell}");
+        assert!(lifelines.len() >= 2, "{cell}");
+    }
+    let page = std::fs::read_to_string(dir.path().join("comparison.html")).unwrap();
+    assert_eq!(page.matches("<article class=\"failure\"").count(), 2);
+    assert_eq!(page.matches("<svg ").count(), 2);
+    // Topics read as the scenario wrote them in the diagrams too.
+    assert!(
+        !page.contains("gauntlet/g"),
+        "run prefixes left in the page"
+    );
 }
 
 #[test]

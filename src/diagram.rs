@@ -1,0 +1,723 @@
+//! A run drawn as a sequence diagram: one lifeline for the broker and one
+//! per client, packets as arrows with their key fields, faults marked
+//! where they fell, steps as dividers and the failing expectation in red.
+//!
+//! A [`Diagram`] is built from a scripted run's [`Trace`] or from the part
+//! of a workload's history around its first violation, and drawn as a
+//! self-contained SVG. Time runs down the page one event per row (a real
+//! time axis would spend most of the page on waits); each row shows its
+//! time on the left.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::html::esc;
+use crate::trace::{Kind, Trace};
+use crate::workload::check::Violation;
+use crate::workload::history::{Event, History, MsgId};
+
+/// The broker's lifeline: always the first.
+pub const BROKER: &str = "broker";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagram {
+    /// Lifelines left to right; the broker first.
+    pub lifelines: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum What {
+    /// A packet from one lifeline to another.
+    Packet {
+        from: String,
+        to: String,
+        label: String,
+    },
+    /// Something that happened at one lifeline (a connection closed).
+    Note { on: String, label: String },
+    /// A fault: on the link between a client and the broker (`on` the
+    /// client), or at the broker itself.
+    Fault { on: String, label: String },
+    /// A step of the script began; `failed` marks the step that failed.
+    Step { label: String, failed: bool },
+    /// What was wrong, where the run failed.
+    Failure { label: String },
+}
+
+impl Diagram {
+    /// A scripted run's whole trace. The step the run failed in and the
+    /// failure itself are marked.
+    pub fn from_trace(trace: &Trace) -> Diagram {
+        let mut lifelines = vec![BROKER.to_owned()];
+        for e in &trace.entries {
+            if matches!(e.kind, Kind::Sent(_) | Kind::Received(_))
+                || (matches!(e.kind, Kind::Event(_)) && !is_world(&e.who))
+            {
+                add(&mut lifelines, &e.who);
+            }
+        }
+        let clients: Vec<String> = lifelines[1..].to_vec();
+        let failed_step = trace
+            .entries
+            .iter()
+            .position(|e| matches!(e.kind, Kind::Failed(_)))
+            .and_then(|f| {
+                trace.entries[..f]
+                    .iter()
+                    .rposition(|e| matches!(e.kind, Kind::Step(_)))
+            });
+        let rows = trace
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let what = match &e.kind {
+                    Kind::Sent(t) => What::Packet {
+                        from: e.who.clone(),
+                        to: BROKER.into(),
+                        label: t.clone(),
+                    },
+                    Kind::Received(t) => What::Packet {
+                        from: BROKER.into(),
+                        to: e.who.clone(),
+                        label: t.clone(),
+                    },
+                    Kind::Event(t) if e.who == "network" => What::Fault {
+                        on: target(t, &clients).unwrap_or(BROKER).to_owned(),
+                        label: t.clone(),
+                    },
+                    Kind::Event(t) if e.who == BROKER || e.who == "runner" => What::Fault {
+                        on: BROKER.into(),
+                        label: format!("broker {t}"),
+                    },
+                    Kind::Event(t) => What::Note {
+                        on: e.who.clone(),
+                        label: t.clone(),
+                    },
+                    Kind::Step(t) => What::Step {
+                        label: t.clone(),
+                        failed: failed_step == Some(i),
+                    },
+                    Kind::Failed(t) => What::Failure { label: t.clone() },
+                };
+                Row {
+                    at_ms: e.at_ms,
+                    what,
+                }
+            })
+            .collect();
+        Diagram { lifelines, rows }
+    }
+
+    /// The part of a workload's history that tells its first violation:
+    /// everything that happened to the message concerned, the connections
+    /// of the clients involved and the faults on their links or the broker,
+    /// from `CONTEXT_MS` before the message was published (or before the
+    /// violation, when it names no message) to the violation, and the
+    /// violation itself. At most `MAX_ROWS` rows, the latest kept.
+    pub fn from_violation(history: &History, v: &Violation) -> Diagram {
+        const CONTEXT_MS: u64 = 3_000;
+        const MAX_ROWS: usize = 300;
+        let mut involved: Vec<String> = Vec::new();
+        for who in [&v.publisher, &v.subscriber].into_iter().flatten() {
+            add(&mut involved, who);
+        }
+        let concerns = |id: &MsgId| v.message.as_ref() == Some(id);
+        // Every subscriber the message reached is part of its story.
+        for e in &history.events {
+            if let Event::Delivered { client, id, .. } = e {
+                if concerns(id) {
+                    add(&mut involved, client);
+                }
+            }
+        }
+        let published_at = history.events.iter().find_map(|e| match e {
+            Event::Published { at, id, .. } if concerns(id) => Some(*at),
+            _ => None,
+        });
+        let from = published_at
+            .unwrap_or(v.at)
+            .min(v.at)
+            .saturating_sub(CONTEXT_MS);
+        let until = v.at;
+        let mut rows = Vec::new();
+        for e in &history.events {
+            let at = e.at();
+            if at < from || at > until {
+                continue;
+            }
+            let what = match e {
+                Event::Published {
+                    id,
+                    topic,
+                    qos,
+                    retain,
+                    ..
+                } if concerns(id) || (v.message.is_none() && involved.contains(&id.publisher)) => {
+                    What::Packet {
+                        from: id.publisher.clone(),
+                        to: BROKER.into(),
+                        label: format!(
+                            "PUBLISH {id} topic={topic:?} qos={qos}{}",
+                            if *retain { " retain=1" } else { "" }
+                        ),
+                    }
+                }
+                Event::Acked { id, .. } if concerns(id) => What::Packet {
+                    from: BROKER.into(),
+                    to: id.publisher.clone(),
+                    label: format!("acknowledged {id} (PUBACK / PUBREC)"),
+                },
+                Event::Completed { id, .. } if concerns(id) => What::Packet {
+                    from: BROKER.into(),
+                    to: id.publisher.clone(),
+                    label: format!("PUBCOMP {id}"),
+                },
+                Event::Delivered {
+                    client,
+                    id,
+                    topic,
+                    qos,
+                    dup,
+                    retain,
+                    ..
+                } if concerns(id) || (v.message.is_none() && involved.contains(client)) => {
+                    What::Packet {
+                        from: BROKER.into(),
+                        to: client.clone(),
+                        label: format!(
+                            "PUBLISH {id} topic={topic:?} qos={qos} dup={} retain={}",
+                            *dup as u8, *retain as u8
+                        ),
+                    }
+                }
+                Event::Connected {
+                    client,
+                    connection,
+                    clean_start,
+                    session_present,
+                    ..
+                } if involved.contains(client) => What::Packet {
+                    from: BROKER.into(),
+                    to: client.clone(),
+                    label: format!(
+                        "CONNACK connection {connection} (clean_start={} session_present={})",
+                        *clean_start as u8, *session_present as u8
+                    ),
+                },
+                Event::Disconnected {
+                    client, connection, ..
+                } if involved.contains(client) => What::Packet {
+                    from: client.clone(),
+                    to: BROKER.into(),
+                    label: format!("DISCONNECT (connection {connection})"),
+                },
+                Event::ConnectionLost {
+                    client,
+                    connection,
+                    why,
+                    ..
+                } if involved.contains(client) => What::Note {
+                    on: client.clone(),
+                    label: format!("connection {connection} lost: {why}"),
+                },
+                Event::Subscribed {
+                    client,
+                    filter,
+                    granted_qos,
+                    ..
+                } if involved.contains(client) => What::Packet {
+                    from: BROKER.into(),
+                    to: client.clone(),
+                    label: match granted_qos {
+                        Some(q) => format!("SUBACK {filter:?} granted qos {q}"),
+                        None => format!("SUBACK {filter:?} refused"),
+                    },
+                },
+                Event::Fault { what, .. } => match target(what, &involved) {
+                    Some(on) => What::Fault {
+                        on: on.to_owned(),
+                        label: what.clone(),
+                    },
+                    None if what.contains(BROKER) => What::Fault {
+                        on: BROKER.into(),
+                        label: what.clone(),
+                    },
+                    None => continue,
+                },
+                _ => continue,
+            };
+            rows.push(Row { at_ms: at, what });
+        }
+        rows.push(Row {
+            at_ms: v.at,
+            what: What::Failure {
+                label: format!("{}: {}", v.check, v.what),
+            },
+        });
+        if rows.len() > MAX_ROWS {
+            rows.drain(..rows.len() - MAX_ROWS);
+        }
+        let mut lifelines = vec![BROKER.to_owned()];
+        for r in &rows {
+            match &r.what {
+                What::Packet { from, to, .. } => {
+                    add(&mut lifelines, from);
+                    add(&mut lifelines, to);
+                }
+                What::Note { on, .. } | What::Fault { on, .. } => add(&mut lifelines, on),
+                _ => {}
+            }
+        }
+        Diagram { lifelines, rows }
+    }
+}
+
+impl Diagram {
+    /// The same diagram with a shared broker's run prefixes taken out of
+    /// its labels, so it reads as the scenario does.
+    pub fn unprefixed(&self) -> Diagram {
+        let mut d = self.clone();
+        for r in &mut d.rows {
+            match &mut r.what {
+                What::Packet { label, .. }
+                | What::Note { label, .. }
+                | What::Fault { label, .. }
+                | What::Step { label, .. }
+                | What::Failure { label } => *label = crate::compare::unprefixed(label),
+            }
+        }
+        d
+    }
+}
+
+fn is_world(who: &str) -> bool {
+    matches!(who, "network" | "broker" | "runner")
+}
+
+fn add(list: &mut Vec<String>, name: &str) {
+    if !list.iter().any(|n| n == name) {
+        list.push(name.to_owned());
+    }
+}
+
+/// The client a fault's text names (`cut dashboard`, `stall s1 for 2s`).
+fn target<'a>(text: &str, clients: &'a [String]) -> Option<&'a str> {
+    text.split(|c: char| c.is_whitespace() || c == ',' || c == ':')
+        .find_map(|word| clients.iter().find(|c| *c == word))
+        .map(String::as_str)
+}
+
+// Geometry, in SVG user units (pixels).
+const LEFT: u32 = 76;
+const COLUMN: u32 = 270;
+const HEAD: u32 = 44;
+const ROW: u32 = 22;
+const CHAR: f64 = 6.6;
+const WRAP: usize = 130;
+
+/// `s` cut to `max` characters, with an ellipsis if anything was cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Lines of at most `width` characters, broken at spaces where possible.
+fn wrap(s: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in s.lines() {
+        let mut line = String::new();
+        for word in para.split(' ') {
+            let len = line.chars().count();
+            if len > 0 && len + 1 + word.chars().count() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            while line.chars().count() > width {
+                let head: String = line.chars().take(width).collect();
+                line = line.chars().skip(width).collect();
+                lines.push(head);
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+fn time_label(ms: u64) -> String {
+    format!("{}.{:03}s", ms / 1000, ms % 1000)
+}
+
+/// The diagram as an SVG element (no XML prolog, so it can sit inside HTML
+/// as well as in a file of its own). `title` is its accessible name; `id`
+/// makes the ids inside it unique among several diagrams on one page.
+pub fn svg(d: &Diagram, title: &str, id: &str) -> String {
+    let columns = d.lifelines.len().max(1) as u32;
+    let width = LEFT + COLUMN * columns + 40;
+    let x_of = |name: &str| -> u32 {
+        let i = d.lifelines.iter().position(|n| n == name).unwrap_or(0) as u32;
+        LEFT + COLUMN / 2 + i * COLUMN
+    };
+    let full_chars = ((width - LEFT - 8) as f64 / CHAR) as usize;
+    let mut body = String::new();
+    let mut y = HEAD + 10;
+    let mut last_time = None;
+    for row in &d.rows {
+        let lines: Vec<String> = match &row.what {
+            // Bold text runs about a tenth wider than CHAR.
+            What::Failure { label } => wrap(label, WRAP.min(full_chars * 9 / 10)),
+            _ => vec![String::new()],
+        };
+        let height = ROW * lines.len() as u32;
+        let mid = y + ROW / 2;
+        if last_time != Some(row.at_ms) {
+            let _ = writeln!(
+                body,
+                r#"<text class="time" x="{}" y="{}">{}</text>"#,
+                LEFT - 8,
+                mid + 4,
+                time_label(row.at_ms)
+            );
+            last_time = Some(row.at_ms);
+        }
+        match &row.what {
+            What::Packet { from, to, label } => {
+                let (x1, x2) = (x_of(from), x_of(to));
+                let span = x1.abs_diff(x2).max(COLUMN) as f64;
+                let shown = clip(label, (span / CHAR) as usize - 2);
+                let class = if from == BROKER { "in" } else { "out" };
+                let _ = writeln!(
+                    body,
+                    r#"<g class="packet {class}"><title>{}</title><line x1="{x1}" y1="{}" x2="{x2}" y2="{}" marker-end="url(#{id}-arrow)"/><text x="{}" y="{}">{}</text></g>"#,
+                    esc(label),
+                    mid + 5,
+                    mid + 5,
+                    (x1 + x2) / 2,
+                    mid,
+                    esc(&shown),
+                );
+            }
+            What::Note { on, label } => {
+                let x = x_of(on);
+                let _ = writeln!(
+                    body,
+                    r#"<g class="note"><title>{}</title><circle cx="{x}" cy="{mid}" r="4"/><text x="{}" y="{}">{}</text></g>"#,
+                    esc(label),
+                    x + 8,
+                    mid + 4,
+                    esc(&clip(label, (COLUMN as f64 / CHAR) as usize - 2)),
+                );
+            }
+            What::Fault { on, label } => {
+                // A fault on a client's link spans the link; one at the
+                // broker sits on its lifeline.
+                let (x1, x2) = if on == BROKER {
+                    let text = (label.chars().count() as f64 * CHAR) as u32 + 30;
+                    let half = text.clamp(80, COLUMN - 10) / 2;
+                    (x_of(BROKER) - half, x_of(BROKER) + half)
+                } else {
+                    let (a, b) = (x_of(on), x_of(BROKER));
+                    (a.min(b), a.max(b))
+                };
+                let _ = writeln!(
+                    body,
+                    r#"<g class="fault"><title>{}</title><rect x="{x1}" y="{}" width="{}" height="{}" rx="3"/><text x="{}" y="{}">⚡ {}</text></g>"#,
+                    esc(label),
+                    y + 3,
+                    x2 - x1,
+                    ROW - 6,
+                    (x1 + x2) / 2,
+                    mid + 4,
+                    esc(&clip(label, ((x2 - x1) as f64 / CHAR) as usize - 3)),
+                );
+            }
+            What::Step { label, failed } => {
+                let class = if *failed { "step failed" } else { "step" };
+                let _ = writeln!(
+                    body,
+                    r#"<g class="{class}"><title>{}</title><line x1="{LEFT}" y1="{mid}" x2="{}" y2="{mid}"/><text x="{}" y="{}">{}</text></g>"#,
+                    esc(label),
+                    width - 8,
+                    LEFT + 4,
+                    mid - 3,
+                    esc(&clip(label, full_chars)),
+                );
+            }
+            What::Failure { .. } => {
+                let _ = write!(
+                    body,
+                    r#"<g class="failure"><rect x="{LEFT}" y="{}" width="{}" height="{}" rx="3"/>"#,
+                    y + 1,
+                    width - LEFT - 8,
+                    height - 2
+                );
+                for (i, line) in lines.iter().enumerate() {
+                    let _ = write!(
+                        body,
+                        r#"<text x="{}" y="{}">{}</text>"#,
+                        LEFT + 6,
+                        y + ROW * i as u32 + ROW / 2 + 4,
+                        esc(line)
+                    );
+                }
+                let _ = writeln!(body, "</g>");
+            }
+        }
+        y += height;
+    }
+    let height = y + 16;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="sequence" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{}">"#,
+        esc(title)
+    );
+    let _ = writeln!(s, "<title>{}</title>", esc(title));
+    s.push_str(STYLE);
+    let _ = writeln!(
+        s,
+        r#"<defs><marker id="{id}-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>"#
+    );
+    for name in &d.lifelines {
+        let x = x_of(name);
+        let class = if name == BROKER {
+            "lifeline broker"
+        } else {
+            "lifeline"
+        };
+        let _ = writeln!(
+            s,
+            r#"<g class="{class}"><line x1="{x}" y1="{}" x2="{x}" y2="{}"/><rect x="{}" y="6" width="{}" height="26" rx="4"/><text x="{x}" y="24">{}</text></g>"#,
+            HEAD - 12,
+            height - 6,
+            x - COLUMN / 2 + 20,
+            COLUMN - 40,
+            esc(&clip(name, 28)),
+        );
+    }
+    s.push_str(&body);
+    s.push_str("</svg>\n");
+    s
+}
+
+const STYLE: &str = r##"<style>
+.sequence { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 11px; background: #fff; }
+.sequence defs path { fill: #333; }
+.sequence .lifeline line { stroke: #bbb; stroke-dasharray: 4 3; }
+.sequence .lifeline rect { fill: #eef3fb; stroke: #5b7db1; }
+.sequence .lifeline.broker rect { fill: #e8f4ea; stroke: #4a8a55; }
+.sequence .lifeline text { text-anchor: middle; font-weight: bold; font-size: 12px; }
+.sequence .time { text-anchor: end; fill: #777; }
+.sequence .packet line { stroke: #333; stroke-width: 1.2; }
+.sequence .packet.in line { stroke: #2b5aa0; }
+.sequence .packet text { text-anchor: middle; fill: #222; }
+.sequence .note circle { fill: #888; }
+.sequence .note text { fill: #555; font-style: italic; }
+.sequence .fault rect { fill: #fde7c8; stroke: #d9822b; }
+.sequence .fault text { text-anchor: middle; fill: #8a4b08; }
+.sequence .step line { stroke: #ddd; }
+.sequence .step text { fill: #888; }
+.sequence .step.failed line { stroke: #c62828; stroke-width: 2; }
+.sequence .step.failed text { fill: #c62828; font-weight: bold; }
+.sequence .failure rect { fill: #fdecea; stroke: #c62828; stroke-width: 1.5; }
+.sequence .failure text { fill: #b71c1c; font-weight: bold; }
+</style>
+"##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_trace() -> Trace {
+        let mut t = Trace::default();
+        t.push(0, "runner", Kind::Step("step 1: sensor: connect".into()));
+        t.push(0, "sensor", Kind::Event("TCP connected".into()));
+        t.push(
+            0,
+            "sensor",
+            Kind::Sent("CONNECT v5 client_id=\"sensor\" clean_start=1 keep_alive=60".into()),
+        );
+        t.push(
+            4,
+            "sensor",
+            Kind::Received("CONNACK session_present=0 reason=0x00".into()),
+        );
+        t.push(
+            4,
+            "runner",
+            Kind::Step("step 2: network: cut dashboard".into()),
+        );
+        t.push(4, "network", Kind::Event("cut dashboard".into()));
+        t.push(6, "runner", Kind::Step("step 3: sensor: publish".into()));
+        t.push(
+            6,
+            "sensor",
+            Kind::Sent("PUBLISH topic=\"a/b\" qos=1 id=1 dup=0 retain=0 payload=\"21.5\"".into()),
+        );
+        t.push(9, "sensor", Kind::Received("PUBACK id=1".into()));
+        t.push(
+            9,
+            "runner",
+            Kind::Step("step 4: dashboard: expect publish".into()),
+        );
+        t.push(3009, "broker", Kind::Event("crash".into()));
+        t.push(
+            5009,
+            "runner",
+            Kind::Failed("expected PUBLISH <a/b>, nothing came within 5000 ms".into()),
+        );
+        t
+    }
+
+    #[test]
+    fn a_trace_becomes_lifelines_arrows_faults_and_the_failure() {
+        let d = Diagram::from_trace(&small_trace());
+        assert_eq!(d.lifelines, ["broker", "sensor"]);
+        assert_eq!(
+            d.rows[5].what,
+            What::Fault {
+                on: "broker".into(),
+                label: "cut dashboard".into()
+            },
+            "dashboard has no lifeline of its own, so its cut sits at the broker"
+        );
+        assert_eq!(
+            d.rows[3].what,
+            What::Packet {
+                from: "broker".into(),
+                to: "sensor".into(),
+                label: "CONNACK session_present=0 reason=0x00".into()
+            }
+        );
+        let steps: Vec<bool> = d
+            .rows
+            .iter()
+            .filter_map(|r| match r.what {
+                What::Step { failed, .. } => Some(failed),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(steps, [false, false, false, true], "the last step failed");
+        assert!(matches!(d.rows.last().unwrap().what, What::Failure { .. }));
+    }
+
+    #[test]
+    fn a_small_trace_as_svg() {
+        let mut t = small_trace();
+        // Give the dashboard a lifeline, so its cut spans its link.
+        t.entries.insert(
+            1,
+            crate::trace::Entry {
+                at_ms: 0,
+                who: "dashboard".into(),
+                kind: Kind::Event("TCP connected".into()),
+            },
+        );
+        let d = Diagram::from_trace(&t);
+        insta::assert_snapshot!(svg(&d, "example [v5] seed 1 <&>", "d1"));
+    }
+
+    #[test]
+    fn text_is_escaped_clipped_and_wrapped() {
+        assert_eq!(esc("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh", 3), ["abc", "def", "gh"]);
+    }
+
+    #[test]
+    fn a_violation_is_drawn_with_its_message_and_the_faults_on_its_links() {
+        let id = MsgId {
+            publisher: "p1".into(),
+            seq: 7,
+            will: false,
+        };
+        let mut h = History::default();
+        h.push(Event::Connected {
+            at: 0,
+            client: "s1".into(),
+            connection: 1,
+            clean_start: false,
+            session_present: false,
+            will: None,
+        });
+        h.push(Event::Connected {
+            at: 0,
+            client: "s2".into(),
+            connection: 1,
+            clean_start: false,
+            session_present: false,
+            will: None,
+        });
+        h.push(Event::Published {
+            at: 5_000,
+            id: id.clone(),
+            topic: "t/1".into(),
+            qos: 1,
+            retain: false,
+        });
+        h.push(Event::Fault {
+            at: 5_001,
+            what: "cut s1 for 2s".into(),
+        });
+        h.push(Event::Fault {
+            at: 5_002,
+            what: "cut s2 for 2s".into(),
+        });
+        h.push(Event::Acked {
+            at: 5_010,
+            id: id.clone(),
+        });
+        let v = Violation {
+            check: "at_least_once",
+            message: Some(id),
+            publisher: Some("p1".into()),
+            subscriber: Some("s1".into()),
+            at: 30_000,
+            what: "p1#7 was never delivered to s1".into(),
+            faults: vec![],
+        };
+        let d = Diagram::from_violation(&h, &v);
+        assert_eq!(d.lifelines, ["broker", "p1", "s1"]);
+        let labels: Vec<String> = d
+            .rows
+            .iter()
+            .map(|r| match &r.what {
+                What::Packet { label, .. }
+                | What::Fault { label, .. }
+                | What::Note { label, .. }
+                | What::Failure { label }
+                | What::Step { label, .. } => label.clone(),
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "PUBLISH p1#7 topic=\"t/1\" qos=1",
+                "cut s1 for 2s",
+                "acknowledged p1#7 (PUBACK / PUBREC)",
+                "at_least_once: p1#7 was never delivered to s1"
+            ],
+            "s1's connection at 0 s is before the window; s2 is not involved"
+        );
+    }
+}
