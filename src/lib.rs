@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod baseline;
+pub mod broker_ids;
 pub mod capability;
 pub mod cli;
 pub mod compare;

@@ -13,6 +13,7 @@ use protocol::{
 };
 
 use crate::backend::Backend;
+use crate::broker_ids::BrokerIds;
 use crate::props;
 use crate::scenario::values::{Match, Payload, Reason};
 use crate::scenario::{
@@ -131,6 +132,7 @@ pub fn run_with<B: Backend>(
 struct ClientCtx {
     spec: ClientSpec,
     next_id: u16,
+    broker_ids: BrokerIds,
 }
 
 impl ClientCtx {
@@ -167,6 +169,7 @@ impl<'a, B: Backend> Runner<'a, B> {
                     ClientCtx {
                         spec: spec.clone(),
                         next_id: 1,
+                        broker_ids: BrokerIds::default(),
                     },
                 )
             })
@@ -255,6 +258,17 @@ impl<'a, B: Backend> Runner<'a, B> {
                 }
             }
         }
+    }
+
+    fn client_ctx(&mut self, name: &str) -> Result<&mut ClientCtx, String> {
+        self.clients
+            .get_mut(name)
+            .ok_or_else(|| format!("no client named {name:?}"))
+    }
+
+    /// The broker's identifier for a scenario's number (see `broker_ids`).
+    fn broker_id(&self, name: &str, n: u16) -> u16 {
+        self.clients.get(name).map_or(n, |c| c.broker_ids.actual(n))
     }
 
     fn shared(&self, name: &str) -> Rc<Shared> {
@@ -423,10 +437,12 @@ impl<'a, B: Backend> Runner<'a, B> {
                         let label = format!("raw {}", crate::scenario::values::hex(&bytes));
                         return self.send_bytes(name, Bytes::from(bytes), label);
                     }
-                    SendStep::Puback(id) => Packet::PubAck(Ack::new(*id)),
-                    SendStep::Pubrec(id) => Packet::PubRec(Ack::new(*id)),
+                    // Acknowledgements of the broker's messages carry the
+                    // identifier the broker chose; a PUBREL, the client's own.
+                    SendStep::Puback(id) => Packet::PubAck(Ack::new(self.broker_id(name, *id))),
+                    SendStep::Pubrec(id) => Packet::PubRec(Ack::new(self.broker_id(name, *id))),
                     SendStep::Pubrel(id) => Packet::PubRel(Ack::new(*id)),
-                    SendStep::Pubcomp(id) => Packet::PubComp(Ack::new(*id)),
+                    SendStep::Pubcomp(id) => Packet::PubComp(Ack::new(self.broker_id(name, *id))),
                     SendStep::Pingreq => Packet::PingReq,
                 };
                 self.send(name, &packet)
@@ -436,10 +452,14 @@ impl<'a, B: Backend> Runner<'a, B> {
                 // The first packet that matches, wherever it is; an error
                 // lists what came instead.
                 let within = e.within.map_or(self.timeout_ms, |d| d.millis());
-                let wanted = |p: &Packet| check_packet(&packet, p).is_ok();
+                let ids = self.client_ctx(name)?.broker_ids.clone();
+                let wanted = |p: &Packet| check_packet(&ids.resolve(&packet, p), p).is_ok();
                 let what = format!("matching {}", e.packet.name());
                 self.await_packet_within(name, &what, within, e.within.is_some(), wanted)
-                    .map(|_| ())
+                    .and_then(|p| {
+                        self.client_ctx(name)?.broker_ids.bind(&packet, &p);
+                        Ok(())
+                    })
                     .map_err(|err| {
                         // Say how each packet waiting in the inbox differs.
                         let shared = self.shared(name);
@@ -447,7 +467,7 @@ impl<'a, B: Backend> Runner<'a, B> {
                         let why: Vec<String> = s
                             .inbox
                             .iter()
-                            .filter_map(|p| check_packet(&packet, p).err())
+                            .filter_map(|p| check_packet(&ids.resolve(&packet, p), p).err())
                             .collect();
                         if why.is_empty() {
                             err
@@ -471,7 +491,13 @@ impl<'a, B: Backend> Runner<'a, B> {
                 }
                 let got = shared.state.borrow_mut().inbox.pop_front();
                 match got {
-                    Some(p) => check_packet(&self.in_version(&e.packet), &p),
+                    Some(p) => {
+                        let m = self.in_version(&e.packet);
+                        let ids = &mut self.client_ctx(name)?.broker_ids;
+                        check_packet(&ids.resolve(&m, &p), &p)?;
+                        ids.bind(&m, &p);
+                        Ok(())
+                    }
                     None if shared.state.borrow().closed => Err(format!(
                         "expected {}, but the connection was closed",
                         e.packet.name()
