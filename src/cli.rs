@@ -584,6 +584,9 @@ pub fn replay(
     version: Option<&str>,
     html: Option<&Path>,
 ) -> Result<bool, String> {
+    if suite::is_workload_file(file) {
+        return replay_workload(file, seed, version, html);
+    }
     let only = parse_version(version)?;
     let s = scenario::load_file(file).map_err(|e| e.to_string())?;
     let mut all_passed = true;
@@ -627,11 +630,75 @@ pub fn replay(
             })
             .collect();
         let text = crate::html::replay(&s.name, &file.display().to_string(), seed, &pages);
-        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        write_page(out, &text)?;
+    }
+    Ok(all_passed)
+}
+
+fn write_page(out: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!("written: {}", out.display());
+    Ok(())
+}
+
+/// `gauntlet replay` of a workload: the seed's traffic and fault schedule
+/// again, its history, and what the checkers found. Drawn, a failing run
+/// shows the story of its first violation; a passing one its history.
+fn replay_workload(
+    file: &Path,
+    seed: u64,
+    version: Option<&str>,
+    html: Option<&Path>,
+) -> Result<bool, String> {
+    use crate::diagram::Diagram;
+    use crate::workload::{model, run};
+    let only = parse_version(version)?;
+    let w = model::load_file(file).map_err(|e| e.to_string())?;
+    let clients = run::clients(&w);
+    let mut all_passed = true;
+    let mut drawn = Vec::new();
+    for &v in &w.versions {
+        if only.is_some_and(|o| o != v) {
+            continue;
         }
-        std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
-        eprintln!("written: {}", out.display());
+        let o = run::run(&w, v, seed, &run::schedule(&w, seed));
+        let history = Diagram::from_history(&o.history, &clients, usize::MAX).text();
+        println!("# {} [{}] seed {seed}", w.name, v.label());
+        print!("{history}");
+        if o.passed() {
+            println!(
+                "PASSED ({} events, {} ms simulated)",
+                o.history.events.len(),
+                o.sim_ms
+            );
+        } else {
+            all_passed = false;
+            println!("FAILED");
+            print!("{}", run::failure_report(file, &o));
+        }
+        let diagram = match o.violations.first() {
+            Some(violation) => Diagram::from_violation(&o.history, violation),
+            None => Diagram::from_history(&o.history, &clients, crate::diagram::MAX_ROWS),
+        };
+        let message = (!o.passed()).then(|| run::failure_report(file, &o));
+        drawn.push((v, o.passed(), message, diagram, history));
+    }
+    if let Some(out) = html {
+        let pages: Vec<crate::html::ReplayRun<'_>> = drawn
+            .iter()
+            .map(|(v, passed, message, d, history)| crate::html::ReplayRun {
+                title: format!("{} [{}] seed {seed}", w.name, v.label()),
+                passed: *passed,
+                message: message.clone(),
+                diagram: d,
+                trace: history.clone(),
+            })
+            .collect();
+        let text = crate::html::replay(&w.name, &file.display().to_string(), seed, &pages);
+        write_page(out, &text)?;
     }
     Ok(all_passed)
 }

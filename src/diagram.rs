@@ -119,15 +119,14 @@ impl Diagram {
         Diagram { lifelines, rows }
     }
 
-    /// The part of a workload's history that tells its first violation:
-    /// everything that happened to the message concerned, the connections
-    /// of the clients involved and the faults on their links or the broker,
-    /// from `CONTEXT_MS` before the message was published (or before the
+    /// The part of a workload's history that tells a violation: everything
+    /// that happened to the message concerned, the connections of the
+    /// clients involved and the faults on their links or the broker, from
+    /// `CONTEXT_MS` before the message was published (or before the
     /// violation, when it names no message) to the violation, and the
     /// violation itself. At most `MAX_ROWS` rows, the latest kept.
     pub fn from_violation(history: &History, v: &Violation) -> Diagram {
         const CONTEXT_MS: u64 = 3_000;
-        const MAX_ROWS: usize = 300;
         let mut involved: Vec<String> = Vec::new();
         for who in [&v.publisher, &v.subscriber].into_iter().flatten() {
             add(&mut involved, who);
@@ -149,116 +148,31 @@ impl Diagram {
             .unwrap_or(v.at)
             .min(v.at)
             .saturating_sub(CONTEXT_MS);
-        let until = v.at;
-        let mut rows = Vec::new();
-        for e in &history.events {
-            let at = e.at();
-            if at < from || at > until {
-                continue;
+        let relevant = |e: &Event| match e {
+            Event::Published { id, .. } => {
+                concerns(id) || (v.message.is_none() && involved.contains(&id.publisher))
             }
-            let what = match e {
-                Event::Published {
-                    id,
-                    topic,
-                    qos,
-                    retain,
-                    ..
-                } if concerns(id) || (v.message.is_none() && involved.contains(&id.publisher)) => {
-                    What::Packet {
-                        from: id.publisher.clone(),
-                        to: BROKER.into(),
-                        label: format!(
-                            "PUBLISH {id} topic={topic:?} qos={qos}{}",
-                            if *retain { " retain=1" } else { "" }
-                        ),
-                    }
-                }
-                Event::Acked { id, .. } if concerns(id) => What::Packet {
-                    from: BROKER.into(),
-                    to: id.publisher.clone(),
-                    label: format!("acknowledged {id} (PUBACK / PUBREC)"),
-                },
-                Event::Completed { id, .. } if concerns(id) => What::Packet {
-                    from: BROKER.into(),
-                    to: id.publisher.clone(),
-                    label: format!("PUBCOMP {id}"),
-                },
-                Event::Delivered {
-                    client,
-                    id,
-                    topic,
-                    qos,
-                    dup,
-                    retain,
-                    ..
-                } if concerns(id) || (v.message.is_none() && involved.contains(client)) => {
-                    What::Packet {
-                        from: BROKER.into(),
-                        to: client.clone(),
-                        label: format!(
-                            "PUBLISH {id} topic={topic:?} qos={qos} dup={} retain={}",
-                            *dup as u8, *retain as u8
-                        ),
-                    }
-                }
-                Event::Connected {
-                    client,
-                    connection,
-                    clean_start,
-                    session_present,
-                    ..
-                } if involved.contains(client) => What::Packet {
-                    from: BROKER.into(),
-                    to: client.clone(),
-                    label: format!(
-                        "CONNACK connection {connection} (clean_start={} session_present={})",
-                        *clean_start as u8, *session_present as u8
-                    ),
-                },
-                Event::Disconnected {
-                    client, connection, ..
-                } if involved.contains(client) => What::Packet {
-                    from: client.clone(),
-                    to: BROKER.into(),
-                    label: format!("DISCONNECT (connection {connection})"),
-                },
-                Event::ConnectionLost {
-                    client,
-                    connection,
-                    why,
-                    ..
-                } if involved.contains(client) => What::Note {
-                    on: client.clone(),
-                    label: format!("connection {connection} lost: {why}"),
-                },
-                Event::Subscribed {
-                    client,
-                    filter,
-                    granted_qos,
-                    ..
-                } if involved.contains(client) => What::Packet {
-                    from: BROKER.into(),
-                    to: client.clone(),
-                    label: match granted_qos {
-                        Some(q) => format!("SUBACK {filter:?} granted qos {q}"),
-                        None => format!("SUBACK {filter:?} refused"),
-                    },
-                },
-                Event::Fault { what, .. } => match target(what, &involved) {
-                    Some(on) => What::Fault {
-                        on: on.to_owned(),
-                        label: what.clone(),
-                    },
-                    None if what.contains(BROKER) => What::Fault {
-                        on: BROKER.into(),
-                        label: what.clone(),
-                    },
-                    None => continue,
-                },
-                _ => continue,
-            };
-            rows.push(Row { at_ms: at, what });
-        }
+            Event::Acked { id, .. } | Event::Completed { id, .. } => concerns(id),
+            Event::Delivered { client, id, .. } => {
+                concerns(id) || (v.message.is_none() && involved.contains(client))
+            }
+            Event::Connected { client, .. }
+            | Event::Disconnected { client, .. }
+            | Event::ConnectionLost { client, .. }
+            | Event::Subscribed { client, .. } => involved.contains(client),
+            Event::Fault { .. } => true,
+        };
+        let mut rows: Vec<Row> = history
+            .events
+            .iter()
+            .filter(|e| (from..=v.at).contains(&e.at()) && relevant(e))
+            .filter_map(|e| {
+                row_of(e, &involved).map(|what| Row {
+                    at_ms: e.at(),
+                    what,
+                })
+            })
+            .collect();
         rows.push(Row {
             at_ms: v.at,
             what: What::Failure {
@@ -268,6 +182,40 @@ impl Diagram {
         if rows.len() > MAX_ROWS {
             rows.drain(..rows.len() - MAX_ROWS);
         }
+        Diagram::with_rows(rows)
+    }
+
+    /// A whole workload history (a run that passed has no violation to
+    /// centre on): every client, every event, the first `max_rows` of them.
+    pub fn from_history(history: &History, clients: &[String], max_rows: usize) -> Diagram {
+        let mut rows: Vec<Row> = history
+            .events
+            .iter()
+            .filter_map(|e| {
+                row_of(e, clients).map(|what| Row {
+                    at_ms: e.at(),
+                    what,
+                })
+            })
+            .collect();
+        if rows.len() > max_rows {
+            let more = rows.len() - max_rows;
+            rows.truncate(max_rows);
+            let at_ms = rows.last().map_or(0, |r| r.at_ms);
+            rows.push(Row {
+                at_ms,
+                what: What::Step {
+                    label: format!("... and {more} more events, not drawn"),
+                    failed: false,
+                },
+            });
+        }
+        Diagram::with_rows(rows)
+    }
+
+    /// A diagram of `rows`, with a lifeline for each one they name, in
+    /// order of appearance after the broker.
+    fn with_rows(rows: Vec<Row>) -> Diagram {
         let mut lifelines = vec![BROKER.to_owned()];
         for r in &rows {
             match &r.what {
@@ -281,6 +229,126 @@ impl Diagram {
         }
         Diagram { lifelines, rows }
     }
+
+    /// The rows as text, one line each, for a terminal.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for r in &self.rows {
+            let line = match &r.what {
+                What::Packet { from, to, label } => format!("{from} -> {to}: {label}"),
+                What::Note { on, label } => format!("{on}: {label}"),
+                What::Fault { label, .. } => format!("** {label}"),
+                What::Step { label, .. } => format!("== {label}"),
+                What::Failure { label } => format!("!! {label}"),
+            };
+            let _ = writeln!(out, "{:>9}  {line}", time_label(r.at_ms));
+        }
+        out
+    }
+}
+
+/// Rows a diagram draws at most: a browser copes, a person still reads it.
+pub const MAX_ROWS: usize = 400;
+
+/// An event of a workload's history as a row; a fault only if it names one
+/// of `clients` (on its link) or the broker.
+fn row_of(e: &Event, clients: &[String]) -> Option<What> {
+    Some(match e {
+        Event::Published {
+            id,
+            topic,
+            qos,
+            retain,
+            ..
+        } => What::Packet {
+            from: id.publisher.clone(),
+            to: BROKER.into(),
+            label: format!(
+                "PUBLISH {id} topic={topic:?} qos={qos}{}",
+                if *retain { " retain=1" } else { "" }
+            ),
+        },
+        Event::Acked { id, .. } => What::Packet {
+            from: BROKER.into(),
+            to: id.publisher.clone(),
+            label: format!("acknowledged {id} (PUBACK / PUBREC)"),
+        },
+        Event::Completed { id, .. } => What::Packet {
+            from: BROKER.into(),
+            to: id.publisher.clone(),
+            label: format!("PUBCOMP {id}"),
+        },
+        Event::Delivered {
+            client,
+            id,
+            topic,
+            qos,
+            dup,
+            retain,
+            ..
+        } => What::Packet {
+            from: BROKER.into(),
+            to: client.clone(),
+            label: format!(
+                "PUBLISH {id} topic={topic:?} qos={qos} dup={} retain={}",
+                *dup as u8, *retain as u8
+            ),
+        },
+        Event::Connected {
+            client,
+            connection,
+            clean_start,
+            session_present,
+            ..
+        } => What::Packet {
+            from: BROKER.into(),
+            to: client.clone(),
+            label: format!(
+                "CONNACK connection {connection} (clean_start={} session_present={})",
+                *clean_start as u8, *session_present as u8
+            ),
+        },
+        Event::Disconnected {
+            client, connection, ..
+        } => What::Packet {
+            from: client.clone(),
+            to: BROKER.into(),
+            label: format!("DISCONNECT (connection {connection})"),
+        },
+        Event::ConnectionLost {
+            client,
+            connection,
+            why,
+            ..
+        } => What::Note {
+            on: client.clone(),
+            label: format!("connection {connection} lost: {why}"),
+        },
+        Event::Subscribed {
+            client,
+            filter,
+            granted_qos,
+            ..
+        } => What::Packet {
+            from: BROKER.into(),
+            to: client.clone(),
+            label: match granted_qos {
+                Some(q) => format!("SUBACK {filter:?} granted qos {q}"),
+                None => format!("SUBACK {filter:?} refused"),
+            },
+        },
+        Event::Fault { what, .. } => match target(what, clients) {
+            Some(on) => What::Fault {
+                on: on.to_owned(),
+                label: what.clone(),
+            },
+            None if what.contains(BROKER) => What::Fault {
+                on: BROKER.into(),
+                label: what.clone(),
+            },
+            None => return None,
+        },
+    })
 }
 
 impl Diagram {

@@ -434,3 +434,55 @@ fn replay_draws_each_run_as_a_sequence_diagram() {
     // The trace as text is there as well.
     assert!(page.contains("<details><summary>trace as text</summary>"));
 }
+
+#[test]
+fn replay_of_a_workload_prints_its_history_and_draws_its_first_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("bug.html");
+    let file = "tests/fixtures/workloads/bug_plus_matches_many_levels.yaml";
+    let out = gauntlet(&[
+        "replay",
+        file,
+        "--seed",
+        "1",
+        "--version",
+        "5",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("FAILED"), "{text}");
+    assert!(text.contains("routes_match_filters:"), "{text}");
+    assert!(
+        text.contains("p2 -> broker: PUBLISH p2#1"),
+        "the history: {text}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("<svg ").count(), 1);
+    assert!(html.contains("<g class=\"failure\">"));
+    assert!(
+        html.contains("routes_match_filters: p2#"),
+        "the violation is drawn"
+    );
+    assert!(html.contains(">broker</text></g>"));
+    // A passing workload is drawn from its history.
+    let page = dir.path().join("ok.html");
+    let out = gauntlet(&[
+        "replay",
+        "scenarios/chaos/workload_qos1.yaml",
+        "--version",
+        "3.1.1",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("PASSED ("));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("verdict pass"));
+    assert!(
+        html.contains("more events, not drawn"),
+        "a long history is cut"
+    );
+    assert!(!html.contains("<g class=\"failure\">"));
+}
