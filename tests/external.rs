@@ -753,3 +753,39 @@ fn credentials_reach_clients_that_name_no_user() {
     ]);
     assert!(out.status.success(), "with credentials: {}", text(&out));
 }
+
+#[test]
+fn a_broker_that_keeps_nothing_restarts_empty_without_a_store_to_delete() {
+    if !reference_binary_built() {
+        return;
+    }
+    // As aedes, amqtt and rumqttd: in memory only, so no `persistence` and
+    // no `start.store`; a restart without the store is just a restart.
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Path::new(env!("CARGO_BIN_EXE_gauntlet")).with_file_name("reference-broker");
+    let profile = dir.path().join("in-memory.yaml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name: in-memory\nversions: [3.1.1, 5]\ncapabilities: [qos2, retain, wildcards, restart]\n\
+             start:\n  command: [{}, --listen, \"127.0.0.1:{{port}}\"]\n\
+             ready: {{ log: listening on }}\n",
+            broker.display()
+        ),
+    )
+    .unwrap();
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        profile.to_str().unwrap(),
+        "scenarios/chaos/broker_restart_empty_store.yaml",
+        "scenarios/chaos/broker_restart_keeps_session.yaml",
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("4 runs: 2 passed, 0 failed, 2 skipped"), "{t}");
+    assert!(
+        t.contains("skipped chaos::broker_restart_keeps_session [v5]: needs `persistence`"),
+        "{t}"
+    );
+}

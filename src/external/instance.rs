@@ -297,10 +297,13 @@ impl Instance {
     /// simulated broker's restart does).
     pub fn restart(&mut self, keep_store: bool) -> Result<(), String> {
         self.crash()?;
-        if !keep_store {
+        // A broker without `persistence` keeps nothing across a restart:
+        // it comes back empty, which is what deleting the store asks for.
+        let stored = self.profile.capabilities.contains("persistence");
+        if !keep_store && (stored || self.profile.start.store.is_some()) {
             let store = self.profile.start.store.as_ref().ok_or_else(|| {
                 format!(
-                    "the {} profile names no store to delete (start.store)",
+                    "the {} profile has `persistence` but names no store to delete (start.store)",
                     self.profile.name
                 )
             })?;
