@@ -266,10 +266,10 @@ th { background: #f4f4f6; position: sticky; top: 0; }
 #filters fieldset { border: 1px solid #ccc; border-radius: 4px; }
 #filters label { margin-right: .7em; white-space: nowrap; }
 .count { color: #888; font-size: .85em; }
-main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.4fr); gap: 1em; align-items: start; }
+main { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 1em; align-items: start; }
 #matrix td.name { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .95em; }
 #matrix td.area { color: #777; }
-.cell { text-align: center; }
+.cell { text-align: center; white-space: nowrap; }
 .cell.pass { background: #e6f4e8; color: #1e6b2c; }
 .cell.skip { background: #f2f2f2; color: #888; }
 .cell.fail { background: #fbe3e1; }
@@ -284,11 +284,11 @@ pre.message { white-space: pre-wrap; font-size: .85em; background: #f7f7f7; padd
 .verdict.pass { color: #1e6b2c; }
 .verdict.fail { color: #c62828; }
 details pre { font-size: .8em; overflow-x: auto; }
-@media (max-width: 1100px) { main { grid-template-columns: 1fr; } #details { position: static; max-height: none; } }
+@media (max-width: 1100px) { main { grid-template-columns: minmax(0, 1fr); } #matrix-pane { overflow-x: auto; } #details { position: static; max-height: none; } }
 "#;
 
 /// Filters rows by area and outcome; a failure's button shows its article
-/// (and puts its id in the address, so a link opens on it).
+/// (and puts `show=<its id>` in the address, so a link opens on it).
 const COMPARISON_SCRIPT: &str = r#"
 (function () {
   const rows = Array.from(document.querySelectorAll('#matrix tbody tr'));
@@ -321,9 +321,11 @@ const COMPARISON_SCRIPT: &str = r#"
   document.getElementById('filters').addEventListener('change', apply);
   document.getElementById('matrix').addEventListener('click', e => {
     const b = e.target.closest('button.pick');
-    if (b && select(b.dataset.target)) history.replaceState(null, '', '#' + b.dataset.target);
+    if (b && select(b.dataset.target)) history.replaceState(null, '', '#show=' + b.dataset.target);
   });
   apply();
-  if (location.hash) select(location.hash.slice(1));
+  // `#show=failure-3`, not `#failure-3`: the browser would scroll to the
+  // article's own id, away from the matrix.
+  if (location.hash.startsWith('#show=')) select(location.hash.slice(6));
 })();
 "#;

@@ -234,7 +234,7 @@ fn the_comparison_report_renders_and_shows_a_failure_when_selected() {
         // The chosen cell is marked, and the address names the failure.
         assert_eq!(count(&c, "#matrix td.cell.fail.selected").await, 1);
         let url = c.current_url().await.unwrap();
-        assert_eq!(url.fragment(), Some(target.as_str()));
+        assert_eq!(url.fragment(), Some(format!("show={target}").as_str()));
 
         let png = c.screenshot().await.unwrap();
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
