@@ -498,6 +498,20 @@ impl<'a, B: Backend> Runner<'a, B> {
                         ids.bind(&m, &p);
                         Ok(())
                     }
+                    None if shared.state.borrow().closed
+                        && matches!(e.packet, PacketMatch::Disconnect(_))
+                        && !self.world.says_why_before_closing() =>
+                    {
+                        self.world.log(
+                            name,
+                            Kind::Event(
+                                "closed without DISCONNECT: allowed for a broker without \
+                                 `disconnect_before_close` (only the close is a MUST, 5.0 §4.13.1)"
+                                    .into(),
+                            ),
+                        );
+                        Ok(())
+                    }
                     None if shared.state.borrow().closed => Err(format!(
                         "expected {}, but the connection was closed",
                         e.packet.name()

@@ -789,3 +789,51 @@ fn a_broker_that_keeps_nothing_restarts_empty_without_a_store_to_delete() {
         "{t}"
     );
 }
+
+/// A broker of one connection at a time that accepts a CONNECT (5.0) and
+/// closes the connection, without a word, on the next packet.
+fn silent_closer() -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            let mut buf = [0u8; 512];
+            if matches!(s.read(&mut buf), Ok(n) if n > 0) {
+                let _ = s.write_all(&[0x20, 0x03, 0x00, 0x00, 0x00]);
+                let _ = s.read(&mut buf);
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn closing_without_disconnect_is_allowed_unless_the_broker_claims_to_say_why() {
+    let addr = silent_closer();
+    let url = format!("mqtt://{addr}");
+    let file = "tests/fixtures/external/closes_on_error.yaml";
+    let out = gauntlet(&["run", "--broker", &url, file]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("1 runs: 1 passed") || t.contains("1 run: 1 passed"),
+        "{t}"
+    );
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        &url,
+        "--capabilities",
+        "qos2,retain,wildcards,disconnect_before_close",
+        file,
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("expected DISCONNECT, but the connection was closed"),
+        "{t}"
+    );
+}

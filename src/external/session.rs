@@ -229,6 +229,14 @@ impl Session {
 
     /// Why this broker cannot run a run of version `v` that needs
     /// `required`, if it cannot.
+    /// Whether the broker under test has `capability`.
+    pub fn has(&self, capability: &str) -> bool {
+        match &self.target {
+            Target::Url { capabilities, .. } => capabilities.contains(capability),
+            Target::Managed { profile, .. } => profile.has(capability),
+        }
+    }
+
     fn unsupported(&self, v: VersionName, required: &[String]) -> Option<String> {
         let (name, versions) = match &self.target {
             Target::Url { .. } => (
@@ -240,10 +248,7 @@ impl Session {
                 profile.versions.clone(),
             ),
         };
-        let has = |c: &str| match &self.target {
-            Target::Url { capabilities, .. } => capabilities.contains(c),
-            Target::Managed { profile, .. } => profile.has(c),
-        };
+        let has = |c: &str| self.has(c);
         if !versions.contains(&v) {
             return Some(format!("{name} does not speak MQTT {v}"));
         }
@@ -355,6 +360,7 @@ impl Session {
                 connect_timeout,
             };
             TcpWorld::new(&link, &names, v.protocol(), instance)
+                .map(|w| w.says_why_before_closing(self.has("disconnect_before_close")))
         };
         match placement {
             Placement::Skip(why) => Verdict::Skipped(why.clone()),
