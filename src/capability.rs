@@ -7,6 +7,7 @@
 /// otherwise. Scenarios need them by what they do (see
 /// `Scenario::required_capabilities`).
 pub const FEATURES: &[&str] = &[
+    "keep_alive_zero",
     "qos2",
     "retain",
     "wildcards",
@@ -16,6 +17,11 @@ pub const FEATURES: &[&str] = &[
 
 /// Every capability name, with what having it means.
 pub const ALL: &[(&str, &str)] = &[
+    (
+        "keep_alive_zero",
+        "accepts a CONNECT with Keep Alive 0 (keep alive off); a server may refuse it \
+         as a further restriction on CONNECT (3.1.1 §3.1.4, 5.0 MQTT-3.1.4-2)",
+    ),
     (
         "qos2",
         "QoS 2 (a broker may support less: 5.0 Maximum QoS, MQTT-3.2.2-9); \

@@ -169,8 +169,32 @@ pub struct BrokerRun<'a> {
 /// The statements a run checks, by run name, for citing in reasons.
 pub type SpecIds = BTreeMap<String, Vec<String>>;
 
-/// `text` without the prefixes a shared broker's runs get
-/// (`gauntlet/<tag>/` before topics), so it reads as the scenario does.
+/// `text` without its run's own prefix (`gauntlet/<tag>/` before topics,
+/// on a shared broker), so it reads as the scenario does; another run's
+/// prefix stays, since a message from another run is news. Without a
+/// known tag, every prefix goes.
+pub fn unprefixed_as(text: &str, tag: Option<&str>) -> String {
+    match tag {
+        Some(tag) => text.replace(&format!("gauntlet/{tag}/"), ""),
+        None => unprefixed(text),
+    }
+}
+
+/// The run's tag, from the client identifiers its CONNECTs carry
+/// (`client_id="gk3x91-sensor"`), if the run was prefixed.
+pub fn run_tag(d: &Diagram) -> Option<String> {
+    d.rows.iter().find_map(|r| match &r.what {
+        crate::diagram::What::Packet { label, .. } if label.starts_with("CONNECT ") => {
+            let id = label.split("client_id=\"").nth(1)?;
+            let (tag, _) = id.split_once('-')?;
+            (!tag.is_empty() && tag.chars().all(|c| c.is_ascii_alphanumeric()))
+                .then(|| tag.to_owned())
+        }
+        _ => None,
+    })
+}
+
+/// `text` without any run's prefix (`gauntlet/<tag>/` before topics).
 pub fn unprefixed(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -205,7 +229,9 @@ fn failure_reason(r: &Record, baseline: Option<&Baseline>, spec: &SpecIds) -> St
         .message
         .as_deref()
         .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
-        .map_or("failed".to_owned(), unprefixed);
+        .map_or("failed".to_owned(), |m| {
+            unprefixed_as(m, r.diagram.as_ref().and_then(run_tag).as_deref())
+        });
     match spec.get(&r.name).filter(|ids| !ids.is_empty()) {
         Some(ids) => {
             let shown: Vec<&str> = ids.iter().take(3).map(String::as_str).collect();
@@ -260,7 +286,9 @@ pub fn build(
                     Status::Skipped => Cell::new(Outcome::Skip, r.message.clone()),
                     Status::Failed | Status::Error => Cell {
                         flaky,
-                        message: r.message.as_deref().map(unprefixed),
+                        message: r.message.as_deref().map(|m| {
+                            unprefixed_as(m, r.diagram.as_ref().and_then(run_tag).as_deref())
+                        }),
                         diagram: r.diagram.as_ref().map(Diagram::unprefixed),
                         ..Cell::new(Outcome::Fail, Some(failure_reason(r, run.baseline, spec)))
                     },
@@ -397,6 +425,15 @@ mod tests {
             "topic is \"maison/x\", expected \"a\""
         );
         assert_eq!(unprefixed("gauntlet/ alone"), "gauntlet/ alone");
+        // Only the run's own prefix goes when its tag is known: a message
+        // of another run on the same broker shows where it came from.
+        assert_eq!(
+            unprefixed_as(
+                "got \"gauntlet/gab13/x\", expected \"gauntlet/gab12/x\"",
+                Some("gab12")
+            ),
+            "got \"gauntlet/gab13/x\", expected \"x\""
+        );
     }
 
     #[test]

@@ -352,9 +352,10 @@ fn row_of(e: &Event, clients: &[String]) -> Option<What> {
 }
 
 impl Diagram {
-    /// The same diagram with a shared broker's run prefixes taken out of
-    /// its labels, so it reads as the scenario does.
+    /// The same diagram with its run's prefix taken out of its labels, so
+    /// it reads as the scenario does (another run's prefix stays).
     pub fn unprefixed(&self) -> Diagram {
+        let tag = crate::compare::run_tag(self);
         let mut d = self.clone();
         for r in &mut d.rows {
             match &mut r.what {
@@ -362,7 +363,9 @@ impl Diagram {
                 | What::Note { label, .. }
                 | What::Fault { label, .. }
                 | What::Step { label, .. }
-                | What::Failure { label } => *label = crate::compare::unprefixed(label),
+                | What::Failure { label } => {
+                    *label = crate::compare::unprefixed_as(label, tag.as_deref())
+                }
             }
         }
         d
