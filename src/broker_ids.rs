@@ -70,6 +70,14 @@ impl BrokerIds {
         self.bound.insert(n, actual);
     }
 
+    /// Checks `got` against `expected` as it applies (`resolve`) and, if it
+    /// matches, remembers what the numbers stood for (`bind`).
+    pub fn take(&mut self, expected: &PacketMatch, got: &Packet) -> Result<(), String> {
+        crate::runner::check_packet(&self.resolve(expected, got), got)?;
+        self.bind(expected, got);
+        Ok(())
+    }
+
     /// The broker's identifier for the scenario's number, for the
     /// acknowledgements a step sends (a number never bound is sent as it
     /// is, so a scenario can still acknowledge an identifier never used).
@@ -81,7 +89,6 @@ impl BrokerIds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::check_packet;
     use bytes::Bytes;
     use protocol::{Ack, Publish, QoS};
 
@@ -102,12 +109,8 @@ mod tests {
         step.packet
     }
 
-    /// Matches as the runner does: resolve, check, bind on success.
     fn take(ids: &mut BrokerIds, m: &PacketMatch, got: &Packet) -> Result<(), String> {
-        let resolved = ids.resolve(m, got);
-        check_packet(&resolved, got)?;
-        ids.bind(m, got);
-        Ok(())
+        ids.take(m, got)
     }
 
     #[test]

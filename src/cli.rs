@@ -609,14 +609,9 @@ pub fn replay(
         runs.push(result);
     }
     if let Some(out) = html {
-        let diagrams: Vec<crate::diagram::Diagram> = runs
+        let pages: Vec<crate::html::ReplayRun> = runs
             .iter()
-            .map(|r| crate::diagram::Diagram::from_trace(&r.trace))
-            .collect();
-        let pages: Vec<crate::html::ReplayRun<'_>> = runs
-            .iter()
-            .zip(&diagrams)
-            .map(|(r, d)| crate::html::ReplayRun {
+            .map(|r| crate::html::ReplayRun {
                 title: format!("{} [{}] seed {seed}", s.name, r.version.label()),
                 passed: r.passed(),
                 message: match &r.outcome {
@@ -625,7 +620,7 @@ pub fn replay(
                         Some(format!("step {} ({}): {}", f.step, f.step_text, f.message))
                     }
                 },
-                diagram: d,
+                diagram: crate::diagram::Diagram::from_trace(&r.trace),
                 trace: r.trace.to_string(),
             })
             .collect();
@@ -659,7 +654,7 @@ fn replay_workload(
     let w = model::load_file(file).map_err(|e| e.to_string())?;
     let clients = run::clients(&w);
     let mut all_passed = true;
-    let mut drawn = Vec::new();
+    let mut pages = Vec::new();
     for &v in &w.versions {
         if only.is_some_and(|o| o != v) {
             continue;
@@ -668,35 +663,32 @@ fn replay_workload(
         let history = Diagram::from_history(&o.history, &clients, usize::MAX).text();
         println!("# {} [{}] seed {seed}", w.name, v.label());
         print!("{history}");
-        if o.passed() {
-            println!(
+        let message = (!o.passed()).then(|| run::failure_report(file, &o));
+        match &message {
+            None => println!(
                 "PASSED ({} events, {} ms simulated)",
                 o.history.events.len(),
                 o.sim_ms
-            );
-        } else {
-            all_passed = false;
-            println!("FAILED");
-            print!("{}", run::failure_report(file, &o));
+            ),
+            Some(report) => {
+                all_passed = false;
+                println!("FAILED");
+                print!("{report}");
+            }
         }
         let diagram = match o.violations.first() {
             Some(violation) => Diagram::from_violation(&o.history, violation),
             None => Diagram::from_history(&o.history, &clients, crate::diagram::MAX_ROWS),
         };
-        let message = (!o.passed()).then(|| run::failure_report(file, &o));
-        drawn.push((v, o.passed(), message, diagram, history));
+        pages.push(crate::html::ReplayRun {
+            title: format!("{} [{}] seed {seed}", w.name, v.label()),
+            passed: o.passed(),
+            message,
+            diagram,
+            trace: history,
+        });
     }
     if let Some(out) = html {
-        let pages: Vec<crate::html::ReplayRun<'_>> = drawn
-            .iter()
-            .map(|(v, passed, message, d, history)| crate::html::ReplayRun {
-                title: format!("{} [{}] seed {seed}", w.name, v.label()),
-                passed: *passed,
-                message: message.clone(),
-                diagram: d,
-                trace: history.clone(),
-            })
-            .collect();
         let text = crate::html::replay(&w.name, &file.display().to_string(), seed, &pages);
         write_page(out, &text)?;
     }

@@ -218,7 +218,12 @@ pub fn unprefixed(text: &str) -> String {
 /// A failure's line: the baseline's reviewed statement and reason, else
 /// the statements the scenario checks and the first line of what went
 /// wrong (which says what came instead of what was expected).
-fn failure_reason(r: &Record, baseline: Option<&Baseline>, spec: &SpecIds) -> String {
+fn failure_reason(
+    r: &Record,
+    baseline: Option<&Baseline>,
+    spec: &SpecIds,
+    tag: Option<&str>,
+) -> String {
     if let Some(e) = baseline.and_then(|b| b.entry(&r.name)) {
         return match &e.spec {
             Some(id) => format!("{id}: {}", e.reason),
@@ -229,9 +234,7 @@ fn failure_reason(r: &Record, baseline: Option<&Baseline>, spec: &SpecIds) -> St
         .message
         .as_deref()
         .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
-        .map_or("failed".to_owned(), |m| {
-            unprefixed_as(m, r.diagram.as_ref().and_then(run_tag).as_deref())
-        });
+        .map_or("failed".to_owned(), |m| unprefixed_as(m, tag));
     match spec.get(&r.name).filter(|ids| !ids.is_empty()) {
         Some(ids) => {
             let shown: Vec<&str> = ids.iter().take(3).map(String::as_str).collect();
@@ -284,14 +287,19 @@ pub fn build(
                         ..Cell::new(Outcome::Pass, None)
                     },
                     Status::Skipped => Cell::new(Outcome::Skip, r.message.clone()),
-                    Status::Failed | Status::Error => Cell {
-                        flaky,
-                        message: r.message.as_deref().map(|m| {
-                            unprefixed_as(m, r.diagram.as_ref().and_then(run_tag).as_deref())
-                        }),
-                        diagram: r.diagram.as_ref().map(Diagram::unprefixed),
-                        ..Cell::new(Outcome::Fail, Some(failure_reason(r, run.baseline, spec)))
-                    },
+                    Status::Failed | Status::Error => {
+                        let tag = r.diagram.as_ref().and_then(run_tag);
+                        let tag = tag.as_deref();
+                        Cell {
+                            flaky,
+                            message: r.message.as_deref().map(|m| unprefixed_as(m, tag)),
+                            diagram: r.diagram.as_ref().map(|d| d.unprefixed(tag)),
+                            ..Cell::new(
+                                Outcome::Fail,
+                                Some(failure_reason(r, run.baseline, spec, tag)),
+                            )
+                        }
+                    }
                 },
             };
             let t = &mut brokers[i].totals;

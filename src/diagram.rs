@@ -352,10 +352,10 @@ fn row_of(e: &Event, clients: &[String]) -> Option<What> {
 }
 
 impl Diagram {
-    /// The same diagram with its run's prefix taken out of its labels, so
-    /// it reads as the scenario does (another run's prefix stays).
-    pub fn unprefixed(&self) -> Diagram {
-        let tag = crate::compare::run_tag(self);
+    /// The same diagram with its run's prefix (`tag`, see
+    /// `compare::run_tag`) taken out of its labels, so it reads as the
+    /// scenario does; another run's prefix stays.
+    pub fn unprefixed(&self, tag: Option<&str>) -> Diagram {
         let mut d = self.clone();
         for r in &mut d.rows {
             match &mut r.what {
@@ -363,9 +363,7 @@ impl Diagram {
                 | What::Note { label, .. }
                 | What::Fault { label, .. }
                 | What::Step { label, .. }
-                | What::Failure { label } => {
-                    *label = crate::compare::unprefixed_as(label, tag.as_deref())
-                }
+                | What::Failure { label } => *label = crate::compare::unprefixed_as(label, tag),
             }
         }
         d

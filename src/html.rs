@@ -204,19 +204,19 @@ pub fn comparison(c: &Comparison) -> String {
 }
 
 /// One replayed run for the replay page.
-pub struct ReplayRun<'a> {
+pub struct ReplayRun {
     pub title: String,
     pub passed: bool,
     /// What went wrong, for a failed run.
     pub message: Option<String>,
-    pub diagram: &'a Diagram,
+    pub diagram: Diagram,
     /// The whole trace as text.
     pub trace: String,
 }
 
 /// Runs of one scenario replayed from a seed, each drawn as a sequence
 /// diagram with its text trace below.
-pub fn replay(scenario: &str, file: &str, seed: u64, runs: &[ReplayRun<'_>]) -> String {
+pub fn replay(scenario: &str, file: &str, seed: u64, runs: &[ReplayRun]) -> String {
     let mut b = String::new();
     let _ = writeln!(
         b,
@@ -242,7 +242,7 @@ pub fn replay(scenario: &str, file: &str, seed: u64, runs: &[ReplayRun<'_>]) -> 
         let _ = writeln!(
             b,
             "<div class=\"diagram\">{}</div>",
-            diagram::svg(r.diagram, &r.title, &format!("r{}", i + 1))
+            diagram::svg(&r.diagram, &r.title, &format!("r{}", i + 1))
         );
         let _ = writeln!(
             b,

@@ -493,10 +493,7 @@ impl<'a, B: Backend> Runner<'a, B> {
                 match got {
                     Some(p) => {
                         let m = self.in_version(&e.packet);
-                        let ids = &mut self.client_ctx(name)?.broker_ids;
-                        check_packet(&ids.resolve(&m, &p), &p)?;
-                        ids.bind(&m, &p);
-                        Ok(())
+                        self.client_ctx(name)?.broker_ids.take(&m, &p)
                     }
                     None if shared.state.borrow().closed
                         && matches!(e.packet, PacketMatch::Disconnect(_))

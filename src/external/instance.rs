@@ -299,15 +299,19 @@ impl Instance {
         self.crash()?;
         // A broker without `persistence` keeps nothing across a restart:
         // it comes back empty, which is what deleting the store asks for.
-        let stored = self.profile.capabilities.contains("persistence");
-        if !keep_store && (stored || self.profile.start.store.is_some()) {
-            let store = self.profile.start.store.as_ref().ok_or_else(|| {
-                format!(
+        let store = match &self.profile.start.store {
+            _ if keep_store => None,
+            Some(store) => Some(store.clone()),
+            None if self.profile.has("persistence") => {
+                return Err(format!(
                     "the {} profile has `persistence` but names no store to delete (start.store)",
                     self.profile.name
-                )
-            })?;
-            let path = PathBuf::from(self.fill(store));
+                ))
+            }
+            None => None,
+        };
+        if let Some(store) = store {
+            let path = PathBuf::from(self.fill(&store));
             let removed = if path.is_dir() {
                 std::fs::remove_dir_all(&path)
             } else {

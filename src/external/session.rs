@@ -227,8 +227,6 @@ impl Session {
         }
     }
 
-    /// Why this broker cannot run a run of version `v` that needs
-    /// `required`, if it cannot.
     /// Whether the broker under test has `capability`.
     pub fn has(&self, capability: &str) -> bool {
         match &self.target {
@@ -237,6 +235,8 @@ impl Session {
         }
     }
 
+    /// Why this broker cannot run a run of version `v` that needs
+    /// `required`, if it cannot.
     fn unsupported(&self, v: VersionName, required: &[String]) -> Option<String> {
         let (name, versions) = match &self.target {
             Target::Url { .. } => (
@@ -248,11 +248,10 @@ impl Session {
                 profile.versions.clone(),
             ),
         };
-        let has = |c: &str| self.has(c);
         if !versions.contains(&v) {
             return Some(format!("{name} does not speak MQTT {v}"));
         }
-        let missing: Vec<&String> = required.iter().filter(|c| !has(c)).collect();
+        let missing: Vec<&String> = required.iter().filter(|c| !self.has(c)).collect();
         if missing.is_empty() {
             return None;
         }
