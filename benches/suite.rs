@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use mqtt_gauntlet::{runner, suite};
+use mqtt_gauntlet::scenario::discover as suite;
+use mqtt_gauntlet::sim;
 
 fn main() {
     // cargo bench passes --bench; nothing else to parse.
@@ -24,7 +25,7 @@ fn main() {
         sim_ms = 0;
         for (entry, s) in &scenarios {
             for &v in &s.versions {
-                let r = runner::run(s, v, 1);
+                let r = sim::run(s, v, 1);
                 assert!(r.passed(), "{} failed", entry.run_name(v));
                 runs += 1;
                 sim_ms += r.sim_ms;

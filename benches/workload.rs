@@ -5,8 +5,9 @@
 use std::path::Path;
 use std::time::Instant;
 
+use mqtt_gauntlet::scenario::workload as model;
 use mqtt_gauntlet::scenario::VersionName;
-use mqtt_gauntlet::workload::{model, run};
+use mqtt_gauntlet::workload::run;
 
 fn main() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/chaos/workload_qos1.yaml");

@@ -1,28 +1,13 @@
 //! gauntlet: an MQTT conformance and chaos test harness.
 //!
-//! Scenarios ([`scenario`]) run against the reference broker inside a
-//! deterministic simulated network ([`sim`]); the [`runner`] executes their
-//! steps and records a [`trace`].
+//! Data flows one way: YAML ([`scenario`]) → a plan of runs and the runs in
+//! the simulated or a real world ([`harness`]) → traces and histories
+//! ([`record`]) → verdicts and reports ([`report`]). Each is a crate of the
+//! workspace, so the compiler holds the format and the reports to knowing
+//! nothing of how runs are made. This crate is the `gauntlet` command line
+//! ([`cli`]) over them.
 
-pub mod backend;
-pub mod baseline;
-pub mod broker_ids;
-pub mod capability;
 pub mod cli;
-pub mod compare;
-pub mod coverage;
-pub mod diagram;
-pub mod external;
-pub mod framed;
-pub mod html;
-pub mod props;
-pub mod proxy;
-pub mod report;
-pub mod runner;
-pub mod scenario;
-pub mod schema;
-pub mod sim;
-pub mod spec;
-pub mod suite;
-pub mod trace;
-pub mod workload;
+
+pub use harness::{engine, external, net, sim, suite, workload};
+pub use {harness, record, report, scenario};

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use mqtt_gauntlet::coverage;
+use mqtt_gauntlet::report::coverage;
 use mqtt_gauntlet::scenario::{load_str, VersionName};
 
 const KEEPALIVE: &str = r#"

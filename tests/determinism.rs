@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use mqtt_gauntlet::runner;
 use mqtt_gauntlet::scenario::{load_str, VersionName};
+use mqtt_gauntlet::sim;
 
 /// Latency and a cut make the trace depend on the seed.
 const SCENARIO: &str = r#"
@@ -29,7 +29,7 @@ steps:
 
 fn trace(seed: u64, version: VersionName) -> String {
     let s = load_str(SCENARIO, Path::new("probe.yaml")).expect("valid scenario");
-    let r = runner::run(&s, version, seed);
+    let r = sim::run(&s, version, seed);
     assert!(r.passed(), "probe must pass: {:?}\n{}", r.outcome, r.trace);
     r.trace.to_string()
 }

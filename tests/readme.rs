@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use mqtt_gauntlet::runner;
 use mqtt_gauntlet::scenario::load_str;
+use mqtt_gauntlet::sim;
 
 #[test]
 fn readme_scenario_passes() {
@@ -16,7 +16,7 @@ fn readme_scenario_passes() {
     let scenario = load_str(&readme[start..start + len], Path::new("README.md"))
         .unwrap_or_else(|e| panic!("the README's scenario does not load: {e}"));
     for &v in &scenario.versions {
-        let r = runner::run(&scenario, v, 1);
+        let r = sim::run(&scenario, v, 1);
         assert!(
             r.passed(),
             "README scenario fails on {v}: {:?}\n{}",

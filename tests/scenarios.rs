@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use mqtt_gauntlet::cli::failure_report;
-use mqtt_gauntlet::runner;
-use mqtt_gauntlet::suite;
+use mqtt_gauntlet::report::text::{failure_report, workload_failure_report};
+use mqtt_gauntlet::scenario::discover as suite;
+use mqtt_gauntlet::sim;
 use mqtt_gauntlet::workload;
 
 /// The seed of the suite; `GAUNTLET_SEED` overrides it.
@@ -45,7 +45,7 @@ fn main() {
                     let scenario = scenario.clone();
                     let path = entry.path.clone();
                     trials.push(Trial::test(name, move || {
-                        let result = runner::run(&scenario, version, seed);
+                        let result = sim::run(&scenario, version, seed);
                         if result.passed() {
                             Ok(())
                         } else {
@@ -65,7 +65,7 @@ fn main() {
     };
     for path in workloads {
         let id = suite::scenario_id(&path);
-        match workload::model::load_file(&path) {
+        match mqtt_gauntlet::scenario::workload::load_file(&path) {
             Err(e) => {
                 let message = e.to_string();
                 trials.push(Trial::test(format!("{id} [load]"), move || {
@@ -82,7 +82,7 @@ fn main() {
                         if o.passed() {
                             Ok(())
                         } else {
-                            Err(Failed::from(workload::run::failure_report(&path, &o)))
+                            Err(Failed::from(workload_failure_report(&path, &o)))
                         }
                     }));
                 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use jsonschema::Validator;
 use mqtt_gauntlet::scenario;
-use mqtt_gauntlet::schema::scenario_schema;
+use mqtt_gauntlet::scenario::schema::scenario_schema;
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -63,7 +63,7 @@ fn schema_lists_reason_codes_packets_and_properties() {
     let mut names: Vec<&str> = props.keys().map(String::as_str).collect();
     // The singular is an alias the loader takes too.
     names.retain(|n| *n != "subscription_identifier");
-    let mut expected = mqtt_gauntlet::props::names();
+    let mut expected = mqtt_gauntlet::scenario::props::names();
     expected.sort_unstable();
     assert_eq!(names, expected);
     let packets = &schema["$defs"]["expect"]["then"]["enum"];
@@ -89,7 +89,8 @@ fn the_schema_subcommand_prints_the_schema() {
 #[test]
 fn every_scenario_matches_the_schema() {
     let v = validator();
-    let files = mqtt_gauntlet::suite::discover(&[root().join("scenarios")]).expect("lists");
+    let files =
+        mqtt_gauntlet::scenario::discover::discover(&[root().join("scenarios")]).expect("lists");
     assert!(!files.is_empty(), "no scenario files found");
     let mut failures = Vec::new();
     for f in &files {

@@ -7,15 +7,16 @@ use std::path::Path;
 mod common;
 use common::gauntlet;
 
+use mqtt_gauntlet::record::history::Event;
+use mqtt_gauntlet::scenario::workload as model;
 use mqtt_gauntlet::scenario::VersionName;
-use mqtt_gauntlet::workload::history::Event;
-use mqtt_gauntlet::workload::{model, run};
+use mqtt_gauntlet::workload::run;
 
 fn load(name: &str) -> model::Workload {
     model::load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).expect("loads")
 }
 
-fn count(h: &mqtt_gauntlet::workload::history::History, f: impl Fn(&Event) -> bool) -> usize {
+fn count(h: &mqtt_gauntlet::record::history::History, f: impl Fn(&Event) -> bool) -> usize {
     h.events.iter().filter(|e| f(e)).count()
 }
 
@@ -109,7 +110,8 @@ fn faults_are_applied_and_the_history_is_a_function_of_the_seed() {
     assert!(!a.faults.is_empty());
     assert!(count(&a.history, |e| matches!(e, Event::Fault { .. })) >= a.faults.len());
     assert!(count(&a.history, |e| matches!(e, Event::ConnectionLost { .. })) > 0);
-    let json = |o: &run::Outcome| serde_json::to_string(&o.history).unwrap();
+    let json =
+        |o: &mqtt_gauntlet::record::workload::Outcome| serde_json::to_string(&o.history).unwrap();
     assert_eq!(json(&a), json(&b));
     assert_ne!(json(&a), json(&c));
 }

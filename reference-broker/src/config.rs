@@ -1,9 +1,16 @@
 //! What the broker allows and how much it holds. Every limit bounds memory.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+#[cfg(feature = "defects")]
+use std::collections::BTreeSet;
 
 use protocol::{topic, QoS};
 use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "defects")]
+pub use crate::defects::Bug;
+#[cfg(not(feature = "defects"))]
+use crate::defects::Bug;
 
 /// Broker settings. Every field has a default, so an empty config file is valid.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -47,29 +54,11 @@ pub struct Config {
     /// or one of these (as a filter) matches it read as a topic name.
     pub refused_filters: Vec<String>,
     /// Deliberate defects, to show that gauntlet's checkers catch real
-    /// broker bugs. Empty unless a test asks; never for real use.
+    /// broker bugs. Empty unless a test asks; never for real use. Only with
+    /// the `defects` feature: without it a config naming `bugs` is refused.
+    #[cfg(feature = "defects")]
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub bugs: BTreeSet<Bug>,
-}
-
-/// A defect the broker can be told to have (see `Config::bugs`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Bug {
-    /// A resumed session's queued messages are thrown away.
-    OfflineQueueDroppedOnResume,
-    /// A QoS 2 PUBLISH resent before PUBREL is forwarded again.
-    Qos2ResendForwarded,
-    /// `+` matches any number of levels, not exactly one.
-    PlusMatchesManyLevels,
-    /// Messages in flight are not resent when a session resumes.
-    NoRedeliveryOnResume,
-    /// A QoS 2 message is held until PUBREL and forwarded on every PUBREL,
-    /// so a PUBREL resent after a lost PUBCOMP delivers it again.
-    Qos2PubrelResendForwarded,
-    /// A retained message is stored only where none is yet: a later one
-    /// does not replace it.
-    RetainedNotReplaced,
 }
 
 impl Default for Config {
@@ -91,6 +80,7 @@ impl Default for Config {
             allow_anonymous: true,
             users: BTreeMap::new(),
             refused_filters: Vec::new(),
+            #[cfg(feature = "defects")]
             bugs: BTreeSet::new(),
         }
     }
@@ -101,8 +91,15 @@ impl Config {
         QoS::from_u8(self.maximum_qos.min(2)).unwrap_or(QoS::ExactlyOnce)
     }
 
+    #[cfg(feature = "defects")]
     pub fn has_bug(&self, bug: Bug) -> bool {
         self.bugs.contains(&bug)
+    }
+
+    /// Without the `defects` feature the broker has none.
+    #[cfg(not(feature = "defects"))]
+    pub(crate) fn has_bug(&self, _: Bug) -> bool {
+        false
     }
 
     pub fn refuses(&self, filter: &str) -> bool {
@@ -126,5 +123,21 @@ impl Config {
             topic::validate_filter(f, false).map_err(|e| format!("refused_filters: {f:?} {e}"))?;
         }
         Ok(())
+    }
+}
+
+// Under `cargo test --workspace` gauntlet's tests turn the defects on for
+// the whole build, so this runs with `cargo test -p reference-broker`
+// (as `.ci/run` does).
+#[cfg(all(test, feature = "server", not(feature = "defects")))]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn a_normal_build_cannot_turn_defects_on() {
+        let e = serde_saphyr::from_str::<Config>("bugs: [retained_not_replaced]\n")
+            .expect_err("a normal build has no defects to turn on");
+        assert!(e.to_string().contains("bugs"), "{e}");
+        assert!(serde_saphyr::from_str::<Config>("max_inflight: 4\n").is_ok());
     }
 }

@@ -1,0 +1,328 @@
+//! Many runs on one broker: each run's client ids and topics get a prefix
+//! of their own, so no run sees another's messages, sessions or retained
+//! messages; what a run leaves behind (retained messages, sessions) is
+//! listed so it can be cleared afterwards. A scenario whose bytes cannot be
+//! rewritten (raw packets, `$` topics, exact sizes) is not isolatable: it
+//! gets a broker of its own, or the broker to itself.
+
+use std::collections::BTreeMap;
+
+use serde_value::Value;
+
+use scenario::values::Match;
+use scenario::{ClientAction, ClientSpec, PacketMatch, Scenario, SendStep, Step, WillSpec};
+
+/// 3.1.1 servers need only accept client ids up to 23 characters
+/// (MQTT-3.1.3-5).
+const MAX_PORTABLE_CLIENT_ID: usize = 23;
+/// Longest tag a session hands out (`g` + 4 + a base-36 run number of up to
+/// 3 characters), and the `-` after it.
+pub const MAX_TAG: usize = 8;
+
+struct Prefix<'a> {
+    topic: String,
+    client: &'a str,
+}
+
+impl Prefix<'_> {
+    fn topic(&self, t: &str) -> String {
+        // An empty topic (a topic alias alone) stays empty.
+        if t.is_empty() {
+            String::new()
+        } else {
+            format!("{}{t}", self.topic)
+        }
+    }
+
+    fn filter(&self, f: &str) -> String {
+        match f.strip_prefix("$share/").and_then(|r| r.split_once('/')) {
+            Some((group, rest)) => format!("$share/{group}/{}", self.topic(rest)),
+            None => self.topic(f),
+        }
+    }
+
+    fn client_id(&self, id: &str) -> Result<String, String> {
+        if id.is_empty() {
+            return Ok(String::new());
+        }
+        let prefixed = format!("{}{id}", self.client);
+        if prefixed.len() > MAX_PORTABLE_CLIENT_ID {
+            return Err(format!(
+                "client id {id:?} with a prefix would be longer than {MAX_PORTABLE_CLIENT_ID} characters"
+            ));
+        }
+        Ok(prefixed)
+    }
+
+    fn properties(&self, props: &mut BTreeMap<String, Value>) {
+        if let Some(Value::String(t)) = props.get_mut("response_topic") {
+            *t = self.topic(t);
+        }
+    }
+
+    fn will(&self, w: &mut WillSpec) {
+        w.topic = self.topic(&w.topic);
+        self.properties(&mut w.properties);
+    }
+}
+
+/// Why the scenario's bytes cannot be rewritten, if they cannot.
+pub fn not_isolatable(s: &Scenario) -> Option<String> {
+    let dollar = |t: &str| t.starts_with('$') && !t.starts_with("$share/");
+    let too_long = |id: &str| id.len() + MAX_TAG + 1 > MAX_PORTABLE_CLIENT_ID;
+    for (name, client) in &s.clients {
+        let id = client.client_id.as_deref().unwrap_or(name);
+        if too_long(id) {
+            return Some(format!(
+                "client id {id:?} with a prefix would be longer than {MAX_PORTABLE_CLIENT_ID} characters"
+            ));
+        }
+        if client.maximum_packet_size.is_some()
+            || client.properties.contains_key("maximum_packet_size")
+        {
+            return Some("it limits packet sizes, which prefixes would change".into());
+        }
+        if client.will.as_ref().is_some_and(|w| dollar(&w.topic)) {
+            return Some("it uses $ topics".into());
+        }
+    }
+    for step in &s.steps {
+        let Step::Client { action, .. } = &step.value else {
+            continue;
+        };
+        match action {
+            ClientAction::Send(SendStep::Raw(_)) => return Some("it sends raw bytes".into()),
+            ClientAction::Connect(c) if c.raw.is_some() => {
+                return Some("it sends a raw CONNECT".into())
+            }
+            ClientAction::Connect(c) if c.client_id.as_deref().is_some_and(too_long) => {
+                return Some(format!(
+                    "a client id with a prefix would be longer than {MAX_PORTABLE_CLIENT_ID} characters"
+                ))
+            }
+            ClientAction::Connect(c) if c.properties.contains_key("maximum_packet_size") => {
+                return Some("it limits packet sizes, which prefixes would change".into())
+            }
+            ClientAction::Subscribe(sub) if sub.filters.iter().any(|(f, _)| dollar(f)) => {
+                return Some("it uses $ topics".into())
+            }
+            ClientAction::Unsubscribe(f) if f.iter().any(|f| dollar(f)) => {
+                return Some("it uses $ topics".into())
+            }
+            ClientAction::Publish(p) if dollar(&p.topic) => {
+                return Some("it uses $ topics".into())
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The scenario with every topic under `gauntlet/<tag>/` and every client
+/// id starting `<tag>-`. `tag` must be a valid topic level.
+pub fn isolate(s: &Scenario, tag: &str) -> Result<Scenario, String> {
+    if let Some(why) = not_isolatable(s) {
+        return Err(why);
+    }
+    let client_prefix = format!("{tag}-");
+    let p = Prefix {
+        topic: format!("gauntlet/{tag}/"),
+        client: &client_prefix,
+    };
+    let mut s = s.clone();
+    for (name, c) in &mut s.clients {
+        let id = c.client_id.clone().unwrap_or_else(|| name.clone());
+        c.client_id = Some(p.client_id(&id)?);
+        if let Some(w) = &mut c.will {
+            p.will(w);
+        }
+    }
+    for step in &mut s.steps {
+        let Step::Client { action, .. } = &mut step.value else {
+            continue;
+        };
+        match action {
+            ClientAction::Connect(c) => {
+                if let Some(id) = &c.client_id {
+                    c.client_id = Some(p.client_id(id)?);
+                }
+                if let Some(w) = &mut c.will {
+                    p.will(w);
+                }
+            }
+            ClientAction::Subscribe(sub) => {
+                for (f, _) in &mut sub.filters {
+                    *f = p.filter(f);
+                }
+            }
+            ClientAction::Unsubscribe(filters) => {
+                for f in filters {
+                    *f = p.filter(f);
+                }
+            }
+            ClientAction::Publish(publish) => {
+                publish.topic = p.topic(&publish.topic);
+                p.properties(&mut publish.properties);
+            }
+            ClientAction::Expect(e) => {
+                if let PacketMatch::Publish(m) = &mut e.packet {
+                    if let Match::Is(t) = &m.topic {
+                        m.topic = Match::Is(p.topic(t));
+                    }
+                    if let Some(Match::Is(Value::String(t))) =
+                        m.properties.get_mut("response_topic")
+                    {
+                        *t = p.topic(t);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+/// Gives clients that name no user these credentials (a broker given by
+/// URL may require them).
+pub fn with_credentials(s: &mut Scenario, username: Option<&str>, password: Option<&str>) {
+    for c in s.clients.values_mut() {
+        fill(c, username, password);
+    }
+}
+
+fn fill(c: &mut ClientSpec, username: Option<&str>, password: Option<&str>) {
+    if c.username.is_none() {
+        c.username = username.map(str::to_owned);
+        if c.password.is_none() {
+            c.password = password.map(str::to_owned);
+        }
+    }
+}
+
+/// What a run may leave on the broker: topics it retained a message on,
+/// and the client ids whose sessions it may have kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Leftovers {
+    pub retained: Vec<String>,
+    pub client_ids: Vec<String>,
+}
+
+pub fn leftovers(s: &Scenario) -> Leftovers {
+    let mut retained = Vec::new();
+    let mut client_ids = Vec::new();
+    for (name, c) in &s.clients {
+        client_ids.push(c.client_id.clone().unwrap_or_else(|| name.clone()));
+        if let Some(w) = c.will.as_ref().filter(|w| w.retain) {
+            retained.push(w.topic.clone());
+        }
+    }
+    for step in &s.steps {
+        let Step::Client { action, .. } = &step.value else {
+            continue;
+        };
+        match action {
+            ClientAction::Publish(p) if p.retain && !p.topic.is_empty() => {
+                retained.push(p.topic.clone())
+            }
+            ClientAction::Connect(c) => {
+                if let Some(id) = &c.client_id {
+                    client_ids.push(id.clone());
+                }
+                if let Some(w) = c.will.as_ref().filter(|w| w.retain) {
+                    retained.push(w.topic.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    retained.sort();
+    retained.dedup();
+    client_ids.retain(|id| !id.is_empty());
+    client_ids.sort();
+    client_ids.dedup();
+    Leftovers {
+        retained,
+        client_ids,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn load(text: &str) -> Scenario {
+        scenario::load_str(text, Path::new("t.yaml")).unwrap()
+    }
+
+    const SCENARIO: &str = r##"
+name: t
+versions: [5]
+clients:
+  sensor: { will: { topic: maison/etat, payload: x, retain: true } }
+  phone: { client_id: dashboard }
+steps:
+  - phone: { connect: {} }
+  - phone: { subscribe: { "maison/+/temperature": 1, "$share/g/maison/#": 1, "#": 0 } }
+  - sensor: { connect: { client_id: capteur } }
+  - sensor: { publish: { topic: maison/salon/temperature, payload: "1", retain: true, properties: { response_topic: rep/x } } }
+  - phone: { expect: { publish: { topic: maison/salon/temperature, properties: { response_topic: rep/x } } } }
+  - phone: { unsubscribe: ["maison/+/temperature"] }
+"##;
+
+    #[test]
+    fn topics_filters_and_client_ids_get_the_prefix() {
+        let s = isolate(&load(SCENARIO), "gab1").unwrap();
+        let text = format!("{:?}", s);
+        assert_eq!(
+            s.clients["phone"].client_id.as_deref(),
+            Some("gab1-dashboard")
+        );
+        assert_eq!(
+            s.clients["sensor"].client_id.as_deref(),
+            Some("gab1-sensor")
+        );
+        assert_eq!(
+            s.clients["sensor"].will.as_ref().unwrap().topic,
+            "gauntlet/gab1/maison/etat"
+        );
+        for wanted in [
+            "\"gauntlet/gab1/maison/+/temperature\"",
+            "\"$share/g/gauntlet/gab1/maison/#\"",
+            "\"gauntlet/gab1/#\"",
+            "\"gab1-capteur\"",
+            "\"gauntlet/gab1/rep/x\"",
+        ] {
+            assert!(text.contains(wanted), "{wanted} in {text}");
+        }
+        assert!(!text.contains("\"maison/"), "{text}");
+        let left = leftovers(&s);
+        assert_eq!(
+            left.retained,
+            [
+                "gauntlet/gab1/maison/etat",
+                "gauntlet/gab1/maison/salon/temperature"
+            ]
+        );
+        assert_eq!(
+            left.client_ids,
+            ["gab1-capteur", "gab1-dashboard", "gab1-sensor"]
+        );
+    }
+
+    #[test]
+    fn raw_bytes_dollar_topics_and_long_ids_are_not_isolatable() {
+        let raw = SCENARIO.replace(
+            "  - phone: { connect: {} }",
+            "  - phone: { connect: {} }\n  - phone: { send: { raw: \"c0 00\" } }",
+        );
+        assert_eq!(not_isolatable(&load(&raw)).unwrap(), "it sends raw bytes");
+        let dollar = SCENARIO.replace("maison/salon/temperature, payload", "$SYS/x, payload");
+        assert_eq!(not_isolatable(&load(&dollar)).unwrap(), "it uses $ topics");
+        let long = SCENARIO.replace("client_id: dashboard", "client_id: dashboard-du-salon");
+        assert!(not_isolatable(&load(&long))
+            .unwrap()
+            .contains("longer than 23"));
+        assert_eq!(not_isolatable(&load(SCENARIO)), None);
+    }
+}

@@ -1,0 +1,524 @@
+//! One `gauntlet run --broker ...`: the broker under test (a URL, or a
+//! profile's broker that gauntlet starts and stops), and how each run is
+//! placed on it: on the shared broker with prefixes, on a broker of its own
+//! (settings, crash/restart, bytes that cannot be prefixed), alone on a
+//! URL broker, or skipped with the reason.
+
+use std::collections::BTreeSet;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::cleanup::{self, Credentials};
+use super::instance::Instance;
+use super::isolate;
+use super::profile::Profile;
+use super::settings;
+use super::world::{Link, TcpWorld};
+use crate::engine;
+use crate::net::tls::Tls;
+use crate::workload::client::{Naming, PROBE};
+use crate::workload::run as workload_run;
+use record::script::RunResult;
+use record::workload::Outcome;
+use scenario::workload::Workload;
+use scenario::{Scenario, VersionName};
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `mqtt://host:port`, `mqtts://host:port`, a profile name or file.
+    pub broker: String,
+    pub ca: Option<PathBuf>,
+    pub insecure: bool,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// For a URL broker: what it can do (profiles say it themselves);
+    /// empty means the usual optional features (`capability::FEATURES`).
+    pub capabilities: Vec<String>,
+}
+
+enum Target {
+    Url {
+        url: String,
+        addr: SocketAddr,
+        tls: Option<Tls>,
+        capabilities: BTreeSet<String>,
+    },
+    Managed {
+        profile: Box<Profile>,
+        /// The broker that runs which can share one.
+        shared: Box<Instance>,
+    },
+}
+
+pub enum Placement {
+    Skip(String),
+    /// On the shared broker, with prefixes.
+    Shared,
+    /// On a broker started for this run, with these settings.
+    Dedicated(String),
+    /// Unprefixed on the URL broker, with no other run at the same time.
+    Exclusive(String),
+}
+
+/// A run's result (a scenario's `RunResult`, a workload's `Outcome`), or
+/// why it was skipped.
+pub enum Verdict<T> {
+    Ran(T),
+    Skipped(String),
+}
+
+pub struct Session {
+    target: Target,
+    username: Option<String>,
+    password: Option<String>,
+    /// Different for every session, so that two gauntlets testing one
+    /// broker at once stay apart too.
+    tag: String,
+    next_run: AtomicU64,
+}
+
+/// A short tag from the process id and the clock: a valid topic level and
+/// client-id prefix.
+fn session_tag() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut x = nanos ^ (u64::from(std::process::id()) << 32);
+    let mut tag = String::from("g");
+    for _ in 0..4 {
+        tag.push(char::from(
+            b"0123456789abcdefghijklmnopqrstuvwxyz"[(x % 36) as usize],
+        ));
+        x /= 36;
+    }
+    tag
+}
+
+fn base36(mut n: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+fn parse_url(url: &str) -> Option<(bool, &str, u16)> {
+    let (tls, rest) = if let Some(r) = url.strip_prefix("mqtt://") {
+        (false, r)
+    } else if let Some(r) = url.strip_prefix("mqtts://") {
+        (true, r)
+    } else {
+        return None;
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse() {
+            Ok(port) => (h, port),
+            Err(_) => return Some((tls, rest, 0)),
+        },
+        _ => (rest, if tls { 8883 } else { 1883 }),
+    };
+    Some((
+        tls,
+        host.trim_start_matches('[').trim_end_matches(']'),
+        port,
+    ))
+}
+
+impl Session {
+    pub fn start(o: &Options) -> Result<Session, String> {
+        let target = match parse_url(&o.broker) {
+            Some((_, _, 0)) => return Err(format!("{}: the port is not a number", o.broker)),
+            Some((use_tls, host, port)) => {
+                let addr = (host, port)
+                    .to_socket_addrs()
+                    .map_err(|e| format!("{}: cannot resolve {host}: {e}", o.broker))?
+                    .next()
+                    .ok_or_else(|| format!("{}: {host} has no address", o.broker))?;
+                let tls = if use_tls {
+                    Some(Tls::new(host, o.ca.as_deref(), o.insecure)?)
+                } else {
+                    if o.ca.is_some() || o.insecure {
+                        return Err("--ca and --insecure are for mqtts:// brokers".into());
+                    }
+                    None
+                };
+                for c in &o.capabilities {
+                    if !scenario::capability::is_known(c) {
+                        return Err(format!(
+                            "unknown capability {c:?}; known: {}",
+                            scenario::capability::names()
+                        ));
+                    }
+                }
+                // Fail once, clearly, rather than in every run.
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                    .map_err(|e| format!("cannot reach {} ({addr}): {e}", o.broker))?;
+                Target::Url {
+                    url: o.broker.clone(),
+                    addr,
+                    tls,
+                    capabilities: if o.capabilities.is_empty() {
+                        scenario::capability::FEATURES
+                            .iter()
+                            .map(|c| c.to_string())
+                            .collect()
+                    } else {
+                        o.capabilities.iter().cloned().collect()
+                    },
+                }
+            }
+            None => {
+                if o.ca.is_some() || o.insecure || !o.capabilities.is_empty() {
+                    return Err(
+                        "--ca, --insecure and --capabilities are for brokers given by URL".into(),
+                    );
+                }
+                let profile = Profile::find(&o.broker)?;
+                let defaults = settings::render(
+                    &profile.settings,
+                    &profile.name,
+                    &reference_broker::Config::default(),
+                )?;
+                let shared = Box::new(Instance::start(&profile, &defaults)?);
+                Target::Managed {
+                    profile: Box::new(profile),
+                    shared,
+                }
+            }
+        };
+        Ok(Session {
+            target,
+            username: o.username.clone(),
+            password: o.password.clone(),
+            tag: session_tag(),
+            next_run: AtomicU64::new(1),
+        })
+    }
+
+    /// "mosquitto on 127.0.0.1:40123" or the URL.
+    pub fn describe(&self) -> String {
+        match &self.target {
+            Target::Url { url, addr, .. } => format!("{url} ({addr})"),
+            Target::Managed { profile, shared } => {
+                format!("{} (profile) on {}", profile.name, shared.addr())
+            }
+        }
+    }
+
+    /// The broker's version, as its profile's `version_command` says.
+    pub fn broker_version(&self) -> Option<String> {
+        match &self.target {
+            Target::Url { .. } => None,
+            Target::Managed { shared, .. } => shared.version(),
+        }
+    }
+
+    /// The broker's name: the profile's, or the URL.
+    pub fn broker_name(&self) -> String {
+        match &self.target {
+            Target::Url { url, .. } => url.clone(),
+            Target::Managed { profile, .. } => profile.name.clone(),
+        }
+    }
+
+    /// Whether the broker under test has `capability`.
+    pub fn has(&self, capability: &str) -> bool {
+        match &self.target {
+            Target::Url { capabilities, .. } => capabilities.contains(capability),
+            Target::Managed { profile, .. } => profile.has(capability),
+        }
+    }
+
+    /// Why this broker cannot run a run of version `v` that needs
+    /// `required`, if it cannot.
+    fn unsupported(&self, v: VersionName, required: &[String]) -> Option<String> {
+        let (name, versions) = match &self.target {
+            Target::Url { .. } => (
+                "a broker given by URL".to_string(),
+                vec![VersionName::V311, VersionName::V5],
+            ),
+            Target::Managed { profile, .. } => (
+                format!("the {} profile", profile.name),
+                profile.versions.clone(),
+            ),
+        };
+        if !versions.contains(&v) {
+            return Some(format!("{name} does not speak MQTT {v}"));
+        }
+        let missing: Vec<&String> = required.iter().filter(|c| !self.has(c)).collect();
+        if missing.is_empty() {
+            return None;
+        }
+        let what: Vec<String> = missing
+            .iter()
+            .map(|c| {
+                let meaning = scenario::capability::ALL
+                    .iter()
+                    .find(|(n, _)| n == c)
+                    .map_or("", |(_, m)| *m);
+                format!("`{c}` ({meaning})")
+            })
+            .collect();
+        Some(format!("needs {}, which {name} lacks", what.join(" and ")))
+    }
+
+    /// Where a run goes that needs broker `config` (as a change from the
+    /// defaults) and, if `own`, a broker of its own.
+    fn place(&self, config: &reference_broker::Config, own: bool, shared: Placement) -> Placement {
+        let changed = settings::changed(config);
+        match &self.target {
+            Target::Url { .. } if !changed.is_empty() => {
+                let keys: Vec<&str> = changed.iter().map(|(k, _)| k.as_str()).collect();
+                Placement::Skip(format!(
+                    "needs broker settings ({}); a broker given by URL keeps its own configuration",
+                    keys.join(", ")
+                ))
+            }
+            Target::Url { .. } => shared,
+            Target::Managed { .. } if changed.is_empty() && !own => Placement::Shared,
+            Target::Managed { profile, .. } => {
+                match settings::render(&profile.settings, &profile.name, config) {
+                    Ok(text) => Placement::Dedicated(text),
+                    Err(why) => Placement::Skip(why),
+                }
+            }
+        }
+    }
+
+    pub fn placement(&self, s: &Scenario, v: VersionName) -> Placement {
+        let required = s.required_capabilities();
+        if let Some(why) = self.unsupported(v, &required) {
+            return Placement::Skip(why);
+        }
+        let not_isolatable = isolate::not_isolatable(s);
+        let own = required.iter().any(|c| c == "restart") || not_isolatable.is_some();
+        let shared = match not_isolatable {
+            Some(why) => Placement::Exclusive(why),
+            None => Placement::Shared,
+        };
+        self.place(&s.broker, own, shared)
+    }
+
+    /// A workload goes on the shared broker under prefixes, or on one of
+    /// its own when it restarts the broker or changes its settings.
+    pub fn workload_placement(&self, w: &Workload, v: VersionName) -> Placement {
+        let required = w.required_capabilities();
+        if let Some(why) = self.unsupported(v, &required) {
+            return Placement::Skip(why);
+        }
+        let own = required.iter().any(|c| c == "restart");
+        self.place(&w.broker, own, Placement::Shared)
+    }
+
+    /// Clears what a run on the shared broker left there.
+    fn clean_up(
+        &self,
+        addr: SocketAddr,
+        tls: Option<&Tls>,
+        v: VersionName,
+        left: &isolate::Leftovers,
+        tag: &str,
+    ) -> Result<(), String> {
+        let credentials = Credentials {
+            username: self.username.as_deref(),
+            password: self.password.as_deref(),
+        };
+        cleanup::clean(addr, tls, v.protocol(), left, tag, &credentials)
+    }
+
+    /// Runs one scenario version where `placement` (from `placement`) says.
+    pub fn run(
+        &self,
+        s: &Scenario,
+        v: VersionName,
+        seed: u64,
+        placement: &Placement,
+    ) -> Verdict<RunResult> {
+        let n = self.next_run.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{}{}", self.tag, base36(n));
+        let latency = s.network.latency.map(|r| (r.min.0, r.max.0));
+        let connect_timeout =
+            Duration::from_millis(s.timeout.map_or(engine::DEFAULT_TIMEOUT_MS, |d| d.millis()));
+        let names: Vec<String> = s.clients.keys().cloned().collect();
+        let (addr, tls) = match &self.target {
+            Target::Url { addr, tls, .. } => (*addr, tls.clone()),
+            Target::Managed { shared, .. } => (shared.addr_for(v), None),
+        };
+        let world = |broker, instance| {
+            let link = Link {
+                seed,
+                broker,
+                tls: tls.clone(),
+                latency,
+                connect_timeout,
+            };
+            TcpWorld::new(&link, &names, v.protocol(), instance)
+                .map(|w| w.says_why_before_closing(self.has("disconnect_before_close")))
+        };
+        match placement {
+            Placement::Skip(why) => Verdict::Skipped(why.clone()),
+            Placement::Dedicated(settings) => {
+                let Target::Managed { profile, .. } = &self.target else {
+                    return Verdict::Skipped("no profile to start a broker from".into());
+                };
+                let mut instance = match Instance::start(profile, settings) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        return Verdict::Ran(engine::run_with(s, v, seed, || Err::<TcpWorld, _>(e)))
+                    }
+                };
+                let addr = instance.addr_for(v);
+                let mut scenario = s.clone();
+                isolate::with_credentials(
+                    &mut scenario,
+                    self.username.as_deref(),
+                    self.password.as_deref(),
+                );
+                Verdict::Ran(engine::run_with(&scenario, v, seed, || {
+                    world(addr, Some(&mut instance))
+                }))
+            }
+            Placement::Shared | Placement::Exclusive(_) => {
+                let mut scenario = match placement {
+                    Placement::Shared => match isolate::isolate(s, &tag) {
+                        Ok(s) => s,
+                        Err(why) => return Verdict::Skipped(why),
+                    },
+                    _ => s.clone(),
+                };
+                isolate::with_credentials(
+                    &mut scenario,
+                    self.username.as_deref(),
+                    self.password.as_deref(),
+                );
+                let mut result = engine::run_with(&scenario, v, seed, || world(addr, None));
+                let left = isolate::leftovers(&scenario);
+                if let Err(e) = self.clean_up(addr, tls.as_ref(), v, &left, &tag) {
+                    let at = result.trace.entries.last().map_or(0, |e| e.at_ms);
+                    result.trace.push(
+                        at,
+                        "gauntlet",
+                        record::trace::Kind::Event(format!("clean-up failed: {e}")),
+                    );
+                }
+                Verdict::Ran(result)
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Runs one workload version at `seed` where `placement` (from
+    /// `workload_placement`) says: the seed's fault schedule is applied
+    /// through the proxies in real time, and the clients leave with
+    /// DISCONNECT at the end; on the shared broker, under prefixes, with
+    /// what the run left cleared afterwards.
+    pub fn run_workload(
+        &self,
+        w: &Workload,
+        v: VersionName,
+        seed: u64,
+        placement: &Placement,
+    ) -> Verdict<Box<Outcome>> {
+        let faults = workload_run::schedule(w, seed);
+        let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
+        let (addr, tls) = match &self.target {
+            Target::Url { addr, tls, .. } => (*addr, tls.clone()),
+            Target::Managed { shared, .. } => (shared.addr_for(v), None),
+        };
+        let mut names = workload_run::clients(w);
+        let broker_name = self.broker_name();
+        let run = |broker, instance, naming: &Naming| {
+            let link = Link {
+                seed,
+                broker,
+                tls: tls.clone(),
+                latency,
+                connect_timeout: Duration::from_secs(10),
+            };
+            let mut outcome = workload_run::guarded(v, seed, &faults, || {
+                match TcpWorld::with_proxies(&link, &names, instance) {
+                    Ok(world) => workload_run::run_on(world, w, v, seed, &faults, naming, true),
+                    Err(e) => Outcome::failed(v, seed, &faults, e),
+                }
+            });
+            outcome.broker = Some(broker_name.clone());
+            outcome
+        };
+        let credentials = Naming {
+            username: self.username.clone(),
+            password: self.password.clone(),
+            ..Naming::default()
+        };
+        match placement {
+            Placement::Skip(why) => Verdict::Skipped(why.clone()),
+            Placement::Dedicated(settings) => {
+                let Target::Managed { profile, .. } = &self.target else {
+                    return Verdict::Skipped("no profile to start a broker from".into());
+                };
+                match Instance::start(profile, settings) {
+                    Ok(mut instance) => {
+                        let addr = instance.addr_for(v);
+                        Verdict::Ran(Box::new(run(addr, Some(&mut instance), &credentials)))
+                    }
+                    Err(e) => {
+                        let mut outcome = Outcome::failed(v, seed, &faults, e);
+                        outcome.broker = Some(broker_name);
+                        Verdict::Ran(Box::new(outcome))
+                    }
+                }
+            }
+            Placement::Shared | Placement::Exclusive(_) => {
+                let n = self.next_run.fetch_add(1, Ordering::Relaxed);
+                let tag = format!("{}{}", self.tag, base36(n));
+                let naming = Naming {
+                    topic_prefix: format!("gauntlet/{tag}/"),
+                    id_prefix: format!("{tag}-"),
+                    ..credentials
+                };
+                let mut outcome = run(addr, None, &naming);
+                names.push(PROBE.into());
+                let left = isolate::Leftovers {
+                    retained: if w.workload.retain {
+                        w.workload.topics.iter().map(|t| naming.topic(t)).collect()
+                    } else {
+                        Vec::new()
+                    },
+                    client_ids: names.iter().map(|n| naming.client_id(n)).collect(),
+                };
+                if let Err(e) = self.clean_up(addr, tls.as_ref(), v, &left, &tag) {
+                    outcome.notes.push(format!("clean-up failed: {e}"));
+                }
+                Verdict::Ran(Box::new(outcome))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_url;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("mqtt://localhost:1883"),
+            Some((false, "localhost", 1883))
+        );
+        assert_eq!(
+            parse_url("mqtts://b.example"),
+            Some((true, "b.example", 8883))
+        );
+        assert_eq!(parse_url("mqtt://[::1]:1884"), Some((false, "::1", 1884)));
+        assert_eq!(parse_url("mqtt://h:x"), Some((false, "h:x", 0)));
+        assert_eq!(parse_url("mosquitto"), None);
+    }
+}

@@ -1,0 +1,145 @@
+//! A scenario's `broker:` settings as a real broker's configuration: which
+//! settings differ from the reference broker's defaults, and the lines a
+//! profile writes for them.
+
+use std::collections::BTreeMap;
+
+use reference_broker::Config;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `settings: yaml` writes the scenario's settings as the reference
+/// broker's YAML config; a map gives, per setting, the line that sets it
+/// (`{value}` is replaced). A scenario that changes a setting the profile
+/// has no line for is skipped, with that reason.
+#[derive(Clone, Debug, Default)]
+pub enum Settings {
+    #[default]
+    None,
+    Yaml,
+    Lines(BTreeMap<String, String>),
+}
+
+impl<'de> Deserialize<'de> for Settings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Settings, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Lines(BTreeMap<String, String>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "yaml" => Ok(Settings::Yaml),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "settings: expected `yaml` or a map of setting → config line, found {w:?}"
+            ))),
+            Raw::Lines(m) => Ok(Settings::Lines(m)),
+        }
+    }
+}
+
+fn as_map(c: &Config) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(c) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Every setting's name.
+pub fn names() -> Vec<String> {
+    as_map(&Config::default()).keys().cloned().collect()
+}
+
+/// The settings `c` changes from the defaults, by name, in name order.
+pub fn changed(c: &Config) -> Vec<(String, Value)> {
+    let defaults = as_map(&Config::default());
+    as_map(c)
+        .into_iter()
+        .filter(|(k, v)| defaults.get(k) != Some(v))
+        .collect()
+}
+
+/// The text that replaces `{settings}` in the profile's files, or why the
+/// profile cannot express these settings.
+pub fn render(settings: &Settings, profile: &str, c: &Config) -> Result<String, String> {
+    let changed = changed(c);
+    match settings {
+        // JSON is YAML: the reference broker reads it as its config file.
+        Settings::Yaml => serde_json::to_string_pretty(c).map_err(|e| e.to_string()),
+        Settings::None if changed.is_empty() => Ok(String::new()),
+        Settings::None => Err(format!(
+            "needs broker settings ({}); the {profile} profile cannot set any",
+            keys(&changed)
+        )),
+        Settings::Lines(lines) => {
+            let missing: Vec<(String, Value)> = changed
+                .iter()
+                .filter(|(k, _)| !lines.contains_key(k))
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                return Err(format!(
+                    "needs broker setting{} {}, which the {profile} profile cannot set",
+                    if missing.len() == 1 { "" } else { "s" },
+                    keys(&missing)
+                ));
+            }
+            let mut out = String::new();
+            for (k, v) in &changed {
+                let value = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                out.push_str(&lines[k].replace("{value}", &value));
+                out.push('\n');
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn keys(v: &[(String, Value)]) -> String {
+    let k: Vec<String> = v.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    k.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn only_changed_settings_are_written() {
+        let lines = Settings::Lines(BTreeMap::from([
+            ("maximum_qos".to_string(), "max_qos {value}".to_string()),
+            (
+                "retain_available".to_string(),
+                "retain_available {value}".to_string(),
+            ),
+        ]));
+        let c = Config {
+            maximum_qos: 1,
+            ..Config::default()
+        };
+        assert_eq!(render(&lines, "m", &c).unwrap(), "max_qos 1\n");
+        assert_eq!(render(&lines, "m", &Config::default()).unwrap(), "");
+        let c = Config {
+            max_session_expiry: Some(10),
+            ..Config::default()
+        };
+        let e = render(&lines, "m", &c).unwrap_err();
+        assert!(e.contains("max_session_expiry: 10"), "{e}");
+        assert!(e.contains("the m profile cannot set"), "{e}");
+    }
+
+    #[test]
+    fn yaml_settings_are_the_whole_config() {
+        let c = Config {
+            maximum_qos: 1,
+            ..Config::default()
+        };
+        let text = render(&Settings::Yaml, "r", &c).unwrap();
+        let back: Config = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,12 @@
+//! MQTT over a byte stream, for every world: the scripted client
+//! ([`client`]), packets framed over a stream ([`framed`]), TLS to a real
+//! broker ([`tls`]) and the loss model that the simulator and the fault
+//! proxy share ([`loss`]).
+//!
+//! It knows the codec and the trace it writes to; it must not know scenarios
+//! or verdicts.
+
+pub mod client;
+pub mod framed;
+pub mod loss;
+pub mod tls;

@@ -1,0 +1,293 @@
+//! The simulated world: the reference broker on one turmoil host, each
+//! scenario client on a host of its own, one seed for everything. Faults are
+//! applied between simulation steps.
+//!
+//! It must not know real brokers, profiles or wall-clock time: a run here
+//! is a pure function of (scenario, seed).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use protocol::Version;
+use reference_broker::store::{MemoryStore, Store};
+use reference_broker::{server, Broker, Config};
+
+use record::script::RunResult;
+use record::trace::{Kind, Trace};
+use scenario::{Scenario, VersionName};
+
+use crate::engine::backend::Backend;
+use crate::engine::run_with;
+use crate::net::client::{self, Shared, BROKER_HOST, BROKER_PORT};
+use crate::net::loss;
+
+/// Two simulated milliseconds per step: fine enough for keep alive, expiry
+/// and latency (timing is resolved to 2 ms), and half the cost of 1 ms —
+/// every tick polls every host's runtime, which is where a run's time goes.
+pub const TICK: Duration = Duration::from_millis(2);
+/// Longest a run may last in simulated time.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// Runs `scenario` on `version` with `seed` in the simulated world. Never
+/// panics: a panic anywhere in the world is reported as the failure of the
+/// step that caused it.
+pub fn run(scenario: &Scenario, version: VersionName, seed: u64) -> RunResult {
+    run_with(scenario, version, seed, || {
+        let names: Vec<String> = scenario.clients.keys().cloned().collect();
+        let latency = scenario.network.latency.map(|r| (r.min.0, r.max.0));
+        Ok(World::new(
+            seed,
+            scenario.broker.clone(),
+            latency,
+            &names,
+            version.protocol(),
+        ))
+    })
+}
+
+pub fn client_host(name: &str) -> String {
+    format!("client-{name}")
+}
+
+pub struct World {
+    sim: turmoil::Sim<'static>,
+    store: MemoryStore,
+    pub clients: BTreeMap<String, Rc<Shared>>,
+    pub trace: Rc<RefCell<Trace>>,
+    broker_running: bool,
+    losses: loss::Links,
+}
+
+impl World {
+    /// Builds the world: the broker host and one host per client name.
+    pub fn new(
+        seed: u64,
+        config: Config,
+        latency: Option<(Duration, Duration)>,
+        client_names: &[String],
+        version: Version,
+    ) -> World {
+        World::with_tick(seed, config, latency, client_names, version, TICK)
+    }
+
+    /// The same with another time step (coarser is faster).
+    pub fn with_tick(
+        seed: u64,
+        config: Config,
+        latency: Option<(Duration, Duration)>,
+        client_names: &[String],
+        version: Version,
+        tick: Duration,
+    ) -> World {
+        let mut builder = turmoil::Builder::new();
+        builder
+            .rng_seed(seed)
+            .tick_duration(tick)
+            .simulation_duration(MAX_DURATION)
+            // A fixed epoch: nothing depends on when the run happens.
+            .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        if let Some((min, max)) = latency {
+            builder.min_message_latency(min).max_message_latency(max);
+        }
+        let mut sim = builder.build();
+        let store = MemoryStore::new();
+        let trace = Rc::new(RefCell::new(Trace::default()));
+
+        let broker_store = store.clone();
+        sim.host(BROKER_HOST, move || {
+            let store = broker_store.clone();
+            let config = config.clone();
+            async move {
+                let epoch = turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64);
+                let snapshot = store.load()?;
+                let broker = Broker::restore(config, snapshot, epoch);
+                let listener = turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_PORT)).await?;
+                let handle = server::spawn(broker, Box::new(store), epoch);
+                loop {
+                    let (stream, _) = listener.accept().await?;
+                    handle.serve(stream);
+                }
+            }
+        });
+
+        let mut clients = BTreeMap::new();
+        for name in client_names {
+            let shared = Shared::new(
+                name,
+                version,
+                trace.clone(),
+                client::Connector::Sim,
+                Rc::default(),
+            );
+            let task_shared = shared.clone();
+            sim.host(client_host(name).as_str(), move || {
+                client::run(task_shared.clone())
+            });
+            clients.insert(name.clone(), shared);
+        }
+        World {
+            sim,
+            store,
+            clients,
+            trace,
+            broker_running: true,
+            losses: loss::Links::new(seed),
+        }
+    }
+
+    /// Adds a client host running `software` (started again from scratch
+    /// when the host is reset).
+    pub fn add_host<F, Fut>(&mut self, name: &str, software: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = turmoil::Result> + 'static,
+    {
+        self.sim.host(client_host(name).as_str(), software);
+    }
+
+    /// Advances one tick. An error is a host's software failing.
+    pub fn step(&mut self) -> Result<(), String> {
+        if !self.losses.is_empty() {
+            self.apply_losses();
+        }
+        self.sim.step().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn apply_losses(&mut self) {
+        let now = self.now_ms();
+        for (client, action, what) in self.losses.tick(now) {
+            let host = client_host(&client);
+            match action {
+                loss::LinkAction::Nothing => {}
+                loss::LinkAction::Hold => self.sim.hold(BROKER_HOST, host.as_str()),
+                loss::LinkAction::Release => self.sim.release(BROKER_HOST, host.as_str()),
+                loss::LinkAction::Kill => {
+                    self.sim.release(BROKER_HOST, host.as_str());
+                    self.sim.partition(BROKER_HOST, host.as_str());
+                }
+            }
+            self.log("network", Kind::Event(what));
+        }
+    }
+}
+
+impl Backend for World {
+    fn now_ms(&self) -> u64 {
+        self.sim.elapsed().as_millis() as u64
+    }
+
+    fn trace(&self) -> Rc<RefCell<Trace>> {
+        self.trace.clone()
+    }
+
+    fn client(&self, name: &str) -> Rc<Shared> {
+        self.clients[name].clone()
+    }
+
+    fn run_until(
+        &mut self,
+        deadline_ms: u64,
+        done: &mut dyn FnMut() -> bool,
+    ) -> Result<bool, String> {
+        loop {
+            if done() {
+                return Ok(true);
+            }
+            if self.now_ms() >= deadline_ms {
+                return Ok(false);
+            }
+            self.step()?;
+        }
+    }
+
+    /// Segment loss on `client`'s link from now on; 0 stops it (releasing
+    /// anything held). Each link's losses come from the run's seed and the
+    /// client's name alone.
+    fn set_loss(&mut self, client: &str, rate: f64) {
+        if self.losses.set(client, rate) {
+            self.sim.release(BROKER_HOST, client_host(client).as_str());
+        }
+        self.log(
+            "network",
+            Kind::Event(format!("loss {client} {}%", rate * 100.0)),
+        );
+    }
+
+    fn cut(&mut self, client: &str) {
+        self.sim
+            .partition(BROKER_HOST, client_host(client).as_str());
+        self.log("network", Kind::Event(format!("cut {client}")));
+    }
+
+    fn heal(&mut self, client: &str) {
+        self.sim.repair(BROKER_HOST, client_host(client).as_str());
+        // A link that loss had killed starts afresh, with the same rate.
+        if let Some(rate) = self.losses.take_dead(client) {
+            self.set_loss(client, rate);
+        }
+        self.log("network", Kind::Event(format!("heal {client}")));
+    }
+
+    fn stall(&mut self, client: &str) {
+        self.sim.hold(BROKER_HOST, client_host(client).as_str());
+        self.log("network", Kind::Event(format!("stall {client}")));
+    }
+
+    fn resume(&mut self, client: &str) {
+        self.sim.release(BROKER_HOST, client_host(client).as_str());
+        self.log("network", Kind::Event(format!("resume {client}")));
+    }
+
+    /// The client's host crashes and comes back: its connection is reset,
+    /// its software starts over (disconnected).
+    fn reset(&mut self, client: &str) {
+        let host = client_host(client);
+        self.sim.crash(host.as_str());
+        self.sim.bounce(host.as_str());
+        self.log("network", Kind::Event(format!("reset {client}")));
+    }
+
+    fn set_latency(&mut self, client: &str, min: Duration, max: Duration) {
+        let host = client_host(client);
+        self.sim.set_link_latency(BROKER_HOST, host.as_str(), min);
+        self.sim
+            .set_link_max_message_latency(BROKER_HOST, host.as_str(), max);
+        self.log(
+            "network",
+            Kind::Event(format!(
+                "latency {client} {}ms..{}ms",
+                min.as_millis(),
+                max.as_millis()
+            )),
+        );
+    }
+
+    fn crash_broker(&mut self) -> Result<(), String> {
+        if self.broker_running {
+            self.sim.crash(BROKER_HOST);
+            self.broker_running = false;
+        }
+        self.log("broker", Kind::Event("crash".into()));
+        Ok(())
+    }
+
+    fn restart_broker(&mut self, keep_store: bool) -> Result<(), String> {
+        if self.broker_running {
+            self.sim.crash(BROKER_HOST);
+        }
+        if !keep_store {
+            self.store.clear();
+        }
+        self.sim.bounce(BROKER_HOST);
+        self.broker_running = true;
+        let what = if keep_store {
+            "restart"
+        } else {
+            "restart with an empty store"
+        };
+        self.log("broker", Kind::Event(what.into()));
+        Ok(())
+    }
+}

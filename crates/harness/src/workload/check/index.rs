@@ -1,0 +1,297 @@
+//! What the history says, indexed for the checkers: subscriptions with the
+//! time they are live, connections, messages and deliveries.
+
+use super::*;
+
+/// A granted subscription and when it was live: `at <= t < until`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Sub<'a> {
+    pub(super) filter: &'a str,
+    pub(super) granted: u8,
+    pub(super) at: Ms,
+    pub(super) until: Option<Ms>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Conn<'a> {
+    pub(super) at: Ms,
+    pub(super) will: Option<&'a WillInfo>,
+    /// When it ended, and whether normally (DISCONNECT).
+    pub(super) end: Option<(Ms, bool)>,
+}
+
+/// A message as published (or, for a will, as its connection carried it).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Msg<'a> {
+    pub(super) topic: &'a str,
+    pub(super) qos: u8,
+    /// Published (a will: when its connection ended, else when it began).
+    pub(super) at: Ms,
+    /// PUBACK / PUBREC / PUBCOMP, the first of them.
+    pub(super) acked: Option<Ms>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Delivery<'a> {
+    pub(super) at: Ms,
+    pub(super) client: &'a str,
+    pub(super) id: &'a MsgId,
+    pub(super) topic: &'a str,
+    pub(super) retain: bool,
+}
+
+pub(super) struct Index<'a> {
+    pub(super) h: &'a History,
+    pub(super) kept: BTreeSet<&'a str>,
+    pub(super) subs: BTreeMap<&'a str, Vec<Sub<'a>>>,
+    /// client → connection number → connection.
+    pub(super) conns: BTreeMap<&'a str, BTreeMap<u32, Conn<'a>>>,
+    pub(super) msgs: BTreeMap<&'a MsgId, Msg<'a>>,
+    /// Retained publishes per topic, in publish order.
+    pub(super) retained_pubs: BTreeMap<&'a str, Vec<&'a MsgId>>,
+    pub(super) deliveries: Vec<Delivery<'a>>,
+    /// receiver → message → indices into `deliveries`, in order.
+    pub(super) received: BTreeMap<&'a str, BTreeMap<&'a MsgId, Vec<usize>>>,
+    pub(super) end: Ms,
+}
+
+pub(super) fn secs(t: Ms) -> String {
+    format!("{:.3}s", t as f64 / 1000.0)
+}
+
+/// "1.000s", "1.000s and 2.000s", "1.000s, 2.000s and 3.000s".
+pub(super) fn times(ts: &[Ms]) -> String {
+    let s: Vec<String> = ts.iter().map(|&t| secs(t)).collect();
+    match s.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+impl Sub<'_> {
+    pub(super) fn live(&self, t: Ms) -> bool {
+        self.at <= t && self.until.is_none_or(|u| t < u)
+    }
+}
+
+impl<'a> Index<'a> {
+    pub(super) fn new(h: &'a History) -> Index<'a> {
+        let kept: BTreeSet<&str> = h.roles.kept_sessions.iter().map(String::as_str).collect();
+        let mut ix = Index {
+            h,
+            kept,
+            subs: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            msgs: BTreeMap::new(),
+            retained_pubs: BTreeMap::new(),
+            deliveries: Vec::new(),
+            received: BTreeMap::new(),
+            end: 0,
+        };
+        // In time order (a stable sort: same-millisecond events keep the
+        // order they were recorded in).
+        let mut events: Vec<&'a Event> = h.events.iter().collect();
+        events.sort_by_key(|e| e.at());
+        for e in events {
+            ix.end = ix.end.max(e.at());
+            match e {
+                Event::Connected {
+                    at,
+                    client,
+                    connection,
+                    clean_start,
+                    session_present,
+                    will,
+                } => {
+                    ix.conns
+                        .entry(client.as_str())
+                        .or_default()
+                        .entry(*connection)
+                        .or_insert(Conn {
+                            at: *at,
+                            will: will.as_ref(),
+                            end: None,
+                        });
+                    let new_session = *clean_start || !*session_present;
+                    if new_session && !ix.kept.contains(client.as_str()) {
+                        for s in ix.subs.entry(client.as_str()).or_default() {
+                            if s.until.is_none() {
+                                s.until = Some(*at);
+                            }
+                        }
+                    }
+                }
+                Event::Disconnected {
+                    at,
+                    client,
+                    connection,
+                }
+                | Event::ConnectionLost {
+                    at,
+                    client,
+                    connection,
+                    ..
+                } => {
+                    let normal = matches!(e, Event::Disconnected { .. });
+                    let conn = ix
+                        .conns
+                        .get_mut(client.as_str())
+                        .and_then(|cs| cs.get_mut(connection));
+                    if let Some(c) = conn {
+                        c.end.get_or_insert((*at, normal));
+                    }
+                }
+                Event::Subscribed {
+                    at,
+                    client,
+                    filter,
+                    granted_qos: Some(granted),
+                } => {
+                    let subs = ix.subs.entry(client.as_str()).or_default();
+                    for s in subs.iter_mut() {
+                        if s.filter == filter && s.until.is_none() {
+                            s.until = Some(*at);
+                        }
+                    }
+                    subs.push(Sub {
+                        filter,
+                        granted: *granted,
+                        at: *at,
+                        until: None,
+                    });
+                }
+                Event::Subscribed { .. } => {}
+                Event::Published {
+                    at,
+                    id,
+                    topic,
+                    qos,
+                    retain,
+                } => {
+                    if ix.msgs.contains_key(id) {
+                        continue;
+                    }
+                    ix.msgs.insert(
+                        id,
+                        Msg {
+                            topic,
+                            qos: *qos,
+                            at: *at,
+                            acked: None,
+                        },
+                    );
+                    if *retain {
+                        ix.retained_pubs.entry(topic.as_str()).or_default().push(id);
+                    }
+                }
+                Event::Acked { at, id } | Event::Completed { at, id } => {
+                    if let Some(m) = ix.msgs.get_mut(id) {
+                        m.acked.get_or_insert(*at);
+                    }
+                }
+                Event::Delivered {
+                    at,
+                    client,
+                    id,
+                    topic,
+                    retain,
+                    ..
+                } => {
+                    ix.received
+                        .entry(client.as_str())
+                        .or_default()
+                        .entry(id)
+                        .or_default()
+                        .push(ix.deliveries.len());
+                    ix.deliveries.push(Delivery {
+                        at: *at,
+                        client,
+                        id,
+                        topic,
+                        retain: *retain,
+                    });
+                }
+                Event::Fault { .. } => {}
+            }
+        }
+        ix
+    }
+
+    /// The message as published; a will as its connection carried it.
+    pub(super) fn message(&self, id: &MsgId) -> Option<Msg<'a>> {
+        if !id.will {
+            return self.msgs.get(id).copied();
+        }
+        let c = self.conn(&id.publisher, id.seq)?;
+        let w = c.will?;
+        Some(Msg {
+            topic: &w.topic,
+            qos: w.qos,
+            at: c.end.map_or(c.at, |(t, _)| t),
+            acked: None,
+        })
+    }
+
+    pub(super) fn conn(&self, client: &str, n: u32) -> Option<&Conn<'a>> {
+        self.conns.get(client)?.get(&n)
+    }
+
+    /// Indices into `deliveries` of the copies of `id` that `client` got.
+    pub(super) fn copies(&self, client: &str, id: &MsgId) -> &[usize] {
+        self.received
+            .get(client)
+            .and_then(|m| m.get(id))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    pub(super) fn subs_of(&self, client: &str) -> &[Sub<'a>] {
+        self.subs.get(client).map_or(&[], Vec::as_slice)
+    }
+
+    /// The client's live subscription matching `topic` at `t` with the
+    /// highest granted QoS (the earliest of equals).
+    pub(super) fn best_sub(&self, client: &str, topic: &str, t: Ms) -> Option<Sub<'a>> {
+        let mut best: Option<Sub<'a>> = None;
+        for s in self.subs_of(client) {
+            if s.live(t)
+                && protocol::topic::matches(s.filter, topic)
+                && best.is_none_or(|b| s.granted > b.granted)
+            {
+                best = Some(*s);
+            }
+        }
+        best
+    }
+
+    pub(super) fn deliveries_of(&self, client: &str, id: &MsgId) -> Vec<Delivery<'a>> {
+        self.copies(client, id)
+            .iter()
+            .map(|&i| self.deliveries[i])
+            .collect()
+    }
+
+    /// Clients with a kept session that ever subscribed.
+    pub(super) fn kept_subscribers(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.subs.keys().copied().filter(|c| self.kept.contains(c))
+    }
+
+    pub(super) fn violation(
+        &self,
+        check: Check,
+        message: Option<&MsgId>,
+        subscriber: Option<&str>,
+        at: Ms,
+        what: String,
+    ) -> Violation {
+        Violation {
+            check: check.name(),
+            message: message.cloned(),
+            publisher: message.map(|m| m.publisher.clone()),
+            subscriber: subscriber.map(str::to_owned),
+            at,
+            what,
+            faults: self.h.faults_near(at, FAULT_WINDOW),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Checkers of MQTT's delivery promises over a workload [`History`].
+//!
+//! A run ends with every fault healed and a quiet drain, so whatever must
+//! arrive has had its chance: a missing delivery is a loss, not a delay.
+//!
+//! The subscriptions a delivery or a publish is judged against come from
+//! the `Subscribed` events (refused ones ignored). A subscription is live
+//! from its SUBACK (`Subscribed.at`, inclusive) until a later SUBACK for
+//! the same filter replaces it or, for a client that is not in
+//! `roles.kept_sessions`, until a `Connected` that starts a new session
+//! (Clean Start, or no session present). Kept sessions never lose a
+//! subscription: if the broker forgot one, the loss shows as such.
+//!
+//! Each checker reports its own promise only, so that one fault is one
+//! violation: losses are `at_least_once` (effective QoS 1) and
+//! `exactly_once` (effective QoS 2); duplicates are `at_most_once` (QoS 0)
+//! and `exactly_once`; `routes_match_filters` reports only deliveries that
+//! should not have happened (no matching filter, another topic, a message
+//! nobody published), never a missing one.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use record::history::{Event, History, Ms, MsgId, WillInfo};
+use record::violation::Violation;
+use scenario::workload::Check;
+
+mod delivery;
+mod index;
+mod order;
+mod retained;
+mod routing;
+mod will;
+
+use delivery::*;
+use index::*;
+use order::*;
+use retained::*;
+use routing::*;
+use will::*;
+
+/// Faults this close to a violation are listed with it.
+const FAULT_WINDOW: Ms = 5_000;
+
+/// Runs one checker. Violations come in order of `at`.
+pub fn run(check: Check, h: &History) -> Vec<Violation> {
+    run_on(check, &Index::new(h))
+}
+
+/// Runs each checker once (repeats ignored), in the order given; each
+/// checker's violations in order of `at`.
+pub fn run_all(checks: &[Check], h: &History) -> Vec<Violation> {
+    let ix = Index::new(h);
+    let mut done = BTreeSet::new();
+    let mut out = Vec::new();
+    for &c in checks {
+        if done.insert(c) {
+            out.extend(run_on(c, &ix));
+        }
+    }
+    out
+}
+
+fn run_on(check: Check, ix: &Index<'_>) -> Vec<Violation> {
+    let mut v = match check {
+        Check::AtMostOnce => at_most_once(ix),
+        Check::AtLeastOnce => at_least_once(ix),
+        Check::ExactlyOnce => exactly_once(ix),
+        Check::OrderedPerPublisher => ordered_per_publisher(ix),
+        Check::RoutesMatchFilters => routes_match_filters(ix),
+        Check::RetainedLatest => retained_latest(ix),
+        Check::WillOnAbnormalDisconnect => will_on_abnormal_disconnect(ix),
+    };
+    v.sort_by(|a, b| {
+        (a.at, &a.message, &a.subscriber, &a.what).cmp(&(b.at, &b.message, &b.subscriber, &b.what))
+    });
+    v
+}
+
+#[cfg(test)]
+mod tests;

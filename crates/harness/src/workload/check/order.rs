@@ -1,0 +1,50 @@
+//! `ordered_per_publisher`: one publisher's messages arrive in publish order.
+
+use super::*;
+
+pub(super) fn ordered_per_publisher(ix: &Index<'_>) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut seen: BTreeSet<(&str, &MsgId)> = BTreeSet::new();
+    // (subscriber, publisher, topic, QoS) → highest seq first-delivered so
+    // far, and when.
+    let mut highest: BTreeMap<(&str, &str, &str, u8), (&MsgId, Ms)> = BTreeMap::new();
+    for d in &ix.deliveries {
+        // Wills are not part of a publisher's sequence; a retained copy is
+        // sent for a new subscription, not in publish order.
+        if d.id.will || d.retain {
+            continue;
+        }
+        let Some(msg) = ix.msgs.get(d.id) else {
+            continue;
+        };
+        if !seen.insert((d.client, d.id)) {
+            continue;
+        }
+        let key = (d.client, d.id.publisher.as_str(), msg.topic, msg.qos);
+        match highest.get(&key) {
+            Some(&(top, top_at)) if top.seq > d.id.seq => {
+                let what = format!(
+                    "{} first delivered to {} at {}, after {top} (at {}) — one publisher's \
+                     QoS {} messages on {} arrive in the order published (§4.6)",
+                    d.id,
+                    d.client,
+                    secs(d.at),
+                    secs(top_at),
+                    msg.qos,
+                    msg.topic,
+                );
+                out.push(ix.violation(
+                    Check::OrderedPerPublisher,
+                    Some(d.id),
+                    Some(d.client),
+                    d.at,
+                    what,
+                ));
+            }
+            _ => {
+                highest.insert(key, (d.id, d.at));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,14 @@
+//! Workloads: generated traffic under a random fault schedule, recorded as
+//! a history and judged by checkers of MQTT's delivery promises.
+//!
+//! The format lives in `scenario::workload`, the history and its violations
+//! in `record`; this module makes the runs: well-behaved clients
+//! ([`client`]), the run and its fault schedule ([`run`]), the checkers
+//! ([`check`]) and exploring seeds with shrinking ([`explore`]). It must
+//! not know real brokers: `external` runs a workload through the
+//! `WorkloadWorld` seam of [`run`].
+
+pub mod check;
+pub mod client;
+pub mod explore;
+pub mod run;

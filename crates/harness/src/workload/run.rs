@@ -1,0 +1,459 @@
+//! Runs a workload in the simulated world: plans the traffic and the fault
+//! schedule from the seed, applies the faults as time passes, heals
+//! everything at the end, lets the clients drain, and checks the history.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::check;
+use super::client::{self, Client, Naming, Planned, Role};
+use crate::engine::backend::Backend;
+use crate::net::client::Connector;
+use crate::net::loss::SplitMix64;
+use crate::sim::World;
+use record::history::{Event, History, Roles};
+use record::workload::{Outcome, ScheduledFault};
+use scenario::workload::Check;
+use scenario::workload::{FaultKind, Faults, Sessions, Workload};
+use scenario::VersionName;
+
+/// Workloads time nothing finer than a Keep Alive of seconds and faults of
+/// half a second or more. Nearly all of a run's cost is turmoil and tokio
+/// work done per host per step (profiled: our code is under 2 %), so the
+/// step length sets the speed: 10 ms steps run 5 times fewer of them than
+/// the scripted scenarios' 2 ms, and still order every packet that a check
+/// could tell apart (latencies are rounded to the step).
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// The name of the client that watches the publishers' wills.
+pub const WILL_WATCHER: &str = "w";
+
+fn uniform(rng: &mut SplitMix64, min: u64, max: u64) -> u64 {
+    min + rng.next_u64() % (max.saturating_sub(min) + 1)
+}
+
+/// Every client name, publishers first.
+pub fn clients(w: &Workload) -> Vec<String> {
+    let mut all = w.publisher_names();
+    all.extend(w.subscriber_names());
+    if w.workload.wills {
+        all.push(WILL_WATCHER.into());
+    }
+    all
+}
+
+/// The fault schedule of `seed`: a fault every `every`, over `duration`
+/// (or the fixed list the workload gives).
+pub fn schedule(w: &Workload, seed: u64) -> Vec<ScheduledFault> {
+    let spec = match &w.faults {
+        None => return Vec::new(),
+        Some(Faults::Fixed(list)) => {
+            return list
+                .iter()
+                .map(|f| ScheduledFault {
+                    at_ms: f.at.millis(),
+                    kind: f.fault,
+                    target: f.target.clone(),
+                    length_ms: f.length.map_or(0, |d| d.millis()),
+                })
+                .collect()
+        }
+        Some(Faults::Random(spec)) => spec,
+    };
+    let mut rng = SplitMix64::new(seed ^ 0x5EED_FA17_0000_0001);
+    let targets = clients(w);
+    let end = w.duration.millis();
+    let mut at = 0;
+    let mut out = Vec::new();
+    loop {
+        at += uniform(&mut rng, spec.every.min.millis(), spec.every.max.millis());
+        if at >= end {
+            return out;
+        }
+        let kind = spec.pick[(rng.next_u64() % spec.pick.len() as u64) as usize];
+        let target = (kind != FaultKind::BrokerRestart)
+            .then(|| targets[(rng.next_u64() % targets.len() as u64) as usize].clone());
+        let length_ms = uniform(&mut rng, spec.length.min.millis(), spec.length.max.millis());
+        out.push(ScheduledFault {
+            at_ms: at,
+            kind,
+            target,
+            length_ms,
+        });
+    }
+}
+
+/// Each publisher's messages: spread evenly over the duration, QoS and
+/// size drawn from the seed (a stream of its own, so a changed fault
+/// schedule leaves the traffic as it was).
+fn plans(w: &Workload, seed: u64) -> Vec<Vec<Planned>> {
+    let mut rng = SplitMix64::new(seed ^ 0x7AAF_F1C0_0000_0002);
+    let t = &w.workload;
+    let start = 500;
+    let span = w.duration.millis().saturating_sub(start).max(1);
+    (0..t.publishers)
+        .map(|i| {
+            let n = t.messages / t.publishers + u32::from(i < t.messages % t.publishers);
+            (1..=n)
+                .map(|seq| Planned {
+                    seq,
+                    at_ms: start + span * u64::from(seq - 1) / u64::from(n.max(1)),
+                    qos: t.qos[(rng.next_u64() % t.qos.len() as u64) as usize],
+                    size: uniform(&mut rng, t.payload.0 as u64, t.payload.1 as u64) as usize,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs `w` with the fault schedule `faults` (normally `schedule(w, seed)`;
+/// shrinking passes a smaller one). Never panics.
+pub fn run(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledFault]) -> Outcome {
+    guarded(version, seed, faults, || {
+        run_inner(w, version, seed, faults)
+    })
+}
+
+/// `f`'s outcome; a panic in it (a bug in gauntlet) becomes the run's error.
+pub fn guarded(
+    version: VersionName,
+    seed: u64,
+    faults: &[ScheduledFault],
+    f: impl FnOnce() -> Outcome,
+) -> Outcome {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    result.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        Outcome::failed(
+            version,
+            seed,
+            faults,
+            format!("internal error (a bug in gauntlet): {what}"),
+        )
+    })
+}
+
+/// The world a workload runs in: the simulated one, or real TCP to a real
+/// broker through a fault proxy per client.
+pub trait WorkloadWorld: Backend {
+    /// How the client `name` reaches the broker.
+    fn connector(&self, name: &str) -> Connector;
+
+    /// Starts `name`'s software (in simulation on a host of its own, which
+    /// a reset starts again from scratch).
+    fn start<F, Fut>(&mut self, name: &str, software: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = turmoil::Result> + 'static;
+
+    /// Lets one step of time pass.
+    fn advance(&mut self) -> Result<(), String>;
+}
+
+impl WorkloadWorld for World {
+    fn connector(&self, _name: &str) -> Connector {
+        Connector::Sim
+    }
+
+    fn start<F, Fut>(&mut self, name: &str, software: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = turmoil::Result> + 'static,
+    {
+        self.add_host(name, software);
+    }
+
+    fn advance(&mut self) -> Result<(), String> {
+        self.step()
+    }
+}
+
+fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledFault]) -> Outcome {
+    let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
+    let world = World::with_tick(
+        seed,
+        w.broker.clone(),
+        latency,
+        &[],
+        version.protocol(),
+        TICK,
+    );
+    run_on(world, w, version, seed, faults, &Naming::default(), false)
+}
+
+/// Every client of the workload, as it runs on the broker.
+fn roles(w: &Workload, version: VersionName, seed: u64, naming: &Naming) -> Vec<Role> {
+    let t = &w.workload;
+    let mut roles = Vec::new();
+    let role = |name: String| Role {
+        name,
+        version: version.protocol(),
+        keep_alive: t.keep_alive,
+        kept: true,
+        publish: None,
+        subscribe: None,
+        will: false,
+        retain: false,
+        naming: naming.clone(),
+    };
+    for (i, (name, plan)) in w
+        .publisher_names()
+        .into_iter()
+        .zip(plans(w, seed))
+        .enumerate()
+    {
+        let topic = t.topics[i % t.topics.len()].clone();
+        roles.push(Role {
+            // Publishers keep their sessions: resending unacknowledged
+            // messages on reconnect is only right within a session.
+            kept: true,
+            publish: Some((topic, plan)),
+            will: t.wills,
+            retain: t.retain,
+            ..role(name)
+        });
+    }
+    for (i, name) in w.subscriber_names().into_iter().enumerate() {
+        roles.push(Role {
+            kept: t.sessions == Sessions::Kept,
+            subscribe: Some((t.filters[i % t.filters.len()].clone(), t.subscribe_qos)),
+            ..role(name)
+        });
+    }
+    if t.wills {
+        roles.push(Role {
+            subscribe: Some(("wills/+".into(), 1)),
+            ..role(WILL_WATCHER.into())
+        });
+    }
+    roles
+}
+
+/// Runs `w` in `world`: starts the clients, applies the faults as time
+/// passes, heals everything, drains, reads the retained messages if asked
+/// to, and checks the history. With `leave`, the clients DISCONNECT after
+/// the run (on a real broker, so that no will is published and nothing is
+/// left connected).
+pub fn run_on<W: WorkloadWorld>(
+    mut world: W,
+    w: &Workload,
+    version: VersionName,
+    seed: u64,
+    faults: &[ScheduledFault],
+    naming: &Naming,
+    leave: bool,
+) -> Outcome {
+    let kept = w.workload.sessions == Sessions::Kept;
+    let history = Rc::new(RefCell::new(History {
+        roles: Roles {
+            kept_sessions: if kept {
+                w.subscriber_names()
+            } else {
+                Vec::new()
+            },
+            will_watchers: if w.workload.wills {
+                vec![WILL_WATCHER.to_string()]
+            } else {
+                Vec::new()
+            },
+        },
+        ..History::default()
+    }));
+    let t = &w.workload;
+    let mut all = Vec::new();
+    for role in roles(w, version, seed, naming) {
+        let connector = world.connector(&role.name);
+        let c = Rc::new(Client::new(role, history.clone(), connector));
+        let name = c.role.name.clone();
+        let host = c.clone();
+        world.start(&name, move || client::run(host.clone()));
+        all.push(c);
+    }
+
+    // What a link goes back to when a latency fault ends.
+    let normal_latency = w
+        .network
+        .latency
+        .map(|r| (r.min.0, r.max.0))
+        .unwrap_or_default();
+    let mut pending: Vec<ScheduledFault> = faults.to_vec();
+    pending.sort_by_key(|f| f.at_ms);
+    let mut pending = std::collections::VecDeque::from(pending);
+    // Faults in force, with when they end.
+    let mut active: Vec<(u64, ScheduledFault)> = Vec::new();
+    let end = w.duration.millis();
+    let mut error = None;
+    let note = |world: &W, what: String| {
+        history.borrow_mut().push(Event::Fault {
+            at: world.now_ms(),
+            what,
+        });
+    };
+    'run: while world.now_ms() < end {
+        let now = world.now_ms();
+        while pending.front().is_some_and(|f| f.at_ms <= now) {
+            let f = pending.pop_front().expect("checked");
+            let target = f.target.clone().unwrap_or_default();
+            match f.kind {
+                FaultKind::Cut => world.cut(&target),
+                FaultKind::Stall => world.stall(&target),
+                FaultKind::Reset => world.reset(&target),
+                FaultKind::Latency => world.set_latency(
+                    &target,
+                    Duration::from_millis(50),
+                    Duration::from_millis(500),
+                ),
+                FaultKind::BrokerRestart => {
+                    if let Err(e) = world.restart_broker(true) {
+                        error = Some(format!(
+                            "broker restart at {:.3}s: {e}",
+                            now as f64 / 1000.0
+                        ));
+                        break 'run;
+                    }
+                }
+            }
+            note(&world, f.what());
+            if matches!(
+                f.kind,
+                FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
+            ) {
+                active.push((now + f.length_ms, f));
+            }
+        }
+        let mut i = 0;
+        while i < active.len() {
+            if active[i].0 <= now {
+                let (_, f) = active.remove(i);
+                end_fault(&mut world, &f, normal_latency);
+                note(
+                    &world,
+                    format!("end of {} from {:.3}s", f.what(), f.at_ms as f64 / 1000.0),
+                );
+            } else {
+                i += 1;
+            }
+        }
+        if let Err(e) = world.advance() {
+            error = Some(e);
+            break;
+        }
+    }
+    for (_, f) in active.drain(..) {
+        end_fault(&mut world, &f, normal_latency);
+        note(
+            &world,
+            format!(
+                "end of {} from {:.3}s (end of the run)",
+                f.what(),
+                f.at_ms as f64 / 1000.0
+            ),
+        );
+    }
+    if error.is_none() {
+        // Drain until every client is connected with nothing left to send
+        // and nothing has happened for twice the Keep Alive and a second
+        // (or `drain` is up): by then a half-open link has been noticed by
+        // both ends, so nothing more is on its way.
+        let quiet_ms = u64::from(t.keep_alive) * 2_000 + 1_000;
+        let deadline = world.now_ms() + w.drain.millis();
+        let mut last_count = history.borrow().events.len();
+        let mut quiet_since = world.now_ms();
+        let settled = |world: &W, quiet_since: u64| {
+            world.now_ms() >= quiet_since + quiet_ms && all.iter().all(|c| c.settled())
+        };
+        while world.now_ms() < deadline && !settled(&world, quiet_since) {
+            if let Err(e) = world.advance() {
+                error = Some(e);
+                break;
+            }
+            let count = history.borrow().events.len();
+            if count != last_count {
+                last_count = count;
+                quiet_since = world.now_ms();
+            }
+        }
+    }
+    let checks: Vec<Check> = w.check.iter().filter_map(|c| c.parse().ok()).collect();
+    if error.is_none() && (t.retain || checks.contains(&Check::RetainedLatest)) {
+        match read_retained(&mut world, version, naming) {
+            Ok(reading) => history.borrow_mut().retained_at_end = Some(reading),
+            Err(e) => error = Some(format!("reading the retained messages at the end: {e}")),
+        }
+    }
+    if leave {
+        for c in &all {
+            c.stop();
+        }
+        let deadline = world.now_ms() + LEAVE_DEADLINE_MS;
+        while world.now_ms() < deadline && !all.iter().all(|c| c.stopped()) {
+            if world.advance().is_err() {
+                break;
+            }
+        }
+    }
+    let sim_ms = world.now_ms();
+    drop(world);
+    drop(all);
+    let history = Rc::try_unwrap(history)
+        .map(RefCell::into_inner)
+        .unwrap_or_else(|h| h.borrow().clone());
+    let violations = check::run_all(&checks, &history);
+    Outcome {
+        version,
+        seed,
+        faults: faults.to_vec(),
+        history,
+        violations,
+        sim_ms,
+        error,
+        notes: Vec::new(),
+        broker: None,
+    }
+}
+
+/// Longest the clients may take to DISCONNECT at the end (each leaves at
+/// its next turn, within half a Keep Alive).
+const LEAVE_DEADLINE_MS: u64 = 5_000;
+
+/// Longest the end-of-run reading of retained messages may take.
+const PROBE_DEADLINE_MS: u64 = 15_000;
+
+/// A fresh client on a host of its own reads every retained message.
+fn read_retained<W: WorkloadWorld>(
+    world: &mut W,
+    version: VersionName,
+    naming: &Naming,
+) -> Result<client::Retained, String> {
+    let reading = client::RetainedReading::default();
+    let out = reading.clone();
+    let probe = Rc::new(client::Probe {
+        connector: world.connector(client::PROBE),
+        version: version.protocol(),
+        naming: naming.clone(),
+    });
+    world.start(client::PROBE, move || {
+        client::probe_retained(probe.clone(), out.clone())
+    });
+    let deadline = world.now_ms() + PROBE_DEADLINE_MS;
+    while reading.borrow().is_none() && world.now_ms() < deadline {
+        world.advance()?;
+    }
+    let taken = reading.borrow_mut().take();
+    taken.unwrap_or_else(|| Err(format!("no answer within {} s", PROBE_DEADLINE_MS / 1000)))
+}
+
+fn end_fault<W: WorkloadWorld>(world: &mut W, f: &ScheduledFault, normal: (Duration, Duration)) {
+    let target = f.target.clone().unwrap_or_default();
+    match f.kind {
+        FaultKind::Cut => world.heal(&target),
+        FaultKind::Stall => world.resume(&target),
+        FaultKind::Latency => world.set_latency(&target, normal.0, normal.1),
+        FaultKind::Reset | FaultKind::BrokerRestart => {}
+    }
+}

@@ -1,0 +1,38 @@
+//! What a scripted run leaves: its verdict (the failing step, what was
+//! expected and what came) and its trace.
+
+use scenario::VersionName;
+
+use crate::trace::Trace;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// 1-based position in `steps`.
+    pub step: usize,
+    /// Where the step is in the file (0 if unknown).
+    pub line: u64,
+    pub step_text: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Failed(Failure),
+}
+
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub version: VersionName,
+    pub seed: u64,
+    pub outcome: Outcome,
+    pub trace: Trace,
+    /// Simulated time the run took.
+    pub sim_ms: u64,
+}
+
+impl RunResult {
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Passed
+    }
+}

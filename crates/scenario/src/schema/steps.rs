@@ -1,0 +1,469 @@
+//! The schema of clients and steps: connect, subscribe, publish, send,
+//! expect, network faults and broker actions.
+
+use super::*;
+
+pub(super) fn client() -> Value {
+    json!({
+        "description": "A client and how it connects, unless a `connect` step says otherwise. {} takes every default.",
+        "type": ["object", "null"],
+        "additionalProperties": false,
+        "properties": {
+            "client_id": {
+                "description": "The MQTT client identifier. Default: the client's name. \"\" asks the broker to assign one.",
+                "$ref": "#/$defs/text",
+            },
+            "clean_start": {
+                "description": "Clean Start (3.1.1: Clean Session): start without a previous session. Default true.",
+                "type": "boolean",
+                "default": true,
+            },
+            "keep_alive": {
+                "description": "Keep Alive in seconds; 0 turns it off. Default 60.",
+                "$ref": "#/$defs/u16",
+                "default": 60,
+            },
+            "session_expiry": {
+                "description": "MQTT 5 Session Expiry Interval in seconds: how long the broker keeps the session after the connection ends.",
+                "$ref": "#/$defs/u32",
+            },
+            "username": { "description": "User name sent in CONNECT.", "$ref": "#/$defs/text" },
+            "password": { "description": "Password sent in CONNECT.", "$ref": "#/$defs/text" },
+            "will": { "$ref": "#/$defs/will" },
+            "receive_maximum": {
+                "description": "MQTT 5 Receive Maximum: how many QoS 1/2 messages the client accepts at once.",
+                "$ref": "#/$defs/u16",
+            },
+            "maximum_packet_size": {
+                "description": "MQTT 5 Maximum Packet Size the client accepts, in bytes.",
+                "$ref": "#/$defs/u32",
+            },
+            "topic_alias_maximum": {
+                "description": "MQTT 5 Topic Alias Maximum: how many topic aliases the broker may use towards the client.",
+                "$ref": "#/$defs/u16",
+            },
+            "properties": {
+                "description": "Any other MQTT 5 CONNECT properties by name: user_properties, request_problem_information, request_response_information, authentication_method, ...",
+                "$ref": "#/$defs/properties",
+            },
+            "auto_ack": {
+                "description": "Acknowledge incoming QoS 1/2 messages (PUBACK, PUBREC/PUBCOMP) as a normal client does. With false, use `send` steps to acknowledge. Default true.",
+                "type": "boolean",
+                "default": true,
+            },
+            "auto_ping": {
+                "description": "Send PINGREQ when idle for Keep Alive; PINGRESPs then do not reach `expect`. Default true.",
+                "type": "boolean",
+                "default": true,
+            },
+        },
+    })
+}
+
+pub(super) fn step() -> Value {
+    let keyword = |k: &str| json!({ "required": [k] });
+    json!({
+        "description": "One step: `wait: 2s`, `network: {cut: alice}`, `broker: crash`, or `<client>: {<action>: ..}` such as `alice: {publish: {topic: a/b, qos: 1}}`. A client step may add `only: 5` (or `only: 3.1.1`) to run on that version only. One step does one thing: start a new `- ` item for the next.",
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": {
+            "anyOf": [
+                { "enum": ["wait", "network", "broker", "only"] },
+                { "pattern": CLIENT_NAME },
+            ],
+        },
+        "properties": {
+            "wait": {
+                "description": "Let simulated time pass: messages in flight arrive, timers fire.",
+                "$ref": "#/$defs/duration",
+            },
+            "network": { "$ref": "#/$defs/network" },
+            "broker": { "$ref": "#/$defs/brokerAction" },
+            "only": {
+                "description": "Run this client step only on this MQTT version (one the scenario lists); it is skipped on the other.",
+                "$ref": "#/$defs/version",
+            },
+        },
+        "additionalProperties": {
+            "description": "A client's action: the key is a client's name from `clients`.",
+            "$ref": "#/$defs/clientAction",
+        },
+        "if": { "anyOf": [keyword("wait"), keyword("network"), keyword("broker")] },
+        "then": {
+            "description": "wait, network and broker steps have one key (and no `only`).",
+            "maxProperties": 1,
+        },
+        "else": {
+            "if": keyword("only"),
+            "then": {
+                "description": "A client step: the client's name and `only`.",
+                "minProperties": 2,
+                "maxProperties": 2,
+            },
+            "else": {
+                "description": "A client step: one client's name.",
+                "maxProperties": 1,
+            },
+        },
+    })
+}
+
+pub(super) fn client_action() -> Value {
+    json!({
+        "description": "What the client does: one of connect, subscribe, unsubscribe, publish, disconnect, send, expect, expect_nothing, expect_closed.",
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": false,
+        "properties": {
+            "connect": { "$ref": "#/$defs/connect" },
+            "subscribe": { "$ref": "#/$defs/subscribe" },
+            "unsubscribe": {
+                "description": "Send UNSUBSCRIBE for these topic filters and wait for UNSUBACK.",
+                "type": "array",
+                "minItems": 1,
+                "items": { "$ref": "#/$defs/text" },
+            },
+            "publish": { "$ref": "#/$defs/publish" },
+            "disconnect": {
+                "description": "Send DISCONNECT and close the connection; {} for a normal disconnection.",
+                "type": ["object", "null"],
+                "additionalProperties": false,
+                "properties": {
+                    "abrupt": {
+                        "description": "Close the connection without sending DISCONNECT (the will is then published).",
+                        "type": "boolean",
+                        "default": false,
+                    },
+                    "reason": {
+                        "description": "MQTT 5 reason code of the DISCONNECT, e.g. disconnect_with_will_message.",
+                        "$ref": "#/$defs/reasonCode",
+                    },
+                    "session_expiry": {
+                        "description": "MQTT 5 Session Expiry Interval sent with DISCONNECT, in seconds.",
+                        "$ref": "#/$defs/u32",
+                    },
+                },
+            },
+            "send": { "$ref": "#/$defs/send" },
+            "expect": { "$ref": "#/$defs/expect" },
+            "expect_nothing": {
+                "description": "Check that the client receives no packet during this time.",
+                "$ref": "#/$defs/duration",
+            },
+            "expect_closed": {
+                "description": "Check that the broker closes the connection (within `within`, or the scenario's timeout).",
+                "type": ["object", "null"],
+                "additionalProperties": false,
+                "properties": {
+                    "within": { "$ref": "#/$defs/duration" },
+                },
+            },
+        },
+    })
+}
+
+pub(super) fn connect() -> Value {
+    json!({
+        "description": "Open a connection, send CONNECT and (unless wait: false) check the CONNACK: success unless `expect` says otherwise. Keys given here override the client's settings for this connection.",
+        "type": ["object", "null"],
+        "additionalProperties": false,
+        "properties": {
+            "clean_start": { "description": "Clean Start (3.1.1: Clean Session).", "type": "boolean" },
+            "keep_alive": { "description": "Keep Alive in seconds.", "$ref": "#/$defs/u16" },
+            "session_expiry": { "description": "MQTT 5 Session Expiry Interval in seconds.", "$ref": "#/$defs/u32" },
+            "client_id": { "description": "The client identifier; \"\" asks the broker to assign one.", "$ref": "#/$defs/text" },
+            "username": { "$ref": "#/$defs/text" },
+            "password": { "$ref": "#/$defs/text" },
+            "will": { "$ref": "#/$defs/will" },
+            "properties": {
+                "description": "MQTT 5 CONNECT properties by name, added to (and overriding) the client's: user_properties, request_problem_information, request_response_information, authentication_method, ...",
+                "$ref": "#/$defs/properties",
+            },
+            "wait": {
+                "description": "Wait for the CONNACK and check it (default); false only sends CONNECT, for an `expect` step to look at what comes back.",
+                "type": "boolean",
+                "default": true,
+            },
+            "expect": { "$ref": "#/$defs/connack" },
+            "raw": {
+                "description": "Bytes (hex) to send instead of a CONNECT built from the fields: a CONNECT a correct client cannot write (a reserved flag set, an unknown protocol level), or a first packet that is not a CONNECT. Cannot be combined with the CONNECT fields.",
+                "$ref": "#/$defs/hex",
+            },
+        },
+        "dependentSchemas": {
+            "raw": {
+                "properties": {
+                    "clean_start": false,
+                    "keep_alive": false,
+                    "session_expiry": false,
+                    "client_id": false,
+                    "username": false,
+                    "password": false,
+                    "will": false,
+                    "properties": false,
+                },
+            },
+        },
+    })
+}
+
+pub(super) fn subscribe() -> Value {
+    json!({
+        "description": "Send SUBSCRIBE and wait for its SUBACK: a map of topic filter to QoS (maison/+/temperature: 1) or to options ({qos: 2, no_local: true}). By default each filter must be granted the QoS asked for; `expect` says otherwise.",
+        "type": "object",
+        "examples": [{ "maison/+/temperature": 1 }],
+        // Without a filter, say so: `"<topic filter>" is a required property`.
+        "if": { "propertyNames": { "enum": ["id", "expect"] } },
+        "then": { "required": ["<topic filter>"] },
+        "properties": {
+            "id": {
+                "description": "MQTT 5 Subscription Identifier (1 to 268435455), sent back with each matching PUBLISH.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 268_435_455,
+            },
+            "expect": {
+                "description": "The SUBACK reason codes, one per filter in order (granted_qos_1, not_authorized, 0x80, ...).",
+                "type": "array",
+                "items": { "$ref": "#/$defs/reasonCode" },
+            },
+        },
+        "additionalProperties": switch(
+            "A topic filter's QoS, or its subscription options.",
+            vec![(
+                of_type("object"),
+                json!({
+                    "additionalProperties": false,
+                    "required": ["qos"],
+                    "properties": {
+                        "qos": { "$ref": "#/$defs/qos" },
+                        "no_local": {
+                            "description": "MQTT 5 No Local: do not receive one's own messages.",
+                            "type": "boolean",
+                            "default": false,
+                        },
+                        "retain_as_published": {
+                            "description": "MQTT 5 Retain As Published: keep the RETAIN flag as the publisher set it.",
+                            "type": "boolean",
+                            "default": false,
+                        },
+                        "retain_handling": {
+                            "description": "MQTT 5 Retain Handling: 0 send retained messages on subscribe, 1 only if the subscription is new, 2 never.",
+                            "type": "integer",
+                            "enum": [0, 1, 2],
+                            "default": 0,
+                        },
+                    },
+                }),
+            )],
+            json!({ "$ref": "#/$defs/qos" }),
+        ),
+    })
+}
+
+pub(super) fn publish() -> Value {
+    let qos0 = json!({
+        "anyOf": [
+            { "not": { "required": ["qos"] } },
+            { "properties": { "qos": { "const": 0 } } },
+        ],
+    });
+    json!({
+        "description": "Send a PUBLISH. At QoS 1/2 the acknowledgements are left for `expect` steps unless `await: true`.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["topic"],
+        "properties": {
+            "topic": { "description": "The topic name.", "$ref": "#/$defs/text" },
+            "payload": { "$ref": "#/$defs/payload" },
+            "qos": { "$ref": "#/$defs/qos", "default": 0 },
+            "retain": { "description": "Ask the broker to retain the message.", "type": "boolean", "default": false },
+            "dup": { "description": "Set the DUP flag (as on a redelivery).", "type": "boolean", "default": false },
+            "id": {
+                "description": "Packet identifier (QoS 1/2 only); the client picks the next free one if not given.",
+                "$ref": "#/$defs/packetId",
+            },
+            "properties": {
+                "description": "MQTT 5 PUBLISH properties by name (message_expiry_interval, content_type, user_properties, ...).",
+                "$ref": "#/$defs/properties",
+            },
+            "await": {
+                "description": "Complete the acknowledgement flow (QoS 1: PUBACK; QoS 2: PUBREC, PUBREL, PUBCOMP) before the next step. Needs QoS 1 or 2.",
+                "type": "boolean",
+                "default": false,
+            },
+        },
+        "if": qos0,
+        "then": {
+            "properties": {
+                "id": false,
+                "await": { "const": false },
+            },
+        },
+    })
+}
+
+pub(super) fn send() -> Value {
+    let ack = |what: &str| {
+        json!({
+            "description": format!("Send a {what} with this packet identifier."),
+            "$ref": "#/$defs/packetId",
+        })
+    };
+    switch(
+        "Send bytes or a bare packet as they are, without checks: {raw: \"30 05 ..\"}, {puback: 1}, {pubrec: 1}, {pubrel: 1}, {pubcomp: 1} or pingreq.",
+        vec![(of_type("string"), json!({ "const": "pingreq" }))],
+        json!({
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": false,
+                "properties": {
+                    "raw": {
+                        "description": "Bytes to write on the connection as they are, in hex, e.g. \"30 05 00 01 61 68 69\": to test how the broker handles malformed packets.",
+                        "$ref": "#/$defs/hex",
+                    },
+                    "puback": ack("PUBACK"),
+                    "pubrec": ack("PUBREC"),
+                    "pubrel": ack("PUBREL"),
+                    "pubcomp": ack("PUBCOMP"),
+                    "pingreq": { "description": "Send a PINGREQ.", "type": "null" },
+                },
+        }),
+    )
+}
+
+pub(super) fn expect() -> Value {
+    let packets = [
+        ("connack", "#/$defs/connack"),
+        ("publish", "#/$defs/publishMatch"),
+        ("puback", "#/$defs/ackMatch"),
+        ("pubrec", "#/$defs/ackMatch"),
+        ("pubrel", "#/$defs/ackMatch"),
+        ("pubcomp", "#/$defs/ackMatch"),
+        ("suback", "#/$defs/reasonsMatch"),
+        ("unsuback", "#/$defs/reasonsMatch"),
+        ("disconnect", "#/$defs/disconnectMatch"),
+    ];
+    let mut fields = Map::new();
+    for (name, r) in packets {
+        fields.insert(name.to_owned(), json!({ "$ref": r }));
+    }
+    fields.insert(
+        "pingresp".to_owned(),
+        json!({ "description": "A PINGRESP (only offered when auto_ping is false); its value is ignored." }),
+    );
+    fields.insert(
+        "unordered".to_owned(),
+        json!({
+            "description": "Take the first matching packet wherever it is among those received (the ones before it stay for later steps), for what MQTT leaves unordered, such as retained messages of different topics. Default false: it must be the next packet.",
+            "type": "boolean",
+            "default": false,
+        }),
+    );
+    fields.insert(
+        "within".to_owned(),
+        json!({
+            "description": "How long to wait for it; default the scenario's timeout (5s).",
+            "$ref": "#/$defs/duration",
+        }),
+    );
+    let names: Vec<&str> = packets
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(["pingresp"])
+        .collect();
+    // A packet's key allows no other packet's key.
+    let mut alone = Map::new();
+    for n in &names {
+        alone.insert(
+            (*n).to_owned(),
+            json!({ "propertyNames": { "enum": [n, "within", "unordered"] } }),
+        );
+    }
+    switch(
+        "Check the next packet the client receives: a packet name (puback), or {<packet>: {fields to check}, within: 2s, unordered: true}. Fields not given are not checked.",
+        vec![(of_type("string"), json!({ "enum": names }))],
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": fields,
+            // Without a packet, say so: `"<packet>" is a required property`.
+            "if": { "propertyNames": { "enum": ["within", "unordered"] } },
+            "then": { "required": ["<packet>"] },
+            "dependentSchemas": alone,
+        }),
+    )
+}
+
+pub(super) fn network() -> Value {
+    let client = |what: &str| {
+        json!({
+            "description": what,
+            "type": "string",
+            "pattern": CLIENT_NAME,
+        })
+    };
+    json!({
+        "description": "A fault on the link between a client and the broker: cut, heal, stall, resume, reset, latency, or loss.",
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": false,
+        "properties": {
+            "cut": client("The client's link silently drops everything in both directions (a half-open connection) until `heal`."),
+            "heal": client("Undo `cut`: the client's link carries messages again."),
+            "stall": client("Nothing passes on the client's link, but nothing is lost: it all arrives on `resume`."),
+            "resume": client("Undo `stall`: what was held back is delivered."),
+            "reset": client("The client's connection is reset now, as by a TCP RST."),
+            "latency": {
+                "description": "Set the per-message delay of one client's link.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["client", "range"],
+                "properties": {
+                    "client": client("The client whose link it is."),
+                    "range": { "$ref": "#/$defs/durationRange" },
+                },
+            },
+            "loss": {
+                "description": "Segment loss on one client's link from now on (0% stops it).",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["client", "rate"],
+                "properties": {
+                    "client": client("The client whose link it is."),
+                    "rate": { "$ref": "#/$defs/rate" },
+                },
+            },
+        },
+    })
+}
+
+pub(super) fn broker_action() -> Value {
+    switch(
+        "`crash`: the broker dies, every connection closes at once. `restart`: the broker starts again (crashing first if it runs) with what it had stored; {restart: {keep_store: false}} starts it with nothing.",
+        vec![(of_type("string"), json!({ "enum": ["crash", "restart"] }))],
+        json!({
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": false,
+                "properties": {
+                    "crash": { "description": "Its value is ignored." },
+                    "restart": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": ["keep_store"],
+                        "properties": {
+                            "keep_store": {
+                                "description": "Keep what the broker stored (sessions, retained and queued messages): true as after a real crash, false for a fresh broker.",
+                                "type": "boolean",
+                            },
+                        },
+                    },
+                },
+        }),
+    )
+}

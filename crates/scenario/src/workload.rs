@@ -1,0 +1,404 @@
+//! The workload scenario format: who publishes what, at which QoS, under
+//! which random faults, and which promises are checked afterwards.
+//!
+//! ```yaml
+//! name: QoS 1 survives cuts, resets and broker restarts
+//! versions: [3.1.1, 5]
+//! duration: 30s
+//! network: { latency: 5ms..80ms }
+//! faults: { every: 2s..6s, length: 500ms..3s, pick: [cut, reset, stall, broker_restart] }
+//! workload: { publishers: 5, subscribers: 3, messages: 200, qos: [1],
+//!             filters: [maison/+/temperature, maison/#] }
+//! check: [at_least_once, ordered_per_publisher, routes_match_filters]
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::values::{Dur, DurRange};
+use crate::VersionName;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "both_versions")]
+    pub versions: Vec<VersionName>,
+    /// How long traffic and faults go on; then every fault is healed and
+    /// the run drains for `drain`.
+    pub duration: Dur,
+    #[serde(default = "default_drain")]
+    pub drain: Dur,
+    #[serde(default)]
+    pub network: Network,
+    /// Random faults drawn from the seed, or a fixed list (what `gauntlet
+    /// explore` writes out after shrinking).
+    #[serde(default)]
+    pub faults: Option<Faults>,
+    /// Reference-broker settings.
+    #[serde(default)]
+    pub broker: reference_broker::Config,
+    pub workload: Traffic,
+    /// Checkers to run over the history (names as in `gauntlet explore
+    /// --help`).
+    pub check: Vec<String>,
+}
+
+fn both_versions() -> Vec<VersionName> {
+    vec![VersionName::V311, VersionName::V5]
+}
+
+fn default_drain() -> Dur {
+    Dur(std::time::Duration::from_secs(20))
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub latency: Option<DurRange>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Faults {
+    Random(FaultSpec),
+    Fixed(Vec<FixedFault>),
+}
+
+/// `{at: 3.2s, fault: cut, target: p1, length: 2s}`; `target` is absent for
+/// `broker_restart`, `length` for `reset` and `broker_restart`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedFault {
+    pub at: Dur,
+    pub fault: FaultKind,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub length: Option<Dur>,
+}
+
+/// A random fault every `every`, of a kind picked from `pick`, aimed at a
+/// random client (or the broker), lasting `length` (cut, stall, latency).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub every: DurRange,
+    #[serde(default = "default_length")]
+    pub length: DurRange,
+    pub pick: Vec<FaultKind>,
+}
+
+fn default_length() -> DurRange {
+    DurRange {
+        min: Dur(std::time::Duration::from_millis(500)),
+        max: Dur(std::time::Duration::from_secs(3)),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The client's link drops everything silently, then heals.
+    Cut,
+    /// Nothing passes on the client's link for a while, then everything.
+    Stall,
+    /// The client's host crashes and restarts (its connection is reset).
+    Reset,
+    /// The client's link gets 50..500 ms of latency for a while.
+    Latency,
+    /// The broker crashes and restarts with its store.
+    BrokerRestart,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    pub publishers: u32,
+    pub subscribers: u32,
+    /// Subscriber `i` subscribes to `filters[i % len]`.
+    #[serde(default = "default_filters")]
+    pub filters: Vec<String>,
+    /// Publisher `i` publishes to `topics[i % len]`.
+    #[serde(default = "default_topics")]
+    pub topics: Vec<String>,
+    /// Messages in all, shared evenly among the publishers and spread
+    /// evenly over `duration`.
+    pub messages: u32,
+    /// Each message's QoS is drawn from this list.
+    #[serde(default = "default_qos")]
+    pub qos: Vec<u8>,
+    /// QoS the subscribers ask for.
+    #[serde(default = "two")]
+    pub subscribe_qos: u8,
+    /// Payload sizes in bytes, drawn per message.
+    #[serde(default = "default_payload")]
+    pub payload: (usize, usize),
+    /// `kept` (Clean Start 0, sessions kept across connections) or `clean`.
+    #[serde(default)]
+    pub sessions: Sessions,
+    /// Publishers carry a will (QoS 1, on `wills/<name>`), watched by a
+    /// kept-session client.
+    #[serde(default)]
+    pub wills: bool,
+    /// Every publish carries RETAIN; at the end a fresh client reads what
+    /// each topic retains (for the `retained_latest` check).
+    #[serde(default)]
+    pub retain: bool,
+    /// Keep Alive of every client, in seconds.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive: u16,
+}
+
+fn default_filters() -> Vec<String> {
+    vec!["maison/+/temperature".into()]
+}
+
+fn default_topics() -> Vec<String> {
+    ["salon", "cuisine", "chambre", "bureau", "cave"]
+        .iter()
+        .map(|r| format!("maison/{r}/temperature"))
+        .collect()
+}
+
+fn default_qos() -> Vec<u8> {
+    vec![1]
+}
+
+fn two() -> u8 {
+    2
+}
+
+fn default_payload() -> (usize, usize) {
+    (16, 64)
+}
+
+fn default_keep_alive() -> u16 {
+    2
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sessions {
+    #[default]
+    Kept,
+    Clean,
+}
+
+impl Workload {
+    pub fn publisher_names(&self) -> Vec<String> {
+        (1..=self.workload.publishers)
+            .map(|i| format!("p{i}"))
+            .collect()
+    }
+
+    pub fn subscriber_names(&self) -> Vec<String> {
+        (1..=self.workload.subscribers)
+            .map(|i| format!("s{i}"))
+            .collect()
+    }
+
+    /// The fault kinds the run may apply.
+    pub fn fault_kinds(&self) -> Vec<FaultKind> {
+        match &self.faults {
+            None => Vec::new(),
+            Some(Faults::Random(f)) => f.pick.clone(),
+            Some(Faults::Fixed(list)) => list.iter().map(|f| f.fault).collect(),
+        }
+    }
+
+    /// What a broker must have for this workload (names from
+    /// `crate::capability`).
+    pub fn required_capabilities(&self) -> Vec<String> {
+        let t = &self.workload;
+        let mut need = Vec::new();
+        if t.qos.contains(&2) || t.subscribe_qos == 2 {
+            need.push("qos2");
+        }
+        if t.retain {
+            // And `#` for the reading at the end.
+            need.extend(["retain", "wildcards"]);
+        }
+        if t.wills || t.filters.iter().any(|f| f.contains(['+', '#'])) {
+            need.push("wildcards");
+        }
+        if self.fault_kinds().contains(&FaultKind::BrokerRestart) {
+            // Restarted with its store: sessions and messages in flight
+            // must survive for the checks to hold.
+            need.extend(["restart", "persistence"]);
+        }
+        let mut need: Vec<String> = need.into_iter().map(str::to_owned).collect();
+        need.sort();
+        need.dedup();
+        need
+    }
+
+    /// Checks what the types cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let t = &self.workload;
+        if t.publishers == 0 || t.subscribers == 0 {
+            return Err("workload: at least one publisher and one subscriber".into());
+        }
+        if t.filters.is_empty() || t.topics.is_empty() || t.qos.is_empty() {
+            return Err("workload: filters, topics and qos must not be empty".into());
+        }
+        if t.qos.iter().chain([&t.subscribe_qos]).any(|&q| q > 2) {
+            return Err("workload: QoS is 0, 1 or 2".into());
+        }
+        for f in &t.filters {
+            protocol::topic::validate_filter(f, false)
+                .map_err(|e| format!("workload: filter {f:?}: {e}"))?;
+        }
+        for topic in &t.topics {
+            protocol::topic::validate_name(topic)
+                .map_err(|e| format!("workload: topic {topic:?}: {e}"))?;
+        }
+        if t.payload.0 > t.payload.1 || t.payload.1 > 64 * 1024 {
+            return Err("workload: payload is [min, max] bytes, at most 64 KiB".into());
+        }
+        if t.keep_alive == 0 {
+            return Err("workload: keep_alive must be at least 1 s (it detects cut links)".into());
+        }
+        match &self.faults {
+            Some(Faults::Random(f)) => {
+                if f.pick.is_empty() {
+                    return Err("faults: pick at least one kind".into());
+                }
+                if f.every.min.millis() == 0 {
+                    return Err("faults: every must be more than 0".into());
+                }
+            }
+            Some(Faults::Fixed(list)) => {
+                let mut names = self.publisher_names();
+                names.extend(self.subscriber_names());
+                names.push("w".into());
+                for f in list {
+                    match (&f.target, f.fault) {
+                        (Some(_), FaultKind::BrokerRestart) => {
+                            return Err("faults: broker_restart takes no target".into())
+                        }
+                        (None, k) if k != FaultKind::BrokerRestart => {
+                            return Err(format!("faults: {k:?} needs a target"))
+                        }
+                        (Some(t), _) if !names.contains(t) => {
+                            return Err(format!(
+                                "faults: unknown target {t:?} (clients are {})",
+                                names.join(", ")
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            None => {}
+        }
+        for c in &self.check {
+            if c.parse::<Check>().is_err() {
+                return Err(format!("check: unknown checker {c:?}"));
+            }
+        }
+        self.broker.validate().map_err(|e| format!("broker: {e}"))
+    }
+}
+
+/// Loads and checks a workload file; errors name file:line:column (or the
+/// file, for what only the whole document can tell).
+pub fn load_file(path: &std::path::Path) -> Result<Workload, crate::LoadError> {
+    let problem = |message: String| crate::LoadError {
+        file: path.to_owned(),
+        line: 0,
+        column: 0,
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| problem(format!("cannot read: {e}")))?;
+    let w: Workload = crate::load::parse_yaml(&text, path)?;
+    w.validate().map_err(problem)?;
+    Ok(w)
+}
+
+/// Is this YAML text a workload (it has a top-level `workload:` key)?
+pub fn is_workload(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("workload:"))
+}
+
+/// The checkers, by the promise they judge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    AtMostOnce,
+    AtLeastOnce,
+    ExactlyOnce,
+    OrderedPerPublisher,
+    RoutesMatchFilters,
+    RetainedLatest,
+    WillOnAbnormalDisconnect,
+}
+
+impl Check {
+    pub const ALL: [Check; 7] = [
+        Check::AtMostOnce,
+        Check::AtLeastOnce,
+        Check::ExactlyOnce,
+        Check::OrderedPerPublisher,
+        Check::RoutesMatchFilters,
+        Check::RetainedLatest,
+        Check::WillOnAbnormalDisconnect,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::AtMostOnce => "at_most_once",
+            Check::AtLeastOnce => "at_least_once",
+            Check::ExactlyOnce => "exactly_once",
+            Check::OrderedPerPublisher => "ordered_per_publisher",
+            Check::RoutesMatchFilters => "routes_match_filters",
+            Check::RetainedLatest => "retained_latest",
+            Check::WillOnAbnormalDisconnect => "will_on_abnormal_disconnect",
+        }
+    }
+
+    /// The promise, in one line (for help texts).
+    pub fn promise(self) -> &'static str {
+        match self {
+            Check::AtMostOnce => "a QoS 0 message reaches each subscriber at most once",
+            Check::AtLeastOnce => {
+                "an acknowledged message reaches every kept-session subscriber at QoS 1"
+            }
+            Check::ExactlyOnce => "a QoS 2 message reaches each subscriber once, never twice",
+            Check::OrderedPerPublisher => {
+                "one publisher's messages on a topic and QoS arrive in publish order"
+            }
+            Check::RoutesMatchFilters => {
+                "a subscriber receives only what its filters match, on the published topic"
+            }
+            Check::RetainedLatest => "each topic retains its last acknowledged retained message",
+            Check::WillOnAbnormalDisconnect => {
+                "a will is published when a connection is lost, never after DISCONNECT"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Check {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Check, String> {
+        Check::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Check::ALL.iter().map(|c| c.name()).collect();
+                format!("unknown checker {s:?} (known: {})", known.join(", "))
+            })
+    }
+}

@@ -1,0 +1,43 @@
+//! Deliberate defects the broker can be told to have, to show that gauntlet's
+//! checkers catch real broker bugs. Public (as `Bug`, set in `Config::bugs`)
+//! only with the `defects` feature; without it none can be turned on.
+
+#[cfg(feature = "defects")]
+use serde::{Deserialize, Serialize};
+
+/// A defect the broker can be told to have (see `Config::bugs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "defects",
+    derive(Deserialize, Serialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Bug {
+    /// A resumed session's queued messages are thrown away.
+    OfflineQueueDroppedOnResume,
+    /// A QoS 2 PUBLISH resent before PUBREL is forwarded again.
+    Qos2ResendForwarded,
+    /// `+` matches any number of levels, not exactly one.
+    PlusMatchesManyLevels,
+    /// Messages in flight are not resent when a session resumes.
+    NoRedeliveryOnResume,
+    /// A QoS 2 message is held until PUBREL and forwarded on every PUBREL,
+    /// so a PUBREL resent after a lost PUBCOMP delivers it again.
+    Qos2PubrelResendForwarded,
+    /// A retained message is stored only where none is yet: a later one
+    /// does not replace it.
+    RetainedNotReplaced,
+}
+
+#[cfg(feature = "defects")]
+impl Bug {
+    /// Every defect, for whoever lists them (gauntlet's schema).
+    pub const ALL: [Bug; 6] = [
+        Bug::OfflineQueueDroppedOnResume,
+        Bug::Qos2ResendForwarded,
+        Bug::PlusMatchesManyLevels,
+        Bug::NoRedeliveryOnResume,
+        Bug::Qos2PubrelResendForwarded,
+        Bug::RetainedNotReplaced,
+    ];
+}
