@@ -5,7 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use harness::workload::{explore, run};
 use indicatif::{ProgressBar, ProgressStyle};
+use record::workload::Outcome;
+use scenario::workload::Workload;
 use scenario::VersionName;
 
 use harness::suite::plan::parse_version;
@@ -39,7 +42,6 @@ pub struct ExploreOptions {
 /// `gauntlet explore`: every seed of the range (or of this share of it),
 /// failures reported with their violations, the first ones shrunk.
 pub fn explore(o: ExploreOptions) -> Result<bool, String> {
-    use harness::workload::{explore, run};
     let only = parse_version(o.version.as_deref())?;
     let w = scenario::workload::load_file(&o.file).map_err(|e| e.to_string())?;
     let text = std::fs::read_to_string(&o.file).map_err(|e| e.to_string())?;
@@ -56,22 +58,49 @@ pub fn explore(o: ExploreOptions) -> Result<bool, String> {
         .copied()
         .filter(|v| only.is_none_or(|o| o == *v))
         .collect();
-    let jobs_list: Vec<(u64, VersionName)> = seeds
+    let runs: Vec<(u64, VersionName)> = seeds
         .iter()
         .flat_map(|&s| versions.iter().map(move |&v| (s, v)))
         .collect();
-    let bar = ProgressBar::new(jobs_list.len() as u64);
+    let started = Instant::now();
+    let (failures, sim_ms) = run_seeds(&w, &runs, o.jobs);
+    let wall = started.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    for f in &failures {
+        print_failure(&mut out, f);
+    }
+    for f in failures.iter().filter(|f| f.error.is_none()).take(o.shrink) {
+        shrink_and_write(&o, &w, &text, f, &mut out)?;
+    }
+    let _ = writeln!(
+        out,
+        "\n{} runs ({} seeds x {} versions{}): {} failed; {:.2}s wall, {:.1}s simulated ({:.0} seeds/s)",
+        runs.len(),
+        seeds.len(),
+        versions.len(),
+        partition.map_or(String::new(), |(i, n)| format!(", share {i}/{n}")),
+        failures.len(),
+        wall,
+        sim_ms as f64 / 1000.0,
+        if wall > 0.0 { runs.len() as f64 / wall } else { 0.0 }
+    );
+    Ok(failures.is_empty())
+}
+
+/// Every (seed, version) run on `jobs` threads behind a progress bar: the
+/// failing outcomes in seed order, and the simulated time of them all.
+fn run_seeds(w: &Workload, runs: &[(u64, VersionName)], jobs: usize) -> (Vec<Outcome>, u64) {
+    let bar = ProgressBar::new(runs.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let started = Instant::now();
-    let mut failures: Vec<record::workload::Outcome> = Vec::new();
+    let mut failures: Vec<Outcome> = Vec::new();
     let mut sim_ms = 0;
     in_parallel(
-        &jobs_list,
-        o.jobs,
-        |&(seed, v)| run::run(&w, v, seed, &run::schedule(&w, seed)),
+        runs,
+        jobs,
+        |&(seed, v)| run::run(w, v, seed, &run::schedule(w, seed)),
         |_, outcome| {
             sim_ms += outcome.sim_ms;
             if !outcome.passed() {
@@ -83,94 +112,92 @@ pub fn explore(o: ExploreOptions) -> Result<bool, String> {
     );
     bar.finish_and_clear();
     failures.sort_by_key(|f| (f.seed, f.version.to_string()));
-    let wall = started.elapsed().as_secs_f64();
-    let mut out = std::io::stdout().lock();
-    for f in &failures {
-        let _ = writeln!(
-            out,
-            "FAIL seed {} [{}] ({} faults)",
-            f.seed,
-            f.version.label(),
-            f.faults.len()
-        );
-        if let Some(e) = &f.error {
-            let _ = writeln!(out, "  {e}");
-        }
-        for v in f.violations.iter().take(5) {
-            for line in v.to_string().lines() {
-                let _ = writeln!(out, "  {line}");
-            }
-        }
-        if f.violations.len() > 5 {
-            let _ = writeln!(out, "  ... and {} more violations", f.violations.len() - 5);
+    (failures, sim_ms)
+}
+
+fn print_failure(out: &mut impl Write, f: &Outcome) {
+    let _ = writeln!(
+        out,
+        "FAIL seed {} [{}] ({} faults)",
+        f.seed,
+        f.version.label(),
+        f.faults.len()
+    );
+    if let Some(e) = &f.error {
+        let _ = writeln!(out, "  {e}");
+    }
+    for v in f.violations.iter().take(5) {
+        for line in v.to_string().lines() {
+            let _ = writeln!(out, "  {line}");
         }
     }
-    for f in failures.iter().filter(|f| f.error.is_none()).take(o.shrink) {
-        let small = explore::shrink(&w, f);
-        let checks: Vec<&str> = {
-            let mut c: Vec<&str> = small.violations.iter().map(|v| v.check).collect();
-            c.dedup();
-            c
-        };
-        let why = format!(
-            "{} of {} faults still break {}",
-            small.faults.len(),
-            f.faults.len(),
-            checks.join(", ")
-        );
-        std::fs::create_dir_all(&o.out).map_err(|e| format!("{}: {e}", o.out.display()))?;
-        let stem = o
-            .file
-            .file_stem()
-            .map_or("workload".into(), |s| s.to_string_lossy().into_owned());
-        let path = o.out.join(format!(
-            "{stem}-seed{}-v{}.yaml",
-            f.seed,
-            f.version.label().trim_start_matches('v')
-        ));
-        let yaml = explore::fixed_yaml(
-            &text,
-            &o.file.display().to_string(),
-            f.seed,
-            f.version,
-            &small.faults,
-            &why,
-        );
-        std::fs::write(&path, yaml).map_err(|e| format!("{}: {e}", path.display()))?;
-        let _ = writeln!(
-            out,
-            "\nseed {} [{}] shrunk: {why}",
-            f.seed,
-            f.version.label()
-        );
-        for fault in &small.faults {
-            let _ = writeln!(out, "  {fault}");
+    if f.violations.len() > 5 {
+        let _ = writeln!(out, "  ... and {} more violations", f.violations.len() - 5);
+    }
+}
+
+/// Shrinks a failure to the fewest and shortest faults that still break
+/// the same checks, writes that schedule as a workload of fixed faults
+/// under `--out`, and says how to replay it.
+fn shrink_and_write(
+    o: &ExploreOptions,
+    w: &Workload,
+    text: &str,
+    f: &Outcome,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let small = explore::shrink(w, f);
+    let checks: Vec<&str> = {
+        let mut c: Vec<&str> = small.violations.iter().map(|v| v.check).collect();
+        c.dedup();
+        c
+    };
+    let why = format!(
+        "{} of {} faults still break {}",
+        small.faults.len(),
+        f.faults.len(),
+        checks.join(", ")
+    );
+    std::fs::create_dir_all(&o.out).map_err(|e| format!("{}: {e}", o.out.display()))?;
+    let stem = o
+        .file
+        .file_stem()
+        .map_or("workload".into(), |s| s.to_string_lossy().into_owned());
+    let path = o.out.join(format!(
+        "{stem}-seed{}-v{}.yaml",
+        f.seed,
+        f.version.label().trim_start_matches('v')
+    ));
+    let yaml = explore::fixed_yaml(
+        text,
+        &o.file.display().to_string(),
+        f.seed,
+        f.version,
+        &small.faults,
+        &why,
+    );
+    std::fs::write(&path, yaml).map_err(|e| format!("{}: {e}", path.display()))?;
+    let _ = writeln!(
+        out,
+        "\nseed {} [{}] shrunk: {why}",
+        f.seed,
+        f.version.label()
+    );
+    for fault in &small.faults {
+        let _ = writeln!(out, "  {fault}");
+    }
+    if let Some(v) = small.violations.first() {
+        for line in v.to_string().lines() {
+            let _ = writeln!(out, "  {line}");
         }
-        if let Some(v) = small.violations.first() {
-            for line in v.to_string().lines() {
-                let _ = writeln!(out, "  {line}");
-            }
-        }
-        let _ = writeln!(
-            out,
-            "  written to {}\n  replay: gauntlet explore {} --seeds {} --version {}",
-            path.display(),
-            path.display(),
-            f.seed,
-            f.version
-        );
     }
     let _ = writeln!(
         out,
-        "\n{} runs ({} seeds x {} versions{}): {} failed; {:.2}s wall, {:.1}s simulated ({:.0} seeds/s)",
-        jobs_list.len(),
-        seeds.len(),
-        versions.len(),
-        partition.map_or(String::new(), |(i, n)| format!(", share {i}/{n}")),
-        failures.len(),
-        wall,
-        sim_ms as f64 / 1000.0,
-        if wall > 0.0 { jobs_list.len() as f64 / wall } else { 0.0 }
+        "  written to {}\n  replay: gauntlet explore {} --seeds {} --version {}",
+        path.display(),
+        path.display(),
+        f.seed,
+        f.version
     );
-    Ok(failures.is_empty())
+    Ok(())
 }
