@@ -27,17 +27,22 @@ pub enum Bug {
     /// A retained message is stored only where none is yet: a later one
     /// does not replace it.
     RetainedNotReplaced,
+    /// Routing a message whose topic has an empty level (`a//b`) never
+    /// returns: the broker hangs in an endless loop, as a topic-tree walk
+    /// that does not advance past an empty level would.
+    EndlessLoopOnEmptyLevel,
 }
 
 #[cfg(feature = "defects")]
 impl Bug {
     /// Every defect, for whoever lists them (gauntlet's schema).
-    pub const ALL: [Bug; 6] = [
+    pub const ALL: [Bug; 7] = [
         Bug::OfflineQueueDroppedOnResume,
         Bug::Qos2ResendForwarded,
         Bug::PlusMatchesManyLevels,
         Bug::NoRedeliveryOnResume,
         Bug::Qos2PubrelResendForwarded,
         Bug::RetainedNotReplaced,
+        Bug::EndlessLoopOnEmptyLevel,
     ];
 }

@@ -85,6 +85,7 @@ pub fn compare(o: CompareOptions) -> Result<bool, String> {
             jobs: o.jobs,
             baseline: baseline_path,
             quiet: true,
+            wall_budget: harness::sim::budget::WALL_BUDGET,
         })?;
         results.push((broker.clone(), executed, baseline));
     }

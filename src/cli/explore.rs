@@ -3,8 +3,9 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use harness::sim::budget::WALL_BUDGET;
 use harness::workload::{explore, run};
 use indicatif::{ProgressBar, ProgressStyle};
 use record::workload::Outcome;
@@ -37,6 +38,10 @@ pub struct ExploreOptions {
     /// How many failing seeds to shrink (0: none).
     #[arg(long, default_value_t = 1)]
     pub shrink: usize,
+    /// Wall-clock seconds one simulated run may take before it fails as
+    /// over budget (a broker stuck in an endless loop stops the simulation).
+    #[arg(long, value_name = "SECONDS", default_value_t = WALL_BUDGET.as_secs())]
+    pub wall_budget: u64,
 }
 
 /// `gauntlet explore`: every seed of the range (or of this share of it),
@@ -63,7 +68,8 @@ pub fn explore(o: ExploreOptions) -> Result<bool, String> {
         .flat_map(|&s| versions.iter().map(move |&v| (s, v)))
         .collect();
     let started = Instant::now();
-    let (failures, sim_ms) = run_seeds(&w, &runs, o.jobs);
+    let budget = Duration::from_secs(o.wall_budget);
+    let (failures, sim_ms) = run_seeds(&w, &runs, o.jobs, budget);
     let wall = started.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
     for f in &failures {
@@ -89,7 +95,12 @@ pub fn explore(o: ExploreOptions) -> Result<bool, String> {
 
 /// Every (seed, version) run on `jobs` threads behind a progress bar: the
 /// failing outcomes in seed order, and the simulated time of them all.
-fn run_seeds(w: &Workload, runs: &[(u64, VersionName)], jobs: usize) -> (Vec<Outcome>, u64) {
+fn run_seeds(
+    w: &Workload,
+    runs: &[(u64, VersionName)],
+    jobs: usize,
+    budget: Duration,
+) -> (Vec<Outcome>, u64) {
     let bar = ProgressBar::new(runs.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {msg}")
@@ -100,7 +111,7 @@ fn run_seeds(w: &Workload, runs: &[(u64, VersionName)], jobs: usize) -> (Vec<Out
     in_parallel(
         runs,
         jobs,
-        |&(seed, v)| run::run(w, v, seed, &run::schedule(w, seed)),
+        |&(seed, v)| run::run_within(w, v, seed, &run::schedule(w, seed), budget),
         |_, outcome| {
             sim_ms += outcome.sim_ms;
             if !outcome.passed() {

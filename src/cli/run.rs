@@ -3,10 +3,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use report::results::{self, Status};
 
 use harness::external::session;
+use harness::sim::budget::WALL_BUDGET;
 use harness::suite::{execute, Executed, RunOptions};
 
 #[derive(clap::Args)]
@@ -53,6 +55,10 @@ pub struct RunArgs {
     /// broker must, comma-separated (see `gauntlet capabilities`).
     #[arg(long, value_delimiter = ',')]
     pub capabilities: Vec<String>,
+    /// Wall-clock seconds one simulated run may take before it fails as
+    /// over budget (a broker stuck in an endless loop stops the simulation).
+    #[arg(long, value_name = "SECONDS", default_value_t = WALL_BUDGET.as_secs())]
+    pub wall_budget: u64,
 }
 
 /// Checks the options that only make sense together and runs the suite.
@@ -88,6 +94,7 @@ pub fn command(a: RunArgs) -> Result<bool, String> {
         jobs: a.jobs,
         baseline: a.baseline,
         quiet: false,
+        wall_budget: Duration::from_secs(a.wall_budget),
     })
 }
 

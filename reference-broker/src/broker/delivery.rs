@@ -18,6 +18,11 @@ impl Broker {
     /// carrying all their identifiers (MQTT-3.3.4-2..-4); one subscriber per
     /// shared group.
     pub(super) fn route(&mut self, message: &Arc<Message>) {
+        if self.config.has_bug(Bug::EndlessLoopOnEmptyLevel) && message.topic.contains("//") {
+            loop {
+                std::hint::spin_loop();
+            }
+        }
         let mut deliveries: Vec<(String, Delivery)> = Vec::new();
         let mut groups: BTreeMap<(String, String), Vec<(String, Subscription)>> = BTreeMap::new();
         for session in self.sessions.values() {

@@ -8,9 +8,11 @@
 pub mod backend;
 pub mod broker_ids;
 pub mod matching;
+pub mod progress;
 pub mod run;
 mod steps;
 
 pub use backend::Backend;
 pub use matching::check_packet;
-pub use run::{run_with, step_text, DEFAULT_TIMEOUT_MS};
+pub use progress::Progress;
+pub use run::{run_watched, run_with, step_text, DEFAULT_TIMEOUT_MS};

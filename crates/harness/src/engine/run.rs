@@ -16,6 +16,7 @@ use scenario::{
 
 use super::backend::Backend;
 use super::broker_ids::BrokerIds;
+use super::progress::Progress;
 use crate::net::client::{Command, Shared};
 
 /// Deadline of an `expect` when the scenario names none.
@@ -26,6 +27,17 @@ pub fn run_with<B: Backend>(
     scenario: &Scenario,
     version: VersionName,
     seed: u64,
+    make: impl FnOnce() -> Result<B, String>,
+) -> RunResult {
+    run_watched(scenario, version, seed, &Progress::default(), make)
+}
+
+/// The same, telling `progress` which step is under way as it goes.
+pub fn run_watched<B: Backend>(
+    scenario: &Scenario,
+    version: VersionName,
+    seed: u64,
+    progress: &Progress,
     make: impl FnOnce() -> Result<B, String>,
 ) -> RunResult {
     let trace_cell: Rc<std::cell::RefCell<Trace>> = Rc::default();
@@ -45,7 +57,7 @@ pub fn run_with<B: Backend>(
         };
         let mut r = Runner::new(scenario, version, world);
         let trace = r.world.trace();
-        let result = r.run_steps(&mut current);
+        let result = r.run_steps(&mut current, progress);
         sim_ms = r.world.now_ms();
         r.world.finish();
         *trace_cell.borrow_mut() = trace.borrow().clone();
@@ -128,7 +140,12 @@ impl<'a, B: Backend> Runner<'a, B> {
         }
     }
 
-    pub(super) fn run_steps(&mut self, current: &mut (usize, u64, String)) -> Outcome {
+    pub(super) fn run_steps(
+        &mut self,
+        current: &mut (usize, u64, String),
+        progress: &Progress,
+    ) -> Outcome {
+        let budget_ms = self.sim_budget_ms();
         // Let the broker bind its port before anyone connects.
         if let Err(e) = self.world.run_for(1) {
             return Outcome::Failed(Failure {
@@ -150,9 +167,22 @@ impl<'a, B: Backend> Runner<'a, B> {
             }
             let text = step_text(&step.value);
             *current = (i + 1, step.referenced.line(), text.clone());
+            progress.set_step(i + 1, step.referenced.line(), &text);
             self.world
                 .log("runner", Kind::Step(format!("step {}: {text}", i + 1)));
-            if let Err(message) = self.exec(&step.value) {
+            let result = self.exec(&step.value).and_then(|()| {
+                let now = self.world.now_ms();
+                if now > budget_ms {
+                    return Err(format!(
+                        "the run passed its time budget of {:.3}s (what its steps wait on \
+                         purpose plus each step's deadline) at {:.3}s",
+                        budget_ms as f64 / 1000.0,
+                        now as f64 / 1000.0
+                    ));
+                }
+                Ok(())
+            });
+            if let Err(message) = result {
                 self.world.log("runner", Kind::Failed(message.clone()));
                 return Outcome::Failed(Failure {
                     step: i + 1,
@@ -163,6 +193,10 @@ impl<'a, B: Backend> Runner<'a, B> {
             }
         }
         Outcome::Passed
+    }
+
+    fn sim_budget_ms(&self) -> u64 {
+        time_budget_ms(self.scenario, self.timeout_ms, |ms| self.world.slack_ms(ms))
     }
 
     pub(super) fn exec(&mut self, step: &Step) -> StepResult {
@@ -384,5 +418,60 @@ pub fn step_text(step: &Step) -> String {
             };
             format!("{name}: {what}")
         }
+    }
+}
+
+/// The longest a scripted run may take: what its steps wait on purpose,
+/// each other step's deadline (`timeout_ms` unless it names one, plus the
+/// world's `slack` for a real network), and a minute for everything in
+/// between. Every step keeps its own deadline, so only a run gone wrong in
+/// gauntlet itself (or a world whose clock runs away) passes it.
+pub fn time_budget_ms(scenario: &Scenario, timeout_ms: u64, slack: impl Fn(u64) -> u64) -> u64 {
+    let deadline = |within: Option<u64>| {
+        let ms = within.unwrap_or(timeout_ms);
+        ms.saturating_add(slack(ms))
+    };
+    let steps: u64 = scenario
+        .steps
+        .iter()
+        .map(|s| match &s.value {
+            Step::Wait(d) => d.millis(),
+            Step::Client { action, .. } => match action {
+                ClientAction::ExpectNothing(d) => d.millis(),
+                ClientAction::Expect(e) => deadline(e.within.map(|d| d.millis())),
+                ClientAction::ExpectClosed(c) => deadline(c.within.map(|d| d.millis())),
+                _ => deadline(None),
+            },
+            Step::Network(_) | Step::Broker(_) => 1,
+        })
+        .fold(0u64, u64::saturating_add);
+    steps.saturating_add(60_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_time_budget_is_the_waits_and_deadlines_and_a_minute() {
+        let s = scenario::load_str(
+            "name: b\nclients: {a: {}}\nsteps:\n\
+             - a: { connect: {} }\n\
+             - wait: 2s\n\
+             - a: { expect: { publish: {}, within: 30s } }\n\
+             - a: { expect_nothing: 1s }\n\
+             - network: { cut: a }\n",
+            Path::new("b.yaml"),
+        )
+        .expect("loads");
+        // connect 5 s, wait 2 s, expect 30 s, nothing 1 s, cut 1 ms, + 60 s.
+        assert_eq!(time_budget_ms(&s, 5_000, |_| 0), 98_001);
+        // On a real network each deadline gets its slack.
+        assert_eq!(
+            time_budget_ms(&s, 5_000, |ms| ms / 10),
+            98_001 + 500 + 3_000
+        );
     }
 }

@@ -2,24 +2,28 @@
 //! scenario client on a host of its own, one seed for everything. Faults are
 //! applied between simulation steps.
 //!
-//! It must not know real brokers, profiles or wall-clock time: a run here
-//! is a pure function of (scenario, seed).
+//! It must not know real brokers or profiles, and nothing in a run reads
+//! the wall clock: a run is a pure function of (scenario, seed). Only the
+//! watchdog of [`budget`] does, to end a run that never would.
+
+pub mod budget;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use protocol::Version;
 use reference_broker::store::{MemoryStore, Store};
 use reference_broker::{server, Broker, Config};
 
-use record::script::RunResult;
+use record::script::{Failure, Outcome, RunResult};
 use record::trace::{Kind, Trace};
 use scenario::{Scenario, VersionName};
 
 use crate::engine::backend::Backend;
-use crate::engine::run_with;
+use crate::engine::{run_watched, Progress};
 use crate::net::client::{self, Shared, BROKER_HOST, BROKER_PORT};
 use crate::net::loss;
 
@@ -30,20 +34,55 @@ pub const TICK: Duration = Duration::from_millis(2);
 /// Longest a run may last in simulated time.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
-/// Runs `scenario` on `version` with `seed` in the simulated world. Never
-/// panics: a panic anywhere in the world is reported as the failure of the
-/// step that caused it.
+/// Runs `scenario` on `version` with `seed` in the simulated world, within
+/// the default wall-clock budget. Never panics: a panic anywhere in the
+/// world is reported as the failure of the step that caused it.
 pub fn run(scenario: &Scenario, version: VersionName, seed: u64) -> RunResult {
-    run_with(scenario, version, seed, || {
-        let names: Vec<String> = scenario.clients.keys().cloned().collect();
-        let latency = scenario.network.latency.map(|r| (r.min.0, r.max.0));
-        Ok(World::new(
+    run_within(scenario, version, seed, budget::WALL_BUDGET)
+}
+
+/// The same within `wall` of wall-clock time: past it the run fails,
+/// naming the budget and the step it was stuck in.
+pub fn run_within(
+    scenario: &Scenario,
+    version: VersionName,
+    seed: u64,
+    wall: Duration,
+) -> RunResult {
+    let owned = Arc::new(scenario.clone());
+    let result = budget::within(wall, move |progress| {
+        let scenario = &*owned;
+        let steps = progress.clone();
+        run_watched(scenario, version, seed, &steps, || {
+            let names: Vec<String> = scenario.clients.keys().cloned().collect();
+            let latency = scenario.network.latency.map(|r| (r.min.0, r.max.0));
+            let mut world = World::new(
+                seed,
+                scenario.broker.clone(),
+                latency,
+                &names,
+                version.protocol(),
+            );
+            world.watch(progress);
+            Ok(world)
+        })
+    });
+    result.unwrap_or_else(|over| {
+        let (step, line, step_text) = over.step.unwrap_or((0, 0, "start".into()));
+        let mut trace = Trace::default();
+        trace.push(over.sim_ms, "runner", Kind::Failed(over.message.clone()));
+        RunResult {
+            version,
             seed,
-            scenario.broker.clone(),
-            latency,
-            &names,
-            version.protocol(),
-        ))
+            outcome: Outcome::Failed(Failure {
+                step,
+                line,
+                step_text,
+                message: over.message,
+            }),
+            trace,
+            sim_ms: over.sim_ms,
+        }
     })
 }
 
@@ -58,6 +97,8 @@ pub struct World {
     pub trace: Rc<RefCell<Trace>>,
     broker_running: bool,
     losses: loss::Links,
+    /// Told the simulated time at every step, for a watchdog.
+    progress: Option<Arc<Progress>>,
 }
 
 impl World {
@@ -134,6 +175,7 @@ impl World {
             trace,
             broker_running: true,
             losses: loss::Links::new(seed),
+            progress: None,
         }
     }
 
@@ -147,10 +189,25 @@ impl World {
         self.sim.host(client_host(name).as_str(), software);
     }
 
-    /// Advances one tick. An error is a host's software failing.
+    /// Tells `progress` the simulated time at every step from now on.
+    pub fn watch(&mut self, progress: Arc<Progress>) {
+        self.progress = Some(progress);
+    }
+
+    /// Advances one tick. An error is a host's software failing, or the
+    /// simulation passing its limit of simulated time.
     pub fn step(&mut self) -> Result<(), String> {
         if !self.losses.is_empty() {
             self.apply_losses();
+        }
+        if let Some(p) = &self.progress {
+            p.set_sim_ms(self.now_ms());
+        }
+        if self.sim.elapsed() >= MAX_DURATION {
+            return Err(format!(
+                "the simulation passed its limit of {} s of simulated time",
+                MAX_DURATION.as_secs()
+            ));
         }
         self.sim.step().map(|_| ()).map_err(|e| e.to_string())
     }

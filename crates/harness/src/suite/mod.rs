@@ -38,6 +38,8 @@ pub struct RunOptions {
     /// No progress bar and no failure reports while running (`compare`
     /// writes its own report).
     pub quiet: bool,
+    /// Wall-clock time one simulated run may take before it is failed.
+    pub wall_budget: Duration,
 }
 
 /// What one run of the suite found, before anything is printed.
@@ -147,7 +149,10 @@ fn run_scripted(
                 Verdict::Ran(r) => Done::Ran(r, t.elapsed()),
                 Verdict::Skipped(why) => Done::Skipped(why),
             },
-            _ => Done::Ran(crate::sim::run(p.scenario, p.version, o.seed), t.elapsed()),
+            _ => Done::Ran(
+                crate::sim::run_within(p.scenario, p.version, o.seed, o.wall_budget),
+                t.elapsed(),
+            ),
         }
     };
     let mut on_done = |at: usize, p: &Planned, done: Done| {
@@ -180,7 +185,7 @@ fn run_scripted(
         in_parallel(
             parallel,
             cores,
-            |p| crate::sim::run(p.scenario, p.version, o.seed).sim_ms,
+            |p| crate::sim::run_within(p.scenario, p.version, o.seed, o.wall_budget).sim_ms,
             |i, ms| simulated[i] = ms,
         );
     }
@@ -222,7 +227,8 @@ fn run_workloads(
                 },
                 None => {
                     let faults = crate::workload::run::schedule(w, o.seed);
-                    let outcome = crate::workload::run::run(w, v, o.seed, &faults);
+                    let outcome =
+                        crate::workload::run::run_within(w, v, o.seed, &faults, o.wall_budget);
                     Ok((outcome, t.elapsed()))
                 }
             }

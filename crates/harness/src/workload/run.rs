@@ -4,14 +4,16 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::check;
 use super::client::{self, Client, Naming, Planned, Role};
 use crate::engine::backend::Backend;
+use crate::engine::Progress;
 use crate::net::client::Connector;
 use crate::net::loss::SplitMix64;
-use crate::sim::World;
+use crate::sim::{budget, World};
 use record::history::{Event, History, Roles};
 use record::workload::{Outcome, ScheduledFault};
 use scenario::workload::Check;
@@ -108,10 +110,31 @@ fn plans(w: &Workload, seed: u64) -> Vec<Vec<Planned>> {
 }
 
 /// Runs `w` with the fault schedule `faults` (normally `schedule(w, seed)`;
-/// shrinking passes a smaller one). Never panics.
+/// shrinking passes a smaller one), within the default wall-clock budget.
+/// Never panics.
 pub fn run(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledFault]) -> Outcome {
-    guarded(version, seed, faults, || {
-        run_inner(w, version, seed, faults)
+    run_within(w, version, seed, faults, budget::WALL_BUDGET)
+}
+
+/// The same within `wall` of wall-clock time: past it the run fails,
+/// naming the budget and where the simulated world stood.
+pub fn run_within(
+    w: &Workload,
+    version: VersionName,
+    seed: u64,
+    faults: &[ScheduledFault],
+    wall: Duration,
+) -> Outcome {
+    let (owned, schedule) = (Arc::new(w.clone()), faults.to_vec());
+    budget::within(wall, move |progress| {
+        guarded(version, seed, &schedule, || {
+            run_inner(&owned, version, seed, &schedule, progress)
+        })
+    })
+    .unwrap_or_else(|over| {
+        let mut o = Outcome::failed(version, seed, faults, over.message);
+        o.sim_ms = over.sim_ms;
+        o
     })
 }
 
@@ -173,9 +196,15 @@ impl WorkloadWorld for World {
     }
 }
 
-fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledFault]) -> Outcome {
+fn run_inner(
+    w: &Workload,
+    version: VersionName,
+    seed: u64,
+    faults: &[ScheduledFault],
+    progress: Arc<Progress>,
+) -> Outcome {
     let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
-    let world = World::with_tick(
+    let mut world = World::with_tick(
         seed,
         w.broker.clone(),
         latency,
@@ -183,6 +212,7 @@ fn run_inner(w: &Workload, version: VersionName, seed: u64, faults: &[ScheduledF
         version.protocol(),
         TICK,
     );
+    world.watch(progress);
     run_on(world, w, version, seed, faults, &Naming::default(), false)
 }
 
