@@ -325,16 +325,16 @@ fn run_report_writes_junit_and_json() {
     .expect("results.json is JSON");
     let records = json.as_array().expect("an array of records");
     assert_eq!(records.len(), 5);
-    let with_status = |s: &str| records.iter().filter(|r| r["status"] == s).count();
+    let with_outcome = |s: &str| records.iter().filter(|r| r["outcome"] == s).count();
     assert_eq!(
         (
-            with_status("passed"),
-            with_status("failed"),
-            with_status("error")
+            with_outcome("pass"),
+            with_outcome("fail"),
+            with_outcome("error")
         ),
         (2, 2, 1)
     );
-    for r in records.iter().filter(|r| r["status"] == "failed") {
+    for r in records.iter().filter(|r| r["outcome"] == "fail") {
         assert_eq!(r["file"], "tests/fixtures/failing/wrong_payload.yaml");
         assert_eq!(r["seed"], 1);
         assert_eq!(r["step"], 6);
@@ -345,14 +345,14 @@ fn run_report_writes_junit_and_json() {
     }
     let error = records
         .iter()
-        .find(|r| r["status"] == "error")
+        .find(|r| r["outcome"] == "error")
         .expect("an error record");
     assert!(error["message"]
         .as_str()
         .is_some_and(|m| m.contains("unknown client \"dashbord\"")));
     let passed: Vec<&str> = records
         .iter()
-        .filter(|r| r["status"] == "passed")
+        .filter(|r| r["outcome"] == "pass")
         .filter_map(|r| r["name"].as_str())
         .collect();
     assert_eq!(
@@ -383,7 +383,7 @@ fn run_report_of_a_passing_run() {
     )
     .expect("JSON");
     assert_eq!(json.as_array().map(Vec::len), Some(1));
-    assert_eq!(json[0]["status"], "passed");
+    assert_eq!(json[0]["outcome"], "pass");
     assert_eq!(json[0]["version"], "5");
 }
 

@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use report::results::{self, Status};
+use report::baseline::{self, Baseline};
+use report::outcome::Outcome;
+use report::results;
 
 use harness::external::session;
 use harness::sim::budget::WALL_BUDGET;
@@ -59,6 +61,12 @@ pub struct RunArgs {
     /// over budget (a broker stuck in an endless loop stops the simulation).
     #[arg(long, value_name = "SECONDS", default_value_t = WALL_BUDGET.as_secs())]
     pub wall_budget: u64,
+    /// Write the run's failures as a baseline to this file: entries of the
+    /// `--baseline` given are kept, a new failure is marked unreviewed with
+    /// the failure as its reason (replace it with the rule the broker
+    /// breaks and what it does instead).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 /// Checks the options that only make sense together and runs the suite.
@@ -84,21 +92,27 @@ pub fn command(a: RunArgs) -> Result<bool, String> {
         }
         None => None,
     };
-    run(RunOptions {
-        paths: a.paths,
-        seed: a.seed,
-        version: a.version,
-        report: a.report,
-        filter: a.filter,
-        broker,
-        jobs: a.jobs,
-        baseline: a.baseline,
-        quiet: false,
-        wall_budget: Duration::from_secs(a.wall_budget),
-    })
+    let write_baseline = a.write_baseline;
+    run(
+        RunOptions {
+            paths: a.paths,
+            seed: a.seed,
+            version: a.version,
+            report: a.report,
+            filter: a.filter,
+            broker,
+            jobs: a.jobs,
+            baseline: a.baseline,
+            quiet: false,
+            wall_budget: Duration::from_secs(a.wall_budget),
+        },
+        write_baseline,
+    )
 }
 
-pub fn run(o: RunOptions) -> Result<bool, String> {
+/// Runs the suite, prints the summary, writes the reports and the
+/// baseline asked for, and says whether the job passes.
+pub fn run(o: RunOptions, write_baseline: Option<PathBuf>) -> Result<bool, String> {
     let Executed {
         records,
         stale,
@@ -116,7 +130,15 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
     for r in &records {
         let _ = writeln!(out, "{:<60} {:>6}", r.name, r.label());
     }
-    for r in records.iter().filter(|r| r.status == Status::Skipped) {
+    for r in records.iter().filter(|r| r.outcome == Outcome::Advisory) {
+        let _ = writeln!(
+            out,
+            "advisory {}: {}",
+            r.name,
+            r.message.as_deref().unwrap_or("")
+        );
+    }
+    for r in records.iter().filter(|r| r.outcome == Outcome::Skipped) {
         let _ = writeln!(
             out,
             "skipped {}: {}",
@@ -136,6 +158,7 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
     let count = |k: &str| counts.get(k).copied().unwrap_or(0);
     let mut extra = String::new();
     for (label, what) in [
+        ("advisory", "with advisories"),
         ("skip", "skipped"),
         ("known", "known failures"),
         ("flaky", "flaky failures"),
@@ -172,6 +195,15 @@ pub fn run(o: RunOptions) -> Result<bool, String> {
         results::write(dir, &records).map_err(|e| format!("report {}: {e}", dir.display()))?;
         let _ = writeln!(out, "reports written to {}", dir.display());
     }
-    let ran_something = records.iter().any(|r| r.status != Status::Skipped);
+    if let Some(path) = &write_baseline {
+        let old = o.baseline.as_deref().map(Baseline::load).transpose()?;
+        let name = broker
+            .as_deref()
+            .unwrap_or("the reference broker in simulation");
+        let text = baseline::write(name, &records, old.as_ref());
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let _ = writeln!(out, "baseline written to {}", path.display());
+    }
+    let ran_something = records.iter().any(|r| r.outcome != Outcome::Skipped);
     Ok(failed_job == 0 && load_errors == 0 && ran_something && (stale.is_empty() || !whole_suite))
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::baseline::Baseline;
 use crate::diagram::Diagram;
-use crate::results::{Record, Status};
+use crate::outcome::Outcome;
+use crate::results::Record;
 
 /// The areas of the matrix, in the order it shows them.
 pub const AREAS: &[&str] = &[
@@ -77,26 +78,9 @@ pub fn area(name: &str) -> &'static str {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Pass,
-    Fail,
-    Skip,
-}
-
-impl Outcome {
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Skip => "skip",
-        }
-    }
-}
-
 #[derive(Clone, Debug, Serialize)]
 pub struct Cell {
+    /// What came of the run on this broker, as its own report says.
     pub outcome: Outcome,
     /// A failure's one line (the statement, what the broker did), or why
     /// the run was skipped.
@@ -137,6 +121,7 @@ pub struct Row {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Totals {
     pub pass: usize,
+    pub advisory: usize,
     pub fail: usize,
     pub skip: usize,
 }
@@ -178,12 +163,20 @@ fn failure_reason(
     spec: &SpecIds,
     tag: Option<&str>,
 ) -> String {
-    if let Some(e) = baseline.and_then(|b| b.entry(&r.name)) {
+    let entry = baseline.and_then(|b| b.entry(&r.name));
+    if let Some(e) = entry.filter(|e| !e.unreviewed) {
         return match &e.spec {
             Some(id) => format!("{id}: {}", e.reason),
             None => e.reason.clone(),
         };
     }
+    // An unreviewed entry only quotes the failure: say what happened, and
+    // that nobody has said why yet.
+    let unreviewed = if entry.is_some() {
+        " (baseline entry not reviewed)"
+    } else {
+        ""
+    };
     let what = r
         .message
         .as_deref()
@@ -195,9 +188,9 @@ fn failure_reason(
         Some(ids) => {
             let shown: Vec<&str> = ids.iter().take(3).map(String::as_str).collect();
             let more = if ids.len() > 3 { ", ..." } else { "" };
-            format!("{}{more}: {what}", shown.join(", "))
+            format!("{}{more}: {what}{unreviewed}", shown.join(", "))
         }
-        None => what,
+        None => format!("{what}{unreviewed}"),
     }
 }
 
@@ -236,14 +229,18 @@ pub fn build(
                 .and_then(|b| b.entry(name))
                 .is_some_and(|e| e.flaky);
             let cell = match record {
-                None => Cell::new(Outcome::Skip, Some("not in this broker's run".into())),
-                Some(r) => match r.status {
-                    Status::Passed => Cell {
+                None => Cell::new(Outcome::Skipped, Some("not in this broker's run".into())),
+                Some(r) => match r.outcome {
+                    Outcome::Pass | Outcome::Fixed => Cell {
                         flaky,
-                        ..Cell::new(Outcome::Pass, None)
+                        ..Cell::new(r.outcome, None)
                     },
-                    Status::Skipped => Cell::new(Outcome::Skip, r.message.clone()),
-                    Status::Failed | Status::Error => {
+                    Outcome::Advisory => Cell {
+                        flaky,
+                        ..Cell::new(Outcome::Advisory, r.message.clone())
+                    },
+                    Outcome::Skipped => Cell::new(Outcome::Skipped, r.message.clone()),
+                    Outcome::Fail | Outcome::Known | Outcome::Flaky | Outcome::Error => {
                         let tag = r.diagram.as_ref().and_then(Diagram::run_tag);
                         let tag = tag.as_deref();
                         Cell {
@@ -253,19 +250,17 @@ pub fn build(
                                 .as_deref()
                                 .map(|m| crate::prefix::unprefixed_as(m, tag)),
                             diagram: r.diagram.as_ref().map(|d| d.unprefixed(tag)),
-                            ..Cell::new(
-                                Outcome::Fail,
-                                Some(failure_reason(r, run.baseline, spec, tag)),
-                            )
+                            ..Cell::new(r.outcome, Some(failure_reason(r, run.baseline, spec, tag)))
                         }
                     }
                 },
             };
             let t = &mut brokers[i].totals;
-            match cell.outcome {
-                Outcome::Pass => t.pass += 1,
-                Outcome::Fail => t.fail += 1,
-                Outcome::Skip => t.skip += 1,
+            match cell.outcome.column() {
+                "pass" => t.pass += 1,
+                "advisory" => t.advisory += 1,
+                "fail" => t.fail += 1,
+                _ => t.skip += 1,
             }
             cells.push(cell);
         }
@@ -308,15 +303,16 @@ pub fn markdown(c: &Comparison) -> String {
          MQTT version it covers, against each broker over real TCP.\n",
         c.gauntlet_version, c.seed, c.date
     );
-    let _ = writeln!(s, "| broker | version | pass | fail | skip |");
-    let _ = writeln!(s, "| --- | --- | ---: | ---: | ---: |");
+    let _ = writeln!(s, "| broker | version | pass | advisory | fail | skip |");
+    let _ = writeln!(s, "| --- | --- | ---: | ---: | ---: | ---: |");
     for b in &c.brokers {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             b.name,
             cell_text(b.version.as_deref().unwrap_or("?")),
             b.totals.pass,
+            b.totals.advisory,
             b.totals.fail,
             b.totals.skip
         );
@@ -334,10 +330,11 @@ pub fn markdown(c: &Comparison) -> String {
             let cells: Vec<String> = r
                 .cells
                 .iter()
-                .map(|c| match (c.outcome, c.flaky) {
-                    (Outcome::Fail, true) => "**fail** (flaky)".to_owned(),
-                    (Outcome::Fail, false) => "**fail**".to_owned(),
-                    (o, _) => o.label().to_owned(),
+                .map(|c| match (c.outcome.column(), c.flaky) {
+                    ("fail", true) => "**fail** (flaky)".to_owned(),
+                    ("fail", false) => "**fail**".to_owned(),
+                    ("advisory", _) => "*advisory*".to_owned(),
+                    (column, _) => column.to_owned(),
                 })
                 .collect();
             let _ = writeln!(s, "| {} | {} |", r.name, cells.join(" | "));
@@ -349,7 +346,7 @@ pub fn markdown(c: &Comparison) -> String {
             .rows
             .iter()
             .map(|r| (r, &r.cells[i]))
-            .filter(|(_, cell)| cell.outcome == Outcome::Fail)
+            .filter(|(_, cell)| cell.outcome.failed())
             .collect();
         let _ = writeln!(s, "\n### {} ({} failing)\n", b.name, failures.len());
         if failures.is_empty() {
@@ -365,6 +362,34 @@ pub fn markdown(c: &Comparison) -> String {
             );
         }
     }
+    let _ = writeln!(s, "\n## Advisories");
+    let _ = writeln!(
+        s,
+        "\nWhat a broker does where the spec says SHOULD, or where readings of the spec differ: \
+         not failures."
+    );
+    for (i, b) in c.brokers.iter().enumerate() {
+        let advisories: Vec<(&Row, &Cell)> = c
+            .rows
+            .iter()
+            .map(|r| (r, &r.cells[i]))
+            .filter(|(_, cell)| cell.outcome == Outcome::Advisory)
+            .collect();
+        if advisories.is_empty() {
+            continue;
+        }
+        let n = advisories.len();
+        let what = if n == 1 { "advisory" } else { "advisories" };
+        let _ = writeln!(s, "\n### {} ({n} {what})\n", b.name);
+        for (r, cell) in advisories {
+            let _ = writeln!(
+                s,
+                "- `{}`: {}",
+                r.name,
+                cell_text(cell.reason.as_deref().unwrap_or(""))
+            );
+        }
+    }
     s
 }
 
@@ -372,13 +397,13 @@ pub fn markdown(c: &Comparison) -> String {
 pub(crate) mod tests {
     use super::*;
 
-    fn record(name: &str, status: Status, message: Option<&str>) -> Record {
+    fn record(name: &str, outcome: Outcome, message: Option<&str>) -> Record {
         let file = format!("scenarios/{}.yaml", name.split(' ').next().unwrap());
         let mut r = Record::new(
             name,
             std::path::Path::new(&file),
             "t",
-            status,
+            outcome,
             message.map(str::to_owned),
         );
         r.seed = Some(1);
@@ -400,30 +425,42 @@ pub(crate) mod tests {
     #[test]
     fn a_small_comparison_as_markdown() {
         let a = vec![
-            record("conformance::qos1_flow [v5]", Status::Passed, None),
-            record("conformance::keepalive_timeout [v5]", Status::Passed, None),
-            record("chaos::workload_qos1 [v5]", Status::Passed, None),
+            record("conformance::qos1_flow [v5]", Outcome::Pass, None),
+            record("conformance::keepalive_timeout [v5]", Outcome::Pass, None),
+            record("chaos::workload_qos1 [v5]", Outcome::Pass, None),
+            record(
+                "conformance::session_takeover [v5]",
+                Outcome::Advisory,
+                Some("MQTT 5.0 §3.1.4: the Server SHOULD send DISCONNECT 0x8E to the connection it takes over; it closed it without one"),
+            ),
         ];
         let b = vec![
             record(
+                "conformance::session_takeover [v5]",
+                Outcome::Known,
+                Some("step 4 (old: expect closed): the connection stayed open"),
+            ),
+            record(
                 "conformance::qos1_flow [v5]",
-                Status::Failed,
+                Outcome::Fail,
                 Some("step 6 (dashboard: expect PUBLISH): PUBLISH differs: qos is 0, expected 1\nmore"),
             ),
             record(
                 "conformance::keepalive_timeout [v5]",
-                Status::Failed,
+                Outcome::Fail,
                 Some("step 3: expected the broker to close the connection within 3000 ms"),
             ),
             record(
                 "chaos::workload_qos1 [v5]",
-                Status::Skipped,
+                Outcome::Skipped,
                 Some("needs `restart`, which a broker given by URL lacks"),
             ),
         ];
         let baseline = Baseline::parse(
             "broker: b\nknown_failures:\n  \"conformance::keepalive_timeout [v5]\":\n    \
-             spec: MQTT-3.1.2-22\n    reason: closes the silent client seconds late\n    flaky: true\n",
+             spec: MQTT-3.1.2-22\n    reason: closes the silent client seconds late\n    flaky: true\n  \
+             \"conformance::session_takeover [v5]\":\n    \
+             reason: \"step 4 (old: expect closed): the connection stayed open\"\n    unreviewed: true\n",
             std::path::Path::new("b.baseline.yaml"),
         )
         .unwrap();
@@ -498,7 +535,7 @@ pub(crate) mod tests {
         );
         let mut failing = record(
             "conformance::qos1_flow [v5]",
-            Status::Failed,
+            Outcome::Fail,
             Some("step 3 (dashboard: expect PUBLISH): PUBLISH differs: qos is 0, expected 1"),
         );
         failing.diagram = Some(Diagram::from_trace(&t));

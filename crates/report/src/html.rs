@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::compare::{Comparison, Outcome, AREAS};
+use crate::compare::{Comparison, AREAS};
 use crate::diagram::{self, Diagram};
 use crate::markup::esc;
 
@@ -36,16 +36,18 @@ pub fn comparison(c: &Comparison) -> String {
     let _ = writeln!(
         b,
         "<table id=\"totals\"><thead><tr><th>broker</th><th>version</th>\
-         <th>pass</th><th>fail</th><th>skip</th></tr></thead><tbody>"
+         <th>pass</th><th>advisory</th><th>fail</th><th>skip</th></tr></thead><tbody>"
     );
     for br in &c.brokers {
         let _ = writeln!(
             b,
             "<tr><td>{}</td><td>{}</td><td class=\"n pass\">{}</td>\
-             <td class=\"n fail\">{}</td><td class=\"n skip\">{}</td></tr>",
+             <td class=\"n advisory\">{}</td><td class=\"n fail\">{}</td>\
+             <td class=\"n skip\">{}</td></tr>",
             esc(&br.name),
             esc(br.version.as_deref().unwrap_or("?")),
             br.totals.pass,
+            br.totals.advisory,
             br.totals.fail,
             br.totals.skip
         );
@@ -74,6 +76,7 @@ pub fn comparison(c: &Comparison) -> String {
          <label>show <select id=\"outcome\" name=\"outcome\">\
          <option value=\"all\">every scenario</option>\
          <option value=\"fail\">failing on some broker</option>\
+         <option value=\"advisory\">with an advisory on some broker</option>\
          <option value=\"skip\">skipped on some broker</option>\
          <option value=\"pass\">passing on every broker</option>\
          <option value=\"differ\">differing between brokers</option>\
@@ -89,7 +92,7 @@ pub fn comparison(c: &Comparison) -> String {
     let mut details = String::new();
     let mut failure_no = 0;
     for row in &c.rows {
-        let outcomes: Vec<&str> = row.cells.iter().map(|c| c.outcome.label()).collect();
+        let outcomes: Vec<&str> = row.cells.iter().map(|c| c.outcome.column()).collect();
         let mut kinds = outcomes.clone();
         kinds.sort_unstable();
         kinds.dedup();
@@ -104,13 +107,14 @@ pub fn comparison(c: &Comparison) -> String {
         );
         for (cell, br) in row.cells.iter().zip(&c.brokers) {
             let flaky = if cell.flaky { " flaky" } else { "" };
+            let column = cell.outcome.column();
             let label = if cell.flaky {
-                format!("{} (flaky)", cell.outcome.label())
+                format!("{column} (flaky)")
             } else {
-                cell.outcome.label().to_owned()
+                column.to_owned()
             };
             match cell.outcome {
-                Outcome::Fail => {
+                o if o.failed() => {
                     failure_no += 1;
                     let id = format!("failure-{failure_no}");
                     let _ = write!(
@@ -157,17 +161,13 @@ pub fn comparison(c: &Comparison) -> String {
                     }
                     let _ = writeln!(details, "</article>");
                 }
-                o => {
+                _ => {
                     let title = cell
                         .reason
                         .as_deref()
                         .map(|r| format!(" title=\"{}\"", esc(r)))
                         .unwrap_or_default();
-                    let _ = write!(
-                        b,
-                        "<td class=\"cell {}{flaky}\"{title}>{label}</td>",
-                        o.label()
-                    );
+                    let _ = write!(b, "<td class=\"cell {column}{flaky}\"{title}>{label}</td>");
                 }
             }
         }
@@ -255,6 +255,8 @@ main { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 1e
 .cell { text-align: center; white-space: nowrap; }
 .cell.pass { background: #e6f4e8; color: #1e6b2c; }
 .cell.skip { background: #f2f2f2; color: #888; }
+.cell.advisory { background: #e3ecfa; color: #1f4e99; font-style: italic; }
+.n.advisory { color: #1f4e99; }
 .cell.fail { background: #fbe3e1; }
 .cell.fail.flaky { background: #fdf1d8; }
 .cell.fail button { font: inherit; color: #a31515; font-weight: bold; background: none; border: 0; cursor: pointer; text-decoration: underline; padding: 0; }

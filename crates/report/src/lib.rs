@@ -1,6 +1,7 @@
 //! Reports: what gauntlet says of runs, read from their records.
 //!
-//! Owns the record of a run and the results files ([`results`]: JSON and
+//! Owns what came of a run ([`outcome`]: one type for every report), the
+//! record of a run and the results files ([`results`]: JSON and
 //! JUnit), the terminal's failure reports ([`text`]), sequence diagrams
 //! ([`diagram`]), the HTML pages ([`html`]), the comparison of brokers
 //! ([`compare`]), spec coverage ([`coverage`]) and baselines of known
@@ -13,6 +14,7 @@ pub mod coverage;
 pub mod diagram;
 pub mod html;
 pub mod markup;
+pub mod outcome;
 pub mod prefix;
 pub mod results;
 pub mod text;

@@ -5,28 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use record::script::{Outcome, RunResult};
+use record::script::{self, RunResult};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Passed,
-    Failed,
-    Error,
-    /// Not run: the broker lacks what the scenario needs.
-    Skipped,
-}
-
-impl Status {
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Passed => "pass",
-            Status::Failed => "FAIL",
-            Status::Error => "ERROR",
-            Status::Skipped => "skip",
-        }
-    }
-}
+pub use crate::outcome::Outcome;
 
 /// One run (or one file that could not be loaded).
 #[derive(Clone, Debug, Serialize)]
@@ -34,7 +15,8 @@ pub struct Record {
     pub name: String,
     pub file: String,
     pub title: String,
-    pub status: Status,
+    /// What came of it; the summary, JUnit and the comparison say the same.
+    pub outcome: Outcome,
     pub version: Option<String>,
     pub seed: Option<u64>,
     pub message: Option<String>,
@@ -44,7 +26,8 @@ pub struct Record {
     pub wall_ms: u64,
     pub trace: Option<String>,
     /// What the baseline says of this run: `known failure: ...`, `flaky:
-    /// ...`, `fixed: ...`.
+    /// ...`, `fixed: ...` (with `(unreviewed)` for an entry nobody has
+    /// given its reason yet).
     pub baseline: Option<String>,
     /// A failed run drawn as a sequence diagram (its trace, or for a
     /// workload the history around its first violation).
@@ -58,14 +41,14 @@ impl Record {
         name: &str,
         file: &Path,
         title: &str,
-        status: Status,
+        outcome: Outcome,
         message: Option<String>,
     ) -> Record {
         Record {
             name: name.to_owned(),
             file: file.display().to_string(),
             title: title.to_owned(),
-            status,
+            outcome,
             version: None,
             seed: None,
             message,
@@ -86,10 +69,10 @@ impl Record {
         run: &RunResult,
         wall: Duration,
     ) -> Record {
-        let (status, message, step, line, trace) = match &run.outcome {
-            Outcome::Passed => (Status::Passed, None, None, None, None),
-            Outcome::Failed(f) => (
-                Status::Failed,
+        let (outcome, message, step, line, trace) = match &run.outcome {
+            script::Outcome::Passed => (Outcome::Pass, None, None, None, None),
+            script::Outcome::Failed(f) => (
+                Outcome::Fail,
                 Some(format!("step {} ({}): {}", f.step, f.step_text, f.message)),
                 Some(f.step),
                 Some(f.line),
@@ -105,7 +88,7 @@ impl Record {
             wall_ms: wall.as_millis() as u64,
             trace,
             diagram: (!run.passed()).then(|| crate::diagram::Diagram::from_trace(&run.trace)),
-            ..Record::new(name, file, title, status, message)
+            ..Record::new(name, file, title, outcome, message)
         }
     }
 
@@ -125,11 +108,7 @@ impl Record {
                 0 | 1 => m,
                 n => format!("{m} (and {} more violations)", n - 1),
             });
-        let status = if failed {
-            Status::Failed
-        } else {
-            Status::Passed
-        };
+        let outcome = if failed { Outcome::Fail } else { Outcome::Pass };
         Record {
             version: Some(o.version.to_string()),
             seed: Some(o.seed),
@@ -140,29 +119,24 @@ impl Record {
                 .violations
                 .first()
                 .map(|v| crate::diagram::Diagram::from_violation(&o.history, v)),
-            ..Record::new(name, file, title, status, message)
+            ..Record::new(name, file, title, outcome, message)
         }
     }
 
     pub fn skipped(name: &str, file: &Path, title: &str, version: &str, why: &str) -> Record {
         Record {
             version: Some(version.to_owned()),
-            ..Record::new(name, file, title, Status::Skipped, Some(why.to_owned()))
+            ..Record::new(name, file, title, Outcome::Skipped, Some(why.to_owned()))
         }
     }
 
     /// The label in the summary table.
     pub fn label(&self) -> &'static str {
-        match (&self.baseline, self.status) {
-            (Some(b), _) if b.starts_with("fixed") => "FIXED",
-            (Some(b), Status::Failed) if b.starts_with("flaky") => "flaky",
-            (Some(_), Status::Failed) => "known",
-            (_, s) => s.label(),
-        }
+        self.outcome.label()
     }
 
     pub fn load_error(id: &str, file: &Path, message: &str) -> Record {
-        Record::new(id, file, "", Status::Error, Some(message.to_owned()))
+        Record::new(id, file, "", Outcome::Error, Some(message.to_owned()))
     }
 }
 
@@ -179,46 +153,41 @@ fn junit(records: &[Record]) -> std::io::Result<String> {
     let mut report = Report::new("gauntlet");
     let mut suite = TestSuite::new("scenarios");
     for r in records {
-        let status = match r.status {
-            Status::Passed => TestCaseStatus::success(),
+        let with = |mut s: TestCaseStatus, message: Option<String>| {
+            if let Some(m) = message {
+                s.set_message(m);
+            }
+            if let Some(t) = &r.trace {
+                s.set_description(t.clone());
+            }
+            s
+        };
+        let status = match r.outcome {
+            Outcome::Pass => TestCaseStatus::success(),
+            // Passed; what the broker should do but did not is in the
+            // test's output, where CI shows it without turning red.
+            Outcome::Advisory => TestCaseStatus::success(),
             // A failure the baseline expects does not turn CI red; it is
             // shown as skipped with the baseline's reason and the failure.
-            Status::Failed if r.baseline.is_some() && r.label() != "FIXED" => {
-                let mut s = TestCaseStatus::skipped();
+            Outcome::Known | Outcome::Flaky => {
                 let what = r.message.clone().unwrap_or_default();
-                s.set_message(format!(
-                    "{} — {what}",
-                    r.baseline.clone().unwrap_or_default()
-                ));
-                if let Some(t) = &r.trace {
-                    s.set_description(t.clone());
-                }
-                s
+                let note = r.baseline.clone().unwrap_or_default();
+                with(TestCaseStatus::skipped(), Some(format!("{note} — {what}")))
             }
-            Status::Skipped => {
-                let mut s = TestCaseStatus::skipped();
-                if let Some(m) = &r.message {
-                    s.set_message(m.clone());
-                }
-                s
-            }
-            Status::Failed | Status::Error => {
-                let kind = if r.status == Status::Failed {
-                    NonSuccessKind::Failure
-                } else {
-                    NonSuccessKind::Error
-                };
-                let mut s = TestCaseStatus::non_success(kind);
-                if let Some(m) = &r.message {
-                    s.set_message(m.clone());
-                }
-                if let Some(t) = &r.trace {
-                    s.set_description(t.clone());
-                }
-                s
-            }
+            Outcome::Skipped => with(TestCaseStatus::skipped(), r.message.clone()),
+            Outcome::Fail | Outcome::Fixed => with(
+                TestCaseStatus::non_success(NonSuccessKind::Failure),
+                r.message.clone(),
+            ),
+            Outcome::Error => with(
+                TestCaseStatus::non_success(NonSuccessKind::Error),
+                r.message.clone(),
+            ),
         };
         let mut case = TestCase::new(r.name.clone(), status);
+        if r.outcome == Outcome::Advisory {
+            case.set_system_out(format!("advisory: {}", r.message.as_deref().unwrap_or("")));
+        }
         case.set_classname(r.file.clone());
         case.set_time(Duration::from_millis(r.wall_ms));
         suite.add_test_case(case);

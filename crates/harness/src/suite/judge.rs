@@ -4,37 +4,40 @@
 use std::collections::BTreeMap;
 
 use indicatif::ProgressBar;
-use report::baseline::{Baseline, Judgement};
-use report::results::{Record, Status};
+use report::baseline::Baseline;
+use report::outcome::Outcome;
+use report::results::Record;
 
-/// Judges a run against the baseline (without one: a pass, or a new
-/// failure) and writes the verdict on its record.
-pub fn judge(baseline: Option<&Baseline>, r: &mut Record) -> Judgement {
-    let passed = r.status == Status::Passed;
+/// Judges a run against the baseline (without one it stays what it was)
+/// and writes the verdict on its record.
+pub fn judge(baseline: Option<&Baseline>, r: &mut Record) -> Outcome {
     let Some(b) = baseline else {
-        return if passed {
-            Judgement::Pass
-        } else {
-            Judgement::NewFailure
-        };
+        return r.outcome;
     };
-    let judgement = b.judge(&r.name, passed);
+    let ran = r.outcome;
+    let judged = b.judge(&r.name, ran);
     if let Some(e) = b.entry(&r.name) {
-        match judgement {
-            Judgement::Known => r.baseline = Some(format!("known failure: {}", e.reason)),
-            // A flaky run that passed this time reads as a pass.
-            Judgement::Flaky if !passed => r.baseline = Some(format!("flaky: {}", e.reason)),
-            Judgement::Fixed => {
+        let unreviewed = if e.unreviewed { " (unreviewed)" } else { "" };
+        match judged {
+            Outcome::Known => {
+                r.baseline = Some(format!("known failure{unreviewed}: {}", e.reason));
+            }
+            Outcome::Flaky => r.baseline = Some(format!("flaky{unreviewed}: {}", e.reason)),
+            Outcome::Fixed => {
                 r.baseline = Some(format!("fixed: {}", e.reason));
-                r.status = Status::Failed;
-                r.message = Some(
-                    "passed, but the baseline lists it as a known failure: remove the entry".into(),
-                );
+                let what = match ran {
+                    Outcome::Advisory => "passed (with an advisory)",
+                    _ => "passed",
+                };
+                r.message = Some(format!(
+                    "{what}, but the baseline lists it as a known failure: remove the entry"
+                ));
             }
             _ => {}
         }
     }
-    judgement
+    r.outcome = judged;
+    judged
 }
 
 /// What the terminal hears of a run as it ends: a new failure in full
@@ -43,19 +46,19 @@ pub fn judge(baseline: Option<&Baseline>, r: &mut Record) -> Judgement {
 pub fn announce(
     bar: &ProgressBar,
     quiet: bool,
-    j: Judgement,
+    outcome: Outcome,
     name: &str,
     report: impl FnOnce() -> String,
 ) {
     if quiet {
         return;
     }
-    match j {
-        Judgement::NewFailure => bar.suspend(|| {
+    match outcome {
+        Outcome::Fail => bar.suspend(|| {
             eprintln!("FAIL {name}");
             eprint!("{}", report());
         }),
-        Judgement::Fixed => bar.suspend(|| {
+        Outcome::Fixed => bar.suspend(|| {
             eprintln!("FIXED {name}: passed, but the baseline lists it as a known failure")
         }),
         _ => {}
@@ -85,9 +88,9 @@ impl Tally {
     ) {
         let (baseline, bar, quiet) = judging;
         self.sim_ms_total += sim_ms;
-        let judgement = judge(baseline, &mut record);
-        announce(bar, quiet, judgement, &record.name.clone(), report);
-        if judgement.fails_job() {
+        let outcome = judge(baseline, &mut record);
+        announce(bar, quiet, outcome, &record.name.clone(), report);
+        if outcome.fails_job() {
             self.failed_job += 1;
         }
         self.add(at, record);
