@@ -811,29 +811,62 @@ fn silent_closer() -> SocketAddr {
 }
 
 #[test]
-fn closing_without_disconnect_is_allowed_unless_the_broker_claims_to_say_why() {
+fn closing_without_disconnect_is_an_advisory_not_a_failure() {
     let addr = silent_closer();
     let url = format!("mqtt://{addr}");
     let file = "tests/fixtures/external/closes_on_error.yaml";
-    let out = gauntlet(&["run", "--broker", &url, file]);
-    let t = text(&out);
-    assert!(out.status.success(), "{t}");
-    assert!(
-        t.contains("1 runs: 1 passed") || t.contains("1 run: 1 passed"),
-        "{t}"
-    );
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
     let out = gauntlet(&[
         "run",
         "--broker",
         &url,
-        "--capabilities",
-        "qos2,retain,wildcards,disconnect_before_close",
         file,
+        "--report",
+        report.to_str().unwrap(),
     ]);
     let t = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("1 with advisories"), "{t}");
     assert!(
-        t.contains("expected DISCONNECT, but the connection was closed"),
+        t.contains("advisory tests::fixtures::external::closes_on_error [v5]: step 3: 5.0 §4.13.1"),
         "{t}"
     );
+    assert!(
+        t.contains("closed the connection without DISCONNECT"),
+        "{t}"
+    );
+    let json = std::fs::read_to_string(report.join("results.json")).unwrap();
+    assert!(json.contains("\"outcome\": \"advisory\""), "{json}");
+    let junit = std::fs::read_to_string(report.join("junit.xml")).unwrap();
+    assert!(junit.contains("<system-out>advisory: "), "{junit}");
+    assert!(!junit.contains("<failure"), "{junit}");
+
+    // The comparison gives it its own column, section and colour.
+    let out_dir = dir.path().join("comparison");
+    let out = gauntlet(&[
+        "compare",
+        "--broker",
+        &url,
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--date",
+        "2026-12-06",
+        file,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let md = std::fs::read_to_string(out_dir.join("comparison.md")).unwrap();
+    assert!(
+        md.contains("| tests::fixtures::external::closes_on_error [v5] | *advisory* |"),
+        "{md}"
+    );
+    assert!(md.contains("## Advisories"), "{md}");
+    assert!(
+        md.contains("closed the connection without DISCONNECT"),
+        "{md}"
+    );
+    let json = std::fs::read_to_string(out_dir.join("comparison.json")).unwrap();
+    assert!(json.contains("\"advisory\": 1"), "totals count it: {json}");
+    let html = std::fs::read_to_string(out_dir.join("comparison.html")).unwrap();
+    assert!(html.contains("class=\"cell advisory\""), "its own colour");
 }

@@ -3,6 +3,7 @@
 
 use scenario::VersionName;
 
+use crate::advisory::Advisory;
 use crate::trace::Trace;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub struct RunResult {
     pub trace: Trace,
     /// Simulated time the run took.
     pub sim_ms: u64,
+    /// What the run advises (its advisory steps that did not hold).
+    pub advisories: Vec<Advisory>,
 }
 
 impl RunResult {

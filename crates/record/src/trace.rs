@@ -19,6 +19,8 @@ pub enum Kind {
     Step(String),
     /// A step failed: what was wrong.
     Failed(String),
+    /// An advisory step did not hold: the rule and what came instead.
+    Advisory(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +73,7 @@ fn render(entries: &[Entry]) -> String {
             Kind::Event(t) => ("**", t.as_str()),
             Kind::Step(t) => ("==", t.as_str()),
             Kind::Failed(t) => ("!!", t.as_str()),
+            Kind::Advisory(t) => ("~~", t.as_str()),
         };
         let _ = writeln!(
             out,

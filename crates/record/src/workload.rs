@@ -6,6 +6,7 @@ use serde::Serialize;
 use scenario::workload::FaultKind;
 use scenario::VersionName;
 
+use crate::advisory::Advisory;
 use crate::history::History;
 use crate::violation::Violation;
 
@@ -65,6 +66,8 @@ pub struct Outcome {
     /// The real broker it ran against (none: the reference broker in
     /// simulation, where the seed replays it exactly).
     pub broker: Option<String>,
+    /// What the run advises (SHOULDs the broker did not follow).
+    pub advisories: Vec<Advisory>,
 }
 
 impl Outcome {
@@ -85,6 +88,7 @@ impl Outcome {
             error: Some(error),
             notes: Vec::new(),
             broker: None,
+            advisories: Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use record::advisory::Advisory;
 use record::script::{self, RunResult};
 
 pub use crate::outcome::Outcome;
@@ -29,6 +30,11 @@ pub struct Record {
     /// ...`, `fixed: ...` (with `(unreviewed)` for an entry nobody has
     /// given its reason yet).
     pub baseline: Option<String>,
+    /// What the run advises: SHOULDs the broker did not follow, readings
+    /// of the spec it did not choose (the outcome is `advisory` when it
+    /// passed with any).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub advisories: Vec<Advisory>,
     /// A failed run drawn as a sequence diagram (its trace, or for a
     /// workload the history around its first violation).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,6 +64,7 @@ impl Record {
             wall_ms: 0,
             trace: None,
             baseline: None,
+            advisories: Vec::new(),
             diagram: None,
         }
     }
@@ -70,6 +77,13 @@ impl Record {
         wall: Duration,
     ) -> Record {
         let (outcome, message, step, line, trace) = match &run.outcome {
+            script::Outcome::Passed if !run.advisories.is_empty() => (
+                Outcome::Advisory,
+                Some(advice(&run.advisories)),
+                None,
+                None,
+                Some(run.trace.to_string()),
+            ),
             script::Outcome::Passed => (Outcome::Pass, None, None, None, None),
             script::Outcome::Failed(f) => (
                 Outcome::Fail,
@@ -87,6 +101,7 @@ impl Record {
             simulated_ms: run.sim_ms,
             wall_ms: wall.as_millis() as u64,
             trace,
+            advisories: run.advisories.clone(),
             diagram: (!run.passed()).then(|| crate::diagram::Diagram::from_trace(&run.trace)),
             ..Record::new(name, file, title, outcome, message)
         }
@@ -115,6 +130,7 @@ impl Record {
             simulated_ms: o.sim_ms,
             wall_ms: wall.as_millis() as u64,
             trace: failed.then(|| crate::text::workload_failure_report(file, o)),
+            advisories: o.advisories.clone(),
             diagram: o
                 .violations
                 .first()
@@ -138,6 +154,12 @@ impl Record {
     pub fn load_error(id: &str, file: &Path, message: &str) -> Record {
         Record::new(id, file, "", Outcome::Error, Some(message.to_owned()))
     }
+}
+
+/// What a run advises, in one line each.
+fn advice(advisories: &[Advisory]) -> String {
+    let lines: Vec<String> = advisories.iter().map(|a| a.to_string()).collect();
+    lines.join("\n")
 }
 
 pub fn write(dir: &Path, records: &[Record]) -> std::io::Result<()> {

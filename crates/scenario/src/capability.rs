@@ -70,13 +70,6 @@ pub const ALL: &[(&str, &str)] = &[
         "packet_ids_from_1",
         "the broker numbers the messages it sends to a new session 1, 2, 3, ...",
     ),
-    (
-        "disconnect_before_close",
-        "5.0: before closing a connection for an error it detected (malformed packet, \
-         protocol error, session taken over, Keep Alive timeout) the broker sends DISCONNECT \
-         with the Reason Code the spec names for it (only the close is a MUST, \
-         MQTT-4.13.1-1; the DISCONNECT is a SHOULD, 5.0 §4.13.1)",
-    ),
 ];
 
 pub fn is_known(name: &str) -> bool {

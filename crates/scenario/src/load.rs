@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde_saphyr::Spanned;
+
 use crate::spec;
 use crate::{ClientAction, NetworkAction, Scenario, Step, VersionName};
 
@@ -181,7 +183,10 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                 "client name {name:?}: use letters, digits, - and _"
             )));
         }
-        if matches!(name.as_str(), "wait" | "network" | "broker" | "only") {
+        if matches!(
+            name.as_str(),
+            "wait" | "network" | "broker" | "only" | "spec" | "advisory"
+        ) {
             return Err(nowhere(format!("client name {name:?} is a step keyword")));
         }
     }
@@ -198,7 +203,13 @@ fn check(s: &Scenario) -> Result<(), Problem> {
             ))
         };
         match &step.value {
-            Step::Client { name, action, only } => {
+            Step::Client {
+                name,
+                action,
+                only,
+                spec,
+                advisory,
+            } => {
                 if !known(name) {
                     return Err(unknown(name));
                 }
@@ -210,6 +221,21 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                     }
                 }
                 check_action(action).map_err(at)?;
+                let runs_on = match only {
+                    Some(v) => std::slice::from_ref(v),
+                    None => s.versions.as_slice(),
+                };
+                check_step_spec(spec, runs_on)?;
+                if let Some(a) = advisory {
+                    if a.rule.trim().is_empty() {
+                        return Err(at("`advisory` needs its `rule`".into()));
+                    }
+                    if a.readings.len() == 1 {
+                        return Err(at(
+                            "`advisory` readings: give each reading (two or more), or none".into(),
+                        ));
+                    }
+                }
             }
             Step::Network(action) => {
                 let name = match action {
@@ -226,6 +252,28 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                 }
             }
             Step::Wait(_) | Step::Broker(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// A step's spec ids must each name a statement of a version it runs on.
+fn check_step_spec(ids: &[Spanned<String>], versions: &[VersionName]) -> Result<(), Problem> {
+    for id in ids {
+        let known = versions
+            .iter()
+            .any(|v| spec::statement(v.protocol(), &id.value).is_some());
+        if !known {
+            let names: Vec<String> = versions.iter().map(|v| v.to_string()).collect();
+            return Err((
+                id.referenced.line(),
+                id.referenced.column(),
+                format!(
+                    "spec id {:?} is not a statement of MQTT {} (see spec/*.tsv)",
+                    id.value,
+                    names.join(" or ")
+                ),
+            ));
         }
     }
     Ok(())

@@ -7,12 +7,17 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde_saphyr::Spanned;
 
 use super::model::{yes, VersionName, WillSpec};
 use super::values::{Dur, DurRange, Match, Payload, Rate, Reason};
 
 /// One step. A single-key map: `wait`, `network`, `broker`, or a client's
-/// name; a client step may add `only: 5` (or `only: 3.1.1`).
+/// name; a client step may add `only: 5` (or `only: 3.1.1`), `spec: [ids]`
+/// (the statements it asserts, for coverage) and `advisory: {rule: ..}`.
+// Steps are read once per file and walked once per run: their size costs
+// nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Step {
     Wait(Dur),
@@ -22,7 +27,27 @@ pub enum Step {
         name: String,
         action: ClientAction,
         only: Option<VersionName>,
+        /// The normative statements this step asserts: a passing run of it
+        /// covers them.
+        spec: Vec<Spanned<String>>,
+        /// Set when what the step checks is not a MUST: it fails as an
+        /// advisory, and the run goes on.
+        advisory: Option<AdvisorySpec>,
     },
+}
+
+/// Why a step only advises: the rule it checks is a SHOULD, or the spec
+/// reads two ways and brokers chose differently. A failed advisory step is
+/// reported with its rule (and the readings), never as a failure.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvisorySpec {
+    /// The rule in a few words, with its statement id or section:
+    /// `5.0 §4.13.1: the Server SHOULD send DISCONNECT with the Reason Code`.
+    pub rule: String,
+    /// Where readings of the spec differ: each of them.
+    #[serde(default)]
+    pub readings: Vec<String>,
 }
 
 impl<'de> Deserialize<'de> for Step {
@@ -36,10 +61,23 @@ impl<'de> Deserialize<'de> for Step {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
                 let mut step = None;
                 let mut only = None;
+                let mut spec = None;
+                let mut advisory = None;
                 while let Some(key) = map.next_key::<String>()? {
-                    if key == "only" {
-                        only = Some(map.next_value::<VersionName>()?);
-                        continue;
+                    match key.as_str() {
+                        "only" => {
+                            only = Some(map.next_value::<VersionName>()?);
+                            continue;
+                        }
+                        "spec" => {
+                            spec = Some(map.next_value::<Vec<Spanned<String>>>()?);
+                            continue;
+                        }
+                        "advisory" => {
+                            advisory = Some(map.next_value::<AdvisorySpec>()?);
+                            continue;
+                        }
+                        _ => {}
                     }
                     if step.is_some() {
                         return Err(de::Error::custom(format!(
@@ -54,16 +92,22 @@ impl<'de> Deserialize<'de> for Step {
                             name: key,
                             action: map.next_value()?,
                             only: None,
+                            spec: Vec::new(),
+                            advisory: None,
                         },
                     });
                 }
                 match step {
-                    Some(Step::Client { name, action, .. }) => {
-                        Ok(Step::Client { name, action, only })
-                    }
-                    Some(_) if only.is_some() => {
-                        Err(de::Error::custom("`only` applies to client steps"))
-                    }
+                    Some(Step::Client { name, action, .. }) => Ok(Step::Client {
+                        name,
+                        action,
+                        only,
+                        spec: spec.unwrap_or_default(),
+                        advisory,
+                    }),
+                    Some(_) if only.is_some() || spec.is_some() || advisory.is_some() => Err(
+                        de::Error::custom("`only`, `spec` and `advisory` apply to client steps"),
+                    ),
                     Some(s) => Ok(s),
                     None => Err(de::Error::custom("empty step")),
                 }

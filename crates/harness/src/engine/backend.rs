@@ -47,14 +47,6 @@ pub trait Backend {
     fn crash_broker(&mut self) -> Result<(), String>;
     fn restart_broker(&mut self, keep_store: bool) -> Result<(), String>;
 
-    /// Whether the broker sends DISCONNECT with a Reason Code before it
-    /// closes a connection for an error. 5.0 §4.13.1 makes only the close a
-    /// MUST; a broker that just closes meets an `expect: disconnect` step by
-    /// closing. The reference broker always says why.
-    fn says_why_before_closing(&self) -> bool {
-        true
-    }
-
     /// The run is over: leave the broker as a well-behaved client would.
     fn finish(&mut self) {}
 

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
 use protocol::{Packet, Version};
+use record::advisory::Advisory;
 use record::script::{Failure, Outcome, RunResult};
 use record::trace::{describe, Kind, Trace};
 use scenario::{
@@ -42,6 +43,7 @@ pub fn run_watched<B: Backend>(
 ) -> RunResult {
     let trace_cell: Rc<std::cell::RefCell<Trace>> = Rc::default();
     let mut sim_ms = 0;
+    let mut advisories = Vec::new();
     let mut current = (0usize, 0u64, String::new());
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let world = match make() {
@@ -59,6 +61,7 @@ pub fn run_watched<B: Backend>(
         let trace = r.world.trace();
         let result = r.run_steps(&mut current, progress);
         sim_ms = r.world.now_ms();
+        advisories = std::mem::take(&mut r.advisories);
         r.world.finish();
         *trace_cell.borrow_mut() = trace.borrow().clone();
         result
@@ -83,6 +86,7 @@ pub fn run_watched<B: Backend>(
         outcome,
         trace,
         sim_ms,
+        advisories,
     }
 }
 
@@ -106,6 +110,10 @@ pub(super) struct Runner<'a, B: Backend> {
     pub(super) world: B,
     pub(super) clients: BTreeMap<String, ClientCtx>,
     pub(super) timeout_ms: u64,
+    /// The step under way: number and line, for what it advises.
+    pub(super) step: (usize, u64),
+    /// What the run advises so far.
+    pub(super) advisories: Vec<Advisory>,
 }
 
 pub(super) type StepResult = Result<(), String>;
@@ -137,6 +145,8 @@ impl<'a, B: Backend> Runner<'a, B> {
             world,
             clients,
             timeout_ms: scenario.timeout.map_or(DEFAULT_TIMEOUT_MS, |d| d.millis()),
+            step: (0, 0),
+            advisories: Vec::new(),
         }
     }
 
@@ -168,6 +178,7 @@ impl<'a, B: Backend> Runner<'a, B> {
             let text = step_text(&step.value);
             *current = (i + 1, step.referenced.line(), text.clone());
             progress.set_step(i + 1, step.referenced.line(), &text);
+            self.step = (i + 1, step.referenced.line());
             self.world
                 .log("runner", Kind::Step(format!("step {}: {text}", i + 1)));
             let result = self.exec(&step.value).and_then(|()| {
@@ -226,8 +237,17 @@ impl<'a, B: Backend> Runner<'a, B> {
                 // Give it a tick to listen again.
                 self.world.run_for(1)
             }
-            Step::Client { name, action, .. } => {
-                let result = self.client_step(name, action);
+            Step::Client {
+                name,
+                action,
+                advisory,
+                ..
+            } => {
+                let mut result = self.client_step(name, action);
+                if let (Err(what), Some(a)) = (&result, advisory) {
+                    self.advise(&a.rule, what.clone(), a.readings.clone());
+                    result = Ok(());
+                }
                 let shared = self.shared(name);
                 let error = shared.state.borrow().protocol_error.clone();
                 match (result, error) {
@@ -237,6 +257,22 @@ impl<'a, B: Backend> Runner<'a, B> {
                 }
             }
         }
+    }
+
+    /// Records what the step advises (a SHOULD not followed, a reading of
+    /// the spec the broker did not choose); the run goes on.
+    pub(super) fn advise(&mut self, rule: &str, what: String, readings: Vec<String>) {
+        self.world.log(
+            "runner",
+            Kind::Advisory(format!("advisory: {rule} — {what}")),
+        );
+        self.advisories.push(Advisory {
+            rule: rule.to_owned(),
+            what,
+            readings,
+            step: self.step.0,
+            line: self.step.1,
+        });
     }
 
     pub(super) fn client_ctx(&mut self, name: &str) -> Result<&mut ClientCtx, String> {

@@ -6,7 +6,7 @@ use protocol::{
     Ack, Connect, Disconnect, Packet, Properties, Publish, QoS, ReasonCode, RetainHandling,
     Subscribe, Subscription, SubscriptionOptions, Unsubscribe, Version, Will,
 };
-use record::trace::{describe, Kind};
+use record::trace::describe;
 use scenario::props;
 use scenario::values::{Match, Reason};
 use scenario::{ClientAction, ConnAckMatch, PacketMatch, WillSpec};
@@ -116,17 +116,16 @@ impl<B: Backend> Runner<'_, B> {
                         let m = self.in_version(&e.packet);
                         self.client_ctx(name)?.broker_ids.take(&m, &p)
                     }
+                    // Only the close is a MUST (MQTT-4.13.1-1); saying why
+                    // first is a SHOULD.
                     None if shared.state.borrow().closed
-                        && matches!(e.packet, PacketMatch::Disconnect(_))
-                        && !self.world.says_why_before_closing() =>
+                        && matches!(e.packet, PacketMatch::Disconnect(_)) =>
                     {
-                        self.world.log(
-                            name,
-                            Kind::Event(
-                                "closed without DISCONNECT: allowed for a broker without \
-                                 `disconnect_before_close` (only the close is a MUST, 5.0 §4.13.1)"
-                                    .into(),
-                            ),
+                        self.advise(
+                            "5.0 §4.13.1: the Server SHOULD send DISCONNECT with a Reason Code \
+                             before closing the connection (only the close is a MUST, MQTT-4.13.1-1)",
+                            "closed the connection without DISCONNECT".into(),
+                            Vec::new(),
                         );
                         Ok(())
                     }

@@ -361,7 +361,6 @@ impl Session {
                 connect_timeout,
             };
             TcpWorld::new(&link, &names, v.protocol(), instance)
-                .map(|w| w.says_why_before_closing(self.has("disconnect_before_close")))
         };
         match placement {
             Placement::Skip(why) => Verdict::Skipped(why.clone()),

@@ -48,8 +48,6 @@ pub struct TcpWorld<'a> {
     broker_addr: SocketAddr,
     tls: Option<Tls>,
     connect_timeout: Duration,
-    /// The broker sends DISCONNECT before closing for an error (5.0).
-    says_why: bool,
 }
 
 /// How the clients reach the broker.
@@ -86,13 +84,6 @@ impl<'a> TcpWorld<'a> {
             world.clients.insert(name.clone(), shared);
         }
         Ok(world)
-    }
-
-    /// Whether the broker sends DISCONNECT before closing a connection
-    /// for an error (the `disconnect_before_close` capability).
-    pub fn says_why_before_closing(mut self, yes: bool) -> Self {
-        self.says_why = yes;
-        self
     }
 
     /// A proxy in front of the broker for each of `names`, and no clients
@@ -132,7 +123,6 @@ impl<'a> TcpWorld<'a> {
             broker: instance,
             broker_addr: link.broker,
             tls: link.tls.clone(),
-            says_why: true,
             connect_timeout: link.connect_timeout,
         })
     }
@@ -212,10 +202,6 @@ impl Backend for TcpWorld<'_> {
 
     fn trace(&self) -> Rc<RefCell<Trace>> {
         self.trace.clone()
-    }
-
-    fn says_why_before_closing(&self) -> bool {
-        self.says_why
     }
 
     fn client(&self, name: &str) -> Rc<Shared> {

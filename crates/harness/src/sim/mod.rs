@@ -82,6 +82,7 @@ pub fn run_within(
             }),
             trace,
             sim_ms: over.sim_ms,
+            advisories: Vec::new(),
         }
     })
 }

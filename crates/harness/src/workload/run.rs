@@ -444,6 +444,7 @@ pub fn run_on<W: WorkloadWorld>(
         error,
         notes: Vec::new(),
         broker: None,
+        advisories: Vec::new(),
     }
 }
 

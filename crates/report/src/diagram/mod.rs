@@ -55,6 +55,9 @@ pub enum What {
     Step { label: String, failed: bool },
     /// What was wrong, where the run failed.
     Failure { label: String },
+    /// What an advisory step found: a SHOULD not followed, a reading of
+    /// the spec not chosen. The run went on.
+    Advisory { label: String },
 }
 
 impl Diagram {
@@ -112,6 +115,7 @@ impl Diagram {
                         failed: failed_step == Some(i),
                     },
                     Kind::Failed(t) => What::Failure { label: t.clone() },
+                    Kind::Advisory(t) => What::Advisory { label: t.clone() },
                 };
                 Row {
                     at_ms: e.at_ms,
@@ -243,6 +247,7 @@ impl Diagram {
                 What::Fault { label, .. } => format!("** {label}"),
                 What::Step { label, .. } => format!("== {label}"),
                 What::Failure { label } => format!("!! {label}"),
+                What::Advisory { label } => format!("~~ {label}"),
             };
             let _ = writeln!(out, "{:>9}  {line}", time_label(r.at_ms));
         }
@@ -380,7 +385,8 @@ impl Diagram {
                 | What::Note { label, .. }
                 | What::Fault { label, .. }
                 | What::Step { label, .. }
-                | What::Failure { label } => *label = crate::prefix::unprefixed_as(label, tag),
+                | What::Failure { label }
+                | What::Advisory { label } => *label = crate::prefix::unprefixed_as(label, tag),
             }
         }
         d
@@ -574,6 +580,7 @@ mod tests {
                 | What::Fault { label, .. }
                 | What::Note { label, .. }
                 | What::Failure { label }
+                | What::Advisory { label }
                 | What::Step { label, .. } => label.clone(),
             })
             .collect();

@@ -66,7 +66,9 @@ pub fn svg(d: &Diagram, title: &str, id: &str) -> String {
     for row in &d.rows {
         let lines: Vec<String> = match &row.what {
             // Bold text runs about a tenth wider than CHAR.
-            What::Failure { label } => wrap(label, WRAP.min(full_chars * 9 / 10)),
+            What::Failure { label } | What::Advisory { label } => {
+                wrap(label, WRAP.min(full_chars * 9 / 10))
+            }
             _ => vec![String::new()],
         };
         let height = ROW * lines.len() as u32;
@@ -144,10 +146,14 @@ pub fn svg(d: &Diagram, title: &str, id: &str) -> String {
                     esc(&clip(label, full_chars)),
                 );
             }
-            What::Failure { .. } => {
+            What::Failure { .. } | What::Advisory { .. } => {
+                let class = match row.what {
+                    What::Failure { .. } => "failure",
+                    _ => "advisory",
+                };
                 let _ = write!(
                     body,
-                    r#"<g class="failure"><rect x="{LEFT}" y="{}" width="{}" height="{}" rx="3"/>"#,
+                    r#"<g class="{class}"><rect x="{LEFT}" y="{}" width="{}" height="{}" rx="3"/>"#,
                     y + 1,
                     width - LEFT - 8,
                     height - 2
@@ -222,5 +228,7 @@ const STYLE: &str = r##"<style>
 .sequence .step.failed text { fill: #c62828; font-weight: bold; }
 .sequence .failure rect { fill: #fdecea; stroke: #c62828; stroke-width: 1.5; }
 .sequence .failure text { fill: #b71c1c; font-weight: bold; }
+.sequence .advisory rect { fill: #e3ecfa; stroke: #1f4e99; stroke-width: 1; }
+.sequence .advisory text { fill: #1f4e99; font-style: italic; }
 </style>
 "##;

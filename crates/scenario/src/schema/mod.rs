@@ -29,7 +29,7 @@ const DURATION: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|min)$";
 const DURATION_RANGE: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|min)(\.\.[0-9]+(\.[0-9]+)?(ms|s|m|min))?$";
 /// Pairs of hex digits; whitespace anywhere is ignored.
 const HEX: &str = r"^\s*([0-9A-Fa-f]\s*[0-9A-Fa-f]\s*)*$";
-const CLIENT_NAME: &str = r"^(?!(wait|network|broker|only)$)[A-Za-z0-9_-]+$";
+const CLIENT_NAME: &str = r"^(?!(wait|network|broker|only|spec|advisory)$)[A-Za-z0-9_-]+$";
 
 /// The JSON Schema of a scenario file.
 pub fn scenario_schema() -> Value {

@@ -62,13 +62,30 @@ pub(super) fn client() -> Value {
 
 pub(super) fn step() -> Value {
     let keyword = |k: &str| json!({ "required": [k] });
+    // A client step is one client's name plus any of these; the count of
+    // keys tells whether a second client's name crept in.
+    let extras = ["only", "spec", "advisory"];
+    let client_step: Vec<Value> = (0..1u32 << extras.len())
+        .map(|mask| {
+            let (mut all, mut n) = (Vec::new(), 1);
+            for (i, k) in extras.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    all.push(keyword(k));
+                    n += 1;
+                } else {
+                    all.push(json!({ "not": keyword(k) }));
+                }
+            }
+            json!({ "if": { "allOf": all }, "then": { "minProperties": n, "maxProperties": n } })
+        })
+        .collect();
     json!({
-        "description": "One step: `wait: 2s`, `network: {cut: alice}`, `broker: crash`, or `<client>: {<action>: ..}` such as `alice: {publish: {topic: a/b, qos: 1}}`. A client step may add `only: 5` (or `only: 3.1.1`) to run on that version only. One step does one thing: start a new `- ` item for the next.",
+        "description": "One step: `wait: 2s`, `network: {cut: alice}`, `broker: crash`, or `<client>: {<action>: ..}` such as `alice: {publish: {topic: a/b, qos: 1}}`. A client step may add `only: 5` (or `only: 3.1.1`) to run on that version only, `spec: [ids]` for the statements it asserts, and `advisory: {rule: ..}` where what it checks is not a MUST. One step does one thing: start a new `- ` item for the next.",
         "type": "object",
         "minProperties": 1,
         "propertyNames": {
             "anyOf": [
-                { "enum": ["wait", "network", "broker", "only"] },
+                { "enum": ["wait", "network", "broker", "only", "spec", "advisory"] },
                 { "pattern": CLIENT_NAME },
             ],
         },
@@ -83,6 +100,31 @@ pub(super) fn step() -> Value {
                 "description": "Run this client step only on this MQTT version (one the scenario lists); it is skipped on the other.",
                 "$ref": "#/$defs/version",
             },
+            "spec": {
+                "description": "The normative statements this step asserts (ids as in spec/*.tsv): a passing run of it counts them in `gauntlet coverage`.",
+                "type": "array",
+                "items": { "$ref": "#/$defs/specId" },
+                "uniqueItems": true,
+            },
+            "advisory": {
+                "description": "What this step checks is a SHOULD, or the spec reads two ways: if it does not hold, the run reports an advisory (not a failure) and goes on.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["rule"],
+                "properties": {
+                    "rule": {
+                        "description": "The rule in a few words, with its statement id or section: `5.0 §4.13.1 (SHOULD): DISCONNECT 0x81 before closing`.",
+                        "type": "string",
+                        "minLength": 1,
+                    },
+                    "readings": {
+                        "description": "Where readings of the spec differ: each reading, in a sentence.",
+                        "type": "array",
+                        "items": { "type": "string", "minLength": 1 },
+                        "minItems": 2,
+                    },
+                },
+            },
         },
         "additionalProperties": {
             "description": "A client's action: the key is a client's name from `clients`.",
@@ -90,20 +132,12 @@ pub(super) fn step() -> Value {
         },
         "if": { "anyOf": [keyword("wait"), keyword("network"), keyword("broker")] },
         "then": {
-            "description": "wait, network and broker steps have one key (and no `only`).",
+            "description": "wait, network and broker steps have one key (no `only`, `spec` or `advisory`).",
             "maxProperties": 1,
         },
         "else": {
-            "if": keyword("only"),
-            "then": {
-                "description": "A client step: the client's name and `only`.",
-                "minProperties": 2,
-                "maxProperties": 2,
-            },
-            "else": {
-                "description": "A client step: one client's name.",
-                "maxProperties": 1,
-            },
+            "description": "A client step: one client's name, and any of `only`, `spec`, `advisory`.",
+            "allOf": client_step,
         },
     })
 }
