@@ -1,45 +1,102 @@
-//! Coverage counts each version's statements from the ids scenarios cite for
-//! that version.
+//! Coverage counts what passing runs assert: a statement id on a step that
+//! held counts for the version the step ran on; an id only listed in a
+//! file's `spec:`, on a step of a failing run, or on an advisory step that
+//! did not hold, counts for nothing.
 
 use std::path::Path;
+use std::time::Duration;
 
 use mqtt_gauntlet::report::coverage;
+use mqtt_gauntlet::report::results::Record;
 use mqtt_gauntlet::scenario::{load_str, VersionName};
+use mqtt_gauntlet::sim;
 
-const KEEPALIVE: &str = r#"
-name: keep alive
-spec: { 3.1.1: [MQTT-3.1.2-24], 5: [MQTT-3.1.2-22] }
-clients: { c: {} }
-steps:
-  - c: { connect: {} }
-"#;
+fn records(yaml: &str) -> Vec<Record> {
+    let s = load_str(yaml, Path::new("c.yaml")).expect("loads");
+    s.versions
+        .iter()
+        .map(|&v| {
+            let run = sim::run(&s, v, 1);
+            Record::from_run(
+                &format!("c [{}]", v.label()),
+                Path::new("c.yaml"),
+                &s.name,
+                &run,
+                Duration::ZERO,
+            )
+        })
+        .collect()
+}
 
-const V5_ONLY: &str = r#"
-name: v5 only
-versions: [5]
-spec: [MQTT-3.3.2-8]
-clients: { c: {} }
-steps:
-  - c: { connect: {} }
-"#;
+fn asserted(records: &[Record], version: VersionName) -> Vec<&'static str> {
+    coverage::compute(records)
+        .into_iter()
+        .find(|c| c.version == version)
+        .unwrap()
+        .asserted
+        .keys()
+        .copied()
+        .collect()
+}
 
 #[test]
-fn counts_per_version() {
-    let a = load_str(KEEPALIVE, Path::new("a.yaml")).unwrap();
-    let b = load_str(V5_ONLY, Path::new("b.yaml")).unwrap();
-    let c = coverage::compute([&a, &b]);
-    let v311 = c.iter().find(|c| c.version == VersionName::V311).unwrap();
-    let v5 = c.iter().find(|c| c.version == VersionName::V5).unwrap();
-    assert_eq!((v311.total, v5.total), (141, 251));
-    assert_eq!(
-        v311.cited.keys().copied().collect::<Vec<_>>(),
-        ["MQTT-3.1.2-24"]
+fn an_id_only_the_file_lists_is_not_covered() {
+    let r = records(
+        "name: cited, never asserted\nspec: [MQTT-3.3.1-5]\nclients: { c: {} }\n\
+         steps:\n  - c: { connect: {} }\n",
     );
-    assert_eq!(
-        v5.cited.keys().copied().collect::<Vec<_>>(),
-        ["MQTT-3.1.2-22", "MQTT-3.3.2-8"]
+    assert!(r.iter().all(|r| r.outcome.name() == "pass"));
+    assert!(asserted(&r, VersionName::V311).is_empty());
+    assert!(asserted(&r, VersionName::V5).is_empty());
+}
+
+#[test]
+fn an_id_on_a_step_that_held_counts_for_the_versions_it_ran_on() {
+    let r = records(
+        "name: asserted\nclients: { s: {}, d: {} }\nsteps:\n\
+         \x20 - d: { connect: {} }\n\
+         \x20 - d: { subscribe: { maison/+: 1 } }\n\
+         \x20 - s: { connect: {} }\n\
+         \x20 - s: { publish: { topic: maison/salon, payload: \"1\", qos: 1 } }\n\
+         \x20 - d: { expect: { publish: { topic: maison/salon, payload: \"1\" } } }\n\
+         \x20   spec: [MQTT-3.3.2-3]\n\
+         \x20 - d: { expect_nothing: 200ms }\n\
+         \x20   only: 5\n\
+         \x20   spec: [MQTT-3.3.4-2]\n",
     );
-    assert_eq!(v5.cited["MQTT-3.3.2-8"], ["v5 only"]);
-    assert_eq!(v311.missing.len(), 140);
-    assert!(!v311.missing.contains(&"MQTT-3.1.2-24"));
+    assert!(
+        r.iter().all(|r| r.outcome.name() == "pass"),
+        "{:?}",
+        r[0].message
+    );
+    assert_eq!(asserted(&r, VersionName::V311), ["MQTT-3.3.2-3"]);
+    assert_eq!(
+        asserted(&r, VersionName::V5),
+        ["MQTT-3.3.2-3", "MQTT-3.3.4-2"]
+    );
+}
+
+#[test]
+fn a_failing_run_and_an_advisory_that_did_not_hold_assert_nothing() {
+    // The first expectation holds, the second fails: the run fails, and
+    // what held before does not count either.
+    let failing = records(
+        "name: failing\nversions: [5]\nclients: { d: {} }\nsteps:\n\
+         \x20 - d: { connect: {} }\n\
+         \x20   spec: [MQTT-3.2.0-1]\n\
+         \x20 - d: { expect: { publish: {}, within: 100ms } }\n\
+         \x20   spec: [MQTT-3.3.2-3]\n",
+    );
+    assert_eq!(failing[0].outcome.name(), "fail");
+    assert!(asserted(&failing, VersionName::V5).is_empty());
+    let advisory = records(
+        "name: advisory\nversions: [5]\nclients: { d: {} }\nsteps:\n\
+         \x20 - d: { connect: {} }\n\
+         \x20   spec: [MQTT-3.2.0-1]\n\
+         \x20 - d: { expect: { publish: {}, within: 100ms } }\n\
+         \x20   spec: [MQTT-3.3.2-3]\n\
+         \x20   advisory: { rule: \"a pretended SHOULD\" }\n",
+    );
+    assert_eq!(advisory[0].outcome.name(), "advisory");
+    assert_eq!(asserted(&advisory, VersionName::V5), ["MQTT-3.2.0-1"]);
 }

@@ -94,7 +94,7 @@ pub fn main() -> ExitCode {
             replay::replay(&a.file, a.seed, a.version.as_deref(), a.html.as_deref())
         }
         Command::Check(a) => check::check(&a.paths),
-        Command::Coverage(a) => coverage::coverage(&a.paths, a.missing),
+        Command::Coverage(a) => coverage::coverage(&a),
         Command::Schema => schema::print(),
     };
     match result {

@@ -32,6 +32,9 @@ pub struct RunResult {
     pub sim_ms: u64,
     /// What the run advises (its advisory steps that did not hold).
     pub advisories: Vec<Advisory>,
+    /// The statements its steps asserted and saw hold (sorted): what a
+    /// passing run covers.
+    pub asserted: Vec<String>,
 }
 
 impl RunResult {

@@ -68,6 +68,9 @@ pub struct Outcome {
     pub broker: Option<String>,
     /// What the run advises (SHOULDs the broker did not follow).
     pub advisories: Vec<Advisory>,
+    /// The statements its checkers assert (sorted): what a passing run
+    /// covers.
+    pub asserted: Vec<String>,
 }
 
 impl Outcome {
@@ -89,6 +92,7 @@ impl Outcome {
             notes: Vec::new(),
             broker: None,
             advisories: Vec::new(),
+            asserted: Vec::new(),
         }
     }
 

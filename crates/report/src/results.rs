@@ -35,6 +35,9 @@ pub struct Record {
     /// passed with any).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub advisories: Vec<Advisory>,
+    /// The statements the run asserted and saw hold (for coverage).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub asserted: Vec<String>,
     /// A failed run drawn as a sequence diagram (its trace, or for a
     /// workload the history around its first violation).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,6 +68,7 @@ impl Record {
             trace: None,
             baseline: None,
             advisories: Vec::new(),
+            asserted: Vec::new(),
             diagram: None,
         }
     }
@@ -102,6 +106,7 @@ impl Record {
             wall_ms: wall.as_millis() as u64,
             trace,
             advisories: run.advisories.clone(),
+            asserted: run.asserted.clone(),
             diagram: (!run.passed()).then(|| crate::diagram::Diagram::from_trace(&run.trace)),
             ..Record::new(name, file, title, outcome, message)
         }
@@ -131,6 +136,7 @@ impl Record {
             wall_ms: wall.as_millis() as u64,
             trace: failed.then(|| crate::text::workload_failure_report(file, o)),
             advisories: o.advisories.clone(),
+            asserted: o.asserted.clone(),
             diagram: o
                 .violations
                 .first()

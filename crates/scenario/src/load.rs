@@ -5,10 +5,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde_saphyr::Spanned;
-
 use crate::spec;
-use crate::{ClientAction, NetworkAction, Scenario, Step, VersionName};
+use crate::{ClientAction, NetworkAction, Scenario, SpecRefs, Step, VersionName};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadError {
@@ -123,31 +121,7 @@ fn check(s: &Scenario) -> Result<(), Problem> {
             return Err(nowhere(format!("version {v} is listed twice")));
         }
     }
-    for (version, id) in &s.spec.entries {
-        let at = |m: String| (id.referenced.line(), id.referenced.column(), m);
-        if let Some(v) = version {
-            if !s.versions.contains(v) {
-                return Err(at(format!(
-                    "spec ids for {v}, but the scenario does not run on {v}"
-                )));
-            }
-        }
-        let candidates: Vec<VersionName> = match version {
-            Some(v) => vec![*v],
-            None => s.versions.clone(),
-        };
-        let known = candidates
-            .iter()
-            .any(|v| spec::statement(v.protocol(), &id.value).is_some());
-        if !known {
-            let listed: Vec<String> = candidates.iter().map(|v| v.to_string()).collect();
-            return Err(at(format!(
-                "{:?} is not a normative statement of MQTT {} (see spec/*.tsv)",
-                id.value,
-                listed.join(" or ")
-            )));
-        }
-    }
+    check_spec(&s.spec, &s.versions)?;
     for r in &s.requires {
         if !crate::capability::is_known(&r.value) {
             return Err((
@@ -225,7 +199,7 @@ fn check(s: &Scenario) -> Result<(), Problem> {
                     Some(v) => std::slice::from_ref(v),
                     None => s.versions.as_slice(),
                 };
-                check_step_spec(spec, runs_on)?;
+                check_spec(spec, runs_on)?;
                 if let Some(a) = advisory {
                     if a.rule.trim().is_empty() {
                         return Err(at("`advisory` needs its `rule`".into()));
@@ -257,23 +231,32 @@ fn check(s: &Scenario) -> Result<(), Problem> {
     Ok(())
 }
 
-/// A step's spec ids must each name a statement of a version it runs on.
-fn check_step_spec(ids: &[Spanned<String>], versions: &[VersionName]) -> Result<(), Problem> {
-    for id in ids {
-        let known = versions
+/// Spec ids (a file's or a step's) must each name a statement of a version
+/// they can apply to, among `versions` (those the file or step runs on).
+fn check_spec(refs: &SpecRefs, versions: &[VersionName]) -> Result<(), Problem> {
+    for (version, id) in &refs.entries {
+        let at = |m: String| (id.referenced.line(), id.referenced.column(), m);
+        if let Some(v) = version {
+            if !versions.contains(v) {
+                return Err(at(format!(
+                    "spec ids for {v}, but this does not run on {v}"
+                )));
+            }
+        }
+        let candidates: Vec<VersionName> = match version {
+            Some(v) => vec![*v],
+            None => versions.to_vec(),
+        };
+        let known = candidates
             .iter()
             .any(|v| spec::statement(v.protocol(), &id.value).is_some());
         if !known {
-            let names: Vec<String> = versions.iter().map(|v| v.to_string()).collect();
-            return Err((
-                id.referenced.line(),
-                id.referenced.column(),
-                format!(
-                    "spec id {:?} is not a statement of MQTT {} (see spec/*.tsv)",
-                    id.value,
-                    names.join(" or ")
-                ),
-            ));
+            let listed: Vec<String> = candidates.iter().map(|v| v.to_string()).collect();
+            return Err(at(format!(
+                "{:?} is not a normative statement of MQTT {} (see spec/*.tsv)",
+                id.value,
+                listed.join(" or ")
+            )));
         }
     }
     Ok(())

@@ -7,9 +7,8 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_saphyr::Spanned;
 
-use super::model::{yes, VersionName, WillSpec};
+use super::model::{yes, SpecRefs, VersionName, WillSpec};
 use super::values::{Dur, DurRange, Match, Payload, Rate, Reason};
 
 /// One step. A single-key map: `wait`, `network`, `broker`, or a client's
@@ -27,9 +26,9 @@ pub enum Step {
         name: String,
         action: ClientAction,
         only: Option<VersionName>,
-        /// The normative statements this step asserts: a passing run of it
-        /// covers them.
-        spec: Vec<Spanned<String>>,
+        /// The normative statements this step asserts (as a file's `spec:`,
+        /// a list or ids per version): a passing run of it covers them.
+        spec: SpecRefs,
         /// Set when what the step checks is not a MUST: it fails as an
         /// advisory, and the run goes on.
         advisory: Option<AdvisorySpec>,
@@ -70,7 +69,7 @@ impl<'de> Deserialize<'de> for Step {
                             continue;
                         }
                         "spec" => {
-                            spec = Some(map.next_value::<Vec<Spanned<String>>>()?);
+                            spec = Some(map.next_value::<SpecRefs>()?);
                             continue;
                         }
                         "advisory" => {
@@ -92,7 +91,7 @@ impl<'de> Deserialize<'de> for Step {
                             name: key,
                             action: map.next_value()?,
                             only: None,
-                            spec: Vec::new(),
+                            spec: SpecRefs::default(),
                             advisory: None,
                         },
                     });

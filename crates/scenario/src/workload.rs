@@ -361,6 +361,24 @@ impl Check {
         }
     }
 
+    /// The normative statements a run this checker passes asserts (the
+    /// same ids in both versions). `at_most_once` has none: that QoS 0
+    /// arrives at most once is said in prose (§4.3.1), not as a MUST.
+    pub fn statements(self) -> &'static [&'static str] {
+        match self {
+            Check::AtMostOnce => &[],
+            // The broker adds the message to the session of every matching
+            // subscriber and delivers it.
+            Check::AtLeastOnce | Check::ExactlyOnce => &["MQTT-4.5.0-1"],
+            // Ordered topics: one client's messages reach each subscriber in
+            // the order they came.
+            Check::OrderedPerPublisher => &["MQTT-4.6.0-5", "MQTT-4.6.0-6"],
+            Check::RoutesMatchFilters => &["MQTT-3.3.2-3"],
+            Check::RetainedLatest => &["MQTT-3.3.1-5"],
+            Check::WillOnAbnormalDisconnect => &["MQTT-3.1.2-8", "MQTT-3.14.4-3"],
+        }
+    }
+
     /// The promise, in one line (for help texts).
     pub fn promise(self) -> &'static str {
         match self {

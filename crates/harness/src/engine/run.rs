@@ -2,7 +2,7 @@
 //! one seed at a time, and says exactly what went wrong: which step, what was
 //! expected, what came instead, with the trace as evidence.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
@@ -44,6 +44,7 @@ pub fn run_watched<B: Backend>(
     let trace_cell: Rc<std::cell::RefCell<Trace>> = Rc::default();
     let mut sim_ms = 0;
     let mut advisories = Vec::new();
+    let mut asserted = BTreeSet::new();
     let mut current = (0usize, 0u64, String::new());
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let world = match make() {
@@ -62,6 +63,7 @@ pub fn run_watched<B: Backend>(
         let result = r.run_steps(&mut current, progress);
         sim_ms = r.world.now_ms();
         advisories = std::mem::take(&mut r.advisories);
+        asserted = std::mem::take(&mut r.asserted);
         r.world.finish();
         *trace_cell.borrow_mut() = trace.borrow().clone();
         result
@@ -87,6 +89,7 @@ pub fn run_watched<B: Backend>(
         trace,
         sim_ms,
         advisories,
+        asserted: asserted.into_iter().collect(),
     }
 }
 
@@ -114,6 +117,8 @@ pub(super) struct Runner<'a, B: Backend> {
     pub(super) step: (usize, u64),
     /// What the run advises so far.
     pub(super) advisories: Vec<Advisory>,
+    /// The statements asserted by the steps that held so far.
+    pub(super) asserted: BTreeSet<String>,
 }
 
 pub(super) type StepResult = Result<(), String>;
@@ -147,6 +152,7 @@ impl<'a, B: Backend> Runner<'a, B> {
             timeout_ms: scenario.timeout.map_or(DEFAULT_TIMEOUT_MS, |d| d.millis()),
             step: (0, 0),
             advisories: Vec::new(),
+            asserted: BTreeSet::new(),
         }
     }
 
@@ -181,6 +187,7 @@ impl<'a, B: Backend> Runner<'a, B> {
             self.step = (i + 1, step.referenced.line());
             self.world
                 .log("runner", Kind::Step(format!("step {}: {text}", i + 1)));
+            let advised = self.advisories.len();
             let result = self.exec(&step.value).and_then(|()| {
                 let now = self.world.now_ms();
                 if now > budget_ms {
@@ -193,6 +200,14 @@ impl<'a, B: Backend> Runner<'a, B> {
                 }
                 Ok(())
             });
+            // A step's statements count once it held (an advisory that did
+            // not hold asserted nothing).
+            if let (Ok(()), Step::Client { spec, .. }) = (&result, &step.value) {
+                if self.advisories.len() == advised {
+                    self.asserted
+                        .extend(spec.ids_for(version).into_iter().map(str::to_owned));
+                }
+            }
             if let Err(message) = result {
                 self.world.log("runner", Kind::Failed(message.clone()));
                 return Outcome::Failed(Failure {

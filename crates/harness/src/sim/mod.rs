@@ -83,6 +83,7 @@ pub fn run_within(
             trace,
             sim_ms: over.sim_ms,
             advisories: Vec::new(),
+            asserted: Vec::new(),
         }
     })
 }

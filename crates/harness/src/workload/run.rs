@@ -434,6 +434,15 @@ pub fn run_on<W: WorkloadWorld>(
         .map(RefCell::into_inner)
         .unwrap_or_else(|h| h.borrow().clone());
     let violations = check::run_all(&checks, &history);
+    let asserted = if violations.is_empty() && error.is_none() {
+        let ids: std::collections::BTreeSet<&str> = checks
+            .iter()
+            .flat_map(|c| c.statements().iter().copied())
+            .collect();
+        ids.into_iter().map(str::to_owned).collect()
+    } else {
+        Vec::new()
+    };
     Outcome {
         version,
         seed,
@@ -445,6 +454,7 @@ pub fn run_on<W: WorkloadWorld>(
         notes: Vec::new(),
         broker: None,
         advisories: Vec::new(),
+        asserted,
     }
 }
 

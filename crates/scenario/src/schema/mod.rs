@@ -50,34 +50,7 @@ pub fn scenario_schema() -> Value {
                 "description": "Longer explanation: the situation, and what MQTT promises in it.",
                 "type": "string",
             },
-            "spec": switch(
-                "The normative statements of the MQTT specification this scenario checks (the lists are in spec/*.tsv): a list of ids such as [MQTT-4.3.2-1], each applying to every version that has it, or ids per version, {3.1.1: [MQTT-3.1.2-24], 5: [MQTT-3.1.2-22]}, since the two versions number their statements differently.",
-                vec![(
-                    of_type("object"),
-                    json!({
-                        "propertyNames": { "$ref": "#/$defs/versionKey" },
-                        "patternProperties": {
-                            r"^(3\.1\.1|311|4)$": {
-                                "description": "MQTT 3.1.1 statement ids.",
-                                "type": "array",
-                                "items": { "$ref": "#/$defs/specId311" },
-                                "uniqueItems": true,
-                            },
-                            r"^(5|5\.0)$": {
-                                "description": "MQTT 5.0 statement ids.",
-                                "type": "array",
-                                "items": { "$ref": "#/$defs/specId5" },
-                                "uniqueItems": true,
-                            },
-                        },
-                    }),
-                )],
-                json!({
-                    "type": "array",
-                    "items": { "$ref": "#/$defs/specId" },
-                    "uniqueItems": true,
-                }),
-            ),
+            "spec": { "$ref": "#/$defs/specRefs" },
             "versions": {
                 "description": "The MQTT versions to run the scenario on; each is a separate run. Default: both, [3.1.1, 5].",
                 "type": "array",
@@ -186,6 +159,34 @@ fn defs() -> Value {
         "specId",
         spec_ids(&[Version::V311, Version::V5], "MQTT 3.1.1 or 5.0"),
     );
+    put("specRefs", switch(
+        "The normative statements of the MQTT specification this scenario checks (the lists are in spec/*.tsv): a list of ids such as [MQTT-4.3.2-1], each applying to every version that has it, or ids per version, {3.1.1: [MQTT-3.1.2-24], 5: [MQTT-3.1.2-22]}, since the two versions number their statements differently.",
+        vec![(
+            of_type("object"),
+            json!({
+                "propertyNames": { "$ref": "#/$defs/versionKey" },
+                "patternProperties": {
+                    r"^(3\.1\.1|311|4)$": {
+                        "description": "MQTT 3.1.1 statement ids.",
+                        "type": "array",
+                        "items": { "$ref": "#/$defs/specId311" },
+                        "uniqueItems": true,
+                    },
+                    r"^(5|5\.0)$": {
+                        "description": "MQTT 5.0 statement ids.",
+                        "type": "array",
+                        "items": { "$ref": "#/$defs/specId5" },
+                        "uniqueItems": true,
+                    },
+                },
+            }),
+        )],
+        json!({
+            "type": "array",
+            "items": { "$ref": "#/$defs/specId" },
+            "uniqueItems": true,
+        }),
+    ));
     put("specId311", spec_ids(&[Version::V311], "MQTT 3.1.1"));
     put("specId5", spec_ids(&[Version::V5], "MQTT 5.0"));
     put(

@@ -101,10 +101,8 @@ pub(super) fn step() -> Value {
                 "$ref": "#/$defs/version",
             },
             "spec": {
-                "description": "The normative statements this step asserts (ids as in spec/*.tsv): a passing run of it counts them in `gauntlet coverage`.",
-                "type": "array",
-                "items": { "$ref": "#/$defs/specId" },
-                "uniqueItems": true,
+                "description": "The normative statements this step asserts, as a file's `spec:` (a list, or ids per version): a passing run of it counts them in `gauntlet coverage`.",
+                "$ref": "#/$defs/specRefs",
             },
             "advisory": {
                 "description": "What this step checks is a SHOULD, or the spec reads two ways: if it does not hold, the run reports an advisory (not a failure) and goes on.",
