@@ -1,7 +1,9 @@
 //! Every scenario file × version is one test, named like
 //! `conformance::qos1_flow [v5]`, so `cargo test` runs the whole library and
 //! `cargo test qos2` filters it (cargo-nextest works too). Workloads are
-//! tests too, one run per version at the suite's seed.
+//! tests too, one run per version at the suite's seed; `GAUNTLET_EXPLORE=N`
+//! adds, for each, a short explore over the N seeds after it (the library
+//! as the mutation score's test command: `scripts/mutants`).
 
 use std::path::PathBuf;
 
@@ -10,6 +12,14 @@ use mqtt_gauntlet::report::text::{failure_report, workload_failure_report};
 use mqtt_gauntlet::scenario::discover as suite;
 use mqtt_gauntlet::sim;
 use mqtt_gauntlet::workload;
+
+/// How many more seeds of each workload to explore (`GAUNTLET_EXPLORE`).
+fn explore() -> u64 {
+    std::env::var("GAUNTLET_EXPLORE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
 
 /// The seed of the suite; `GAUNTLET_SEED` overrides it.
 fn seed() -> u64 {
@@ -84,6 +94,23 @@ fn main() {
                         } else {
                             Err(Failed::from(workload_failure_report(&path, &o)))
                         }
+                    }));
+                }
+                let seeds = seed + 1..=seed + explore();
+                if !seeds.is_empty() {
+                    let (w, path) = (w.clone(), path.clone());
+                    let name = format!("{id} [explore {}..{}]", seeds.start(), seeds.end());
+                    trials.push(Trial::test(name, move || {
+                        for s in seeds.clone() {
+                            for &version in &w.versions {
+                                let faults = workload::run::schedule(&w, s);
+                                let o = workload::run::run(&w, version, s, &faults);
+                                if !o.passed() {
+                                    return Err(Failed::from(workload_failure_report(&path, &o)));
+                                }
+                            }
+                        }
+                        Ok(())
                     }));
                 }
             }

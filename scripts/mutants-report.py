@@ -1,0 +1,58 @@
+"""reports/mutants.md from the shards in reports/mutants/ (see scripts/mutants).
+
+Each missed mutant is listed with its triage note from
+reports/mutants/triage.tsv (mutant, then a tab, then either the scenario
+that now catches it or why it is equivalent); one without a note says so.
+"""
+import pathlib
+import sys
+
+root = pathlib.Path(sys.argv[1])
+base = root / "reports" / "mutants"
+kinds = ["caught", "missed", "timeout", "unviable"]
+found = {k: [] for k in kinds}
+shards = sorted(p for p in base.glob("shard-*-of-*") if p.is_dir())
+totals = set()
+for s in shards:
+    totals.add(s.name.rsplit("-of-", 1)[1])
+    for k in kinds:
+        f = s / f"{k}.txt"
+        if f.exists():
+            found[k] += [l for l in f.read_text().splitlines() if l.strip()]
+triage = {}
+t = base / "triage.tsv"
+if t.exists():
+    for line in t.read_text().splitlines():
+        if line.strip() and not line.startswith("#") and "\t" in line:
+            name, note = line.split("\t", 1)
+            triage[name] = note
+n = max((int(x) for x in totals), default=0)
+viable = len(found["caught"]) + len(found["missed"]) + len(found["timeout"])
+score = 100.0 * (len(found["caught"]) + len(found["timeout"])) / viable if viable else 0.0
+out = []
+out.append("# Mutation score\n")
+out.append(
+    "Mutants of the reference broker's core (`reference-broker/src/broker/`), each "
+    "tested against the simulated library: every scenario and workload at seed 1 and a "
+    "short explore of each workload (`scripts/mutants`). A mutant the library does not "
+    "notice is a broker bug it would let through. Timeouts count as caught (the run "
+    "never ended).\n"
+)
+if len(totals) > 1:
+    out.append(f"**Shards run with different totals ({sorted(totals)}): the figures are not comparable.**\n")
+out.append(f"Shards measured: {len(shards)} of {n}.\n")
+out.append("| viable | caught | missed | timeouts | unviable | score |")
+out.append("| ---: | ---: | ---: | ---: | ---: | ---: |")
+out.append(
+    f"| {viable} | {len(found['caught'])} | {len(found['missed'])} | "
+    f"{len(found['timeout'])} | {len(found['unviable'])} | {score:.0f}% |\n"
+)
+out.append("## Missed mutants\n")
+if not found["missed"]:
+    out.append("None so far.")
+for m in sorted(found["missed"]):
+    note = triage.get(m, "not yet triaged")
+    out.append(f"- `{m}` — {note}")
+(root / "reports" / "mutants.md").write_text("\n".join(out) + "\n")
+print(f"reports/mutants.md: {viable} viable, {len(found['caught'])} caught, "
+      f"{len(found['missed'])} missed, {len(found['timeout'])} timeouts ({len(shards)} of {n} shards)")
