@@ -149,14 +149,14 @@ impl<'a, B: Backend> Runner<'a, B> {
                 }
             }
             let text = step_text(&step.value);
-            *current = (i + 1, step.referenced.line(), text.clone());
+            *current = (i + 1, step.at.line(), text.clone());
             self.world
                 .log("runner", Kind::Step(format!("step {}: {text}", i + 1)));
             if let Err(message) = self.exec(&step.value) {
                 self.world.log("runner", Kind::Failed(message.clone()));
                 return Outcome::Failed(Failure {
                     step: i + 1,
-                    line: step.referenced.line(),
+                    line: step.at.line(),
                     step_text: text,
                     message,
                 });
