@@ -3,16 +3,13 @@
 //! an unknown name is reported at that very value. It reads scalars as the
 //! YAML parser would for each type asked (a plain `yes` is `true` to a
 //! boolean and "yes" to a string; `0x10` is 16 to a number), and
-//! [`Located`] values get their place in the file.
+//! [`crate::Located`] values get their place in the file.
 
 use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::{
-    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
-};
-use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::located::{LocatedAccess, LOCATED};
 use crate::tree::{Node, Pos, Value};
 
 /// A deserialization error and the node it is about.
@@ -84,7 +81,7 @@ impl de::Error for DeError {
 }
 
 /// Gives an error that names no node yet the node it came from.
-fn at<T>(node: &Node, r: Result<T, DeError>) -> Result<T, DeError> {
+pub(crate) fn at<T>(node: &Node, r: Result<T, DeError>) -> Result<T, DeError> {
     r.map_err(|mut e| {
         if e.node.is_none() {
             e.node = Some(node.id);
@@ -97,85 +94,6 @@ fn at<T>(node: &Node, r: Result<T, DeError>) -> Result<T, DeError> {
 /// `T` read from `node`.
 pub fn from_node<T: de::DeserializeOwned>(node: &Node) -> Result<T, DeError> {
     at(node, T::deserialize(NodeDe(node)))
-}
-
-/// A value with its place in the file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Located<T> {
-    pub value: T,
-    pub at: Pos,
-}
-
-/// The name [`NodeDe`] knows a [`Located`] by; any other deserializer reads
-/// the value alone (at an unknown place).
-const LOCATED: &str = "$gauntlet::Located";
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Located<T>, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Located<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a value")
-            }
-            fn visit_newtype_struct<D: Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> Result<Located<T>, D::Error> {
-                T::deserialize(d).map(|value| Located {
-                    value,
-                    at: Pos::UNKNOWN,
-                })
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Located<T>, A::Error> {
-                let mut at = Pos::UNKNOWN;
-                let mut value = None;
-                while let Some(key) = map.next_key::<&str>()? {
-                    match key {
-                        "line" => at.line = map.next_value()?,
-                        "column" => at.column = map.next_value()?,
-                        _ => value = Some(map.next_value()?),
-                    }
-                }
-                let value = value.ok_or_else(|| de::Error::missing_field("value"))?;
-                Ok(Located { value, at })
-            }
-        }
-        d.deserialize_newtype_struct(LOCATED, V(PhantomData))
-    }
-}
-
-/// The place of a [`Located`], then its value.
-struct LocatedAccess<'a> {
-    node: &'a Node,
-    next: u8,
-}
-
-impl<'de> MapAccess<'de> for LocatedAccess<'_> {
-    type Error = DeError;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
-        let key = match self.next {
-            0 => "line",
-            1 => "column",
-            2 => "value",
-            _ => return Ok(None),
-        };
-        seed.deserialize(de::value::BorrowedStrDeserializer::new(key))
-            .map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        self.next += 1;
-        match self.next {
-            1 => seed.deserialize(self.node.pos.line.into_deserializer()),
-            2 => seed.deserialize(self.node.pos.column.into_deserializer()),
-            _ => at(self.node, seed.deserialize(NodeDe(self.node))),
-        }
-    }
 }
 
 /// Deserializes from one node of the tree.
@@ -388,10 +306,7 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
         v: V,
     ) -> Result<V::Value, DeError> {
         let r = if name == LOCATED {
-            v.visit_map(LocatedAccess {
-                node: self.0,
-                next: 0,
-            })
+            v.visit_map(LocatedAccess::new(self.0))
         } else {
             v.visit_newtype_struct(NodeDe(self.0))
         };
@@ -620,6 +535,8 @@ impl<'de> de::VariantAccess<'de> for VariantDe<'_> {
 mod tests {
     use super::*;
     use crate::tree::parse;
+    use crate::Located;
+    use serde::Deserialize;
 
     #[derive(Debug, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields)]

@@ -15,6 +15,7 @@ mod check;
 pub mod de;
 pub mod discover;
 pub mod load;
+mod located;
 pub mod model;
 pub mod props;
 pub mod schema;
@@ -24,7 +25,7 @@ pub mod tree;
 pub mod values;
 pub mod workload;
 
-pub use de::Located;
 pub use load::{load_file, load_str, LoadError, LoadErrors};
+pub use located::Located;
 pub use model::*;
 pub use steps::*;

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::de::Located;
+use super::located::Located;
 use super::steps::{BrokerAction, ClientAction, Step};
 use super::values::{Dur, DurRange, Payload, Rate};
 

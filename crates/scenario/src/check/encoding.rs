@@ -119,8 +119,8 @@ fn value_problem(id: PropertyId, value: &PropValue, ctx: PropertyContext) -> Opt
                 cite(&v5, "", "MQTT-3.3.2-14")
             ))
         }
-        (_, PropValue::Str(s)) => text("its value", s),
-        (_, PropValue::Bytes(b)) => binary("its value", b.len(), &v5, "").err(),
+        (_, PropValue::Str(s)) => text("the value", s),
+        (_, PropValue::Bytes(b)) => binary("the value", b.len(), &v5, "").err(),
         (_, PropValue::Pairs(pairs)) => pairs
             .iter()
             .find_map(|(k, v)| text("a name", k).or_else(|| text("a value", v))),
@@ -181,7 +181,7 @@ pub(crate) fn properties(
             }
         };
         if let Some(why) = value_problem(id, &value, ctx) {
-            p.at(at_value, format!("property {name} {why}"));
+            p.at(at_value, format!("property {name}: {why}"));
         }
     }
 }

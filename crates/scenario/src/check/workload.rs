@@ -216,6 +216,10 @@ fn checks(p: &mut Problems, w: &Workload, place: Place) {
     let t = &w.workload;
     for (i, name) in w.check.iter().enumerate() {
         let at = item(place, i, name);
+        if w.check[..i].contains(name) {
+            p.at(at, format!("check: {name} is listed twice"));
+            continue;
+        }
         match name.parse::<Check>() {
             Err(e) => p.at(at, format!("check: {e}")),
             Ok(Check::RetainedLatest) if !t.retain => p.at(
