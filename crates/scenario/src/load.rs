@@ -52,11 +52,6 @@ impl LoadErrors {
     pub fn errors(&self) -> &[LoadError] {
         &self.0
     }
-
-    pub fn first(&self) -> &LoadError {
-        // Never empty: built from a non-empty list or one error.
-        &self.0[0]
-    }
 }
 
 impl From<LoadError> for LoadErrors {
@@ -108,7 +103,7 @@ pub fn load_workload_file(path: &Path) -> Result<Workload, LoadErrors> {
 
 /// Parses and checks a workload; `path` is only used in errors.
 pub fn load_workload_str(text: &str, path: &Path) -> Result<Workload, LoadErrors> {
-    load_document(text, path, |_, path| path.len(), check::workload)
+    load_document(text, path, workload_unit, check::workload)
 }
 
 /// A scenario's steps and clients are read whole or not at all: a step
@@ -120,6 +115,14 @@ fn scenario_unit(root: &Node, path: &[usize]) -> usize {
         .map(|(k, _)| k.text.as_str());
     match top {
         Some("steps" | "clients") => path.len().min(2),
+        _ => path.len(),
+    }
+}
+
+/// A fixed fault is read whole or not at all, for the same reason.
+fn workload_unit(root: &Node, path: &[usize]) -> usize {
+    match path.first().and_then(|&i| root.entries().get(i)) {
+        Some((k, v)) if k.text == "faults" && !v.items().is_empty() => path.len().min(2),
         _ => path.len(),
     }
 }
@@ -152,7 +155,7 @@ fn load_document<T: DeserializeOwned>(
         );
     }
     let mut list = problems.list;
-    list.sort_by_key(|(pos, _)| *pos);
+    list.sort();
     list.dedup();
     let error = |line, column, message| LoadError {
         file: path.to_owned(),

@@ -59,7 +59,7 @@ pub(crate) fn of(
         ClientAction::Publish(p) => {
             let qos = QoS::from_u8(p.qos)?;
             let packet_id = match qos {
-                QoS::AtMostOnce => p.id,
+                QoS::AtMostOnce => None,
                 _ => Some(p.id.unwrap_or(1)),
             };
             Packet::Publish(Publish {
@@ -154,4 +154,55 @@ pub(crate) fn refused(packet: &Packet, version: VersionName) -> Option<String> {
     protocol::encode_to_vec(packet, version.protocol())
         .err()
         .map(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClientAction, PublishStep, SendStep, SubOptions, SubscribeStep};
+
+    fn publish(qos: u8, dup: bool, id: Option<u16>) -> ClientAction {
+        ClientAction::Publish(PublishStep {
+            topic: "maison/salon".into(),
+            payload: Default::default(),
+            qos,
+            retain: false,
+            dup,
+            id,
+            properties: Default::default(),
+            await_ack: false,
+        })
+    }
+
+    fn verdict(a: &ClientAction, v: VersionName) -> Option<String> {
+        let packet = of("a", &ClientSpec::default(), a, v).expect("a packet");
+        refused(&packet, v)
+    }
+
+    #[test]
+    fn the_codec_judges_the_packet_a_step_sends() {
+        use VersionName::{V311, V5};
+        assert_eq!(verdict(&publish(1, true, Some(7)), V311), None);
+        assert!(verdict(&publish(1, false, Some(0)), V5)
+            .is_some_and(|w| w.contains("packet identifier 0")));
+        assert!(verdict(&publish(0, true, None), V311).is_some_and(|w| w.contains("DUP on QoS 0")));
+        let options = SubOptions {
+            qos: 1,
+            no_local: true,
+            ..SubOptions::default()
+        };
+        let shared = ClientAction::Subscribe(SubscribeStep {
+            filters: vec![("$share/g/a".into(), options)],
+            id: None,
+            expect: None,
+        });
+        assert!(
+            verdict(&shared, V5).is_some_and(|w| w.contains("no local on a shared subscription"))
+        );
+        assert!(verdict(&shared, V311).is_some_and(|w| w.contains("only in 5.0")));
+        assert!(verdict(&ClientAction::Send(SendStep::Pubrel(0)), V5).is_some());
+        // Raw bytes are sent as they are: the codec has no say.
+        let raw = ClientAction::Send(SendStep::Raw("30 00".into()));
+        assert!(of("a", &ClientSpec::default(), &raw, V5).is_none());
+    }
 }
