@@ -347,6 +347,7 @@ fn loader_and_schema_both_refuse_broken_documents() {
         ),
         ("unknown top-level key", with_top("timeuot: 2s")),
         ("unknown version", with_top("versions: [6]")),
+        ("unknown capability", with_top("requires: [persistance]")),
         ("spec id not a list", with_top("spec: MQTT-3.1.2-24")),
         (
             "5.0 spec id as 3.1.1",

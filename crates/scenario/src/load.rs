@@ -140,6 +140,7 @@ fn load_document<T: DeserializeOwned>(
 ) -> Result<T, LoadErrors> {
     let root = tree::parse(text).map_err(|e| LoadErrors::from(yaml_error(&e, path)))?;
     let (value, errors, read) = read_recovering::<T>(&root, unit);
+    let stopped = errors.len() >= MAX_ERRORS;
     let mut problems = Problems::default();
     problems
         .list
@@ -163,6 +164,10 @@ fn load_document<T: DeserializeOwned>(
         column,
         message,
     };
+    if stopped {
+        let more = format!("and maybe more: reading stopped after {MAX_ERRORS} mistakes");
+        list.push((crate::tree::Pos::UNKNOWN, more));
+    }
     match value {
         Some(v) if list.is_empty() => Ok(v),
         // Not read, yet nothing said why: cannot happen, but a document
@@ -175,6 +180,10 @@ fn load_document<T: DeserializeOwned>(
         )),
     }
 }
+
+/// Past this many, reading a document stops: each one costs a reading of
+/// the whole document, and no one fixes a thousand at once.
+const MAX_ERRORS: usize = 100;
 
 /// A document as written, and as far as it could be read: the model was
 /// read from `read`, so its lists and maps line up with the model's; what
@@ -208,6 +217,9 @@ fn read_recovering<T: DeserializeOwned>(
         let node = e.node;
         if !ours {
             errors.push(e);
+            if errors.len() >= MAX_ERRORS {
+                return (None, errors, work);
+            }
         }
         let path = node.and_then(|id| work.path_to(id)).unwrap_or_default();
         if path.is_empty() {
@@ -274,4 +286,54 @@ fn explain(message: &str) -> String {
         _ => return message.to_owned(),
     };
     format!("{message}: {hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        match load_str(text, Path::new("t.yaml")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors().iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn reading_goes_on_after_a_mistake() {
+        let text = "name: t\nclients:\n  a: { keep_alive: soon }\n  b: {}\nsteps:\n  \
+                    - a: { publish: { topic: [t] } }\n  - b: { publish: { topic: a/+ } }\n  \
+                    - c: { connect: {} }\n";
+        let found = errors(text);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        // In the order of the file, each at its value.
+        assert!(found[0].starts_with("t.yaml:3:20: expected a whole number"));
+        assert!(found[1].starts_with("t.yaml:6:28: expected a string, found a list"));
+        assert!(found[2].starts_with("t.yaml:7:28: publish: topic name \"a/+\""));
+        assert!(found[3].starts_with("t.yaml:8:5: unknown client \"c\""));
+        // `topic` was left out with its step, not reported missing.
+        assert!(
+            !found.iter().any(|e| e.contains("missing field")),
+            "{found:#?}"
+        );
+        // Client `a` did not load, but its steps still name a client.
+        assert!(!found.iter().any(|e| e.contains("unknown client \"a\"")));
+    }
+
+    #[test]
+    fn a_broken_yaml_stops_at_its_first_error() {
+        let found = errors("name: t\nclients: {a: {}\nsteps: [\n");
+        assert_eq!(found.len(), 1, "{found:#?}");
+    }
+
+    #[test]
+    fn a_flood_of_mistakes_is_cut_short() {
+        let mut text = String::from("name: t\nclients: {a: {}}\nsteps:\n");
+        for _ in 0..300 {
+            text.push_str("  - a: { publish: { topic: t, qos: x } }\n");
+        }
+        let found = errors(&text);
+        assert_eq!(found.len(), MAX_ERRORS + 1);
+        assert!(found[MAX_ERRORS].ends_with("reading stopped after 100 mistakes"));
+    }
 }
