@@ -87,6 +87,47 @@ fn the_schema_subcommand_prints_the_schema() {
     assert_eq!(printed, scenario_schema());
 }
 
+/// Every key of a workload says what it is for, as the scenario keys do.
+#[test]
+fn every_workload_key_is_described() {
+    fn walk(v: &Value, path: &str, missing: &mut Vec<String>) {
+        let Some(props) = v.get("properties").and_then(Value::as_object) else {
+            return;
+        };
+        for (key, schema) in props {
+            let here = format!("{path}/{key}");
+            if schema.get("description").is_none() && schema.get("$ref").is_none() {
+                missing.push(here.clone());
+            }
+            walk(schema, &here, missing);
+            if let Some(items) = schema.get("items") {
+                walk(items, &here, missing);
+            }
+            for branch in ["then", "else"] {
+                if let Some(b) = schema.get(branch) {
+                    walk(b, &here, missing);
+                    if let Some(items) = b.get("items") {
+                        walk(items, &here, missing);
+                    }
+                }
+            }
+        }
+    }
+    let schema = scenario_schema();
+    let workload = &schema["$defs"]["workloadFile"];
+    let mut missing = Vec::new();
+    walk(workload, "", &mut missing);
+    assert!(missing.is_empty(), "undescribed: {missing:?}");
+    let keys = workload["properties"].as_object().expect("keys");
+    for key in ["duration", "faults", "workload", "check", "broker", "drain"] {
+        assert!(keys.contains_key(key), "{key}");
+    }
+    let traffic = workload["properties"]["workload"]["properties"]
+        .as_object()
+        .expect("traffic keys");
+    assert_eq!(traffic.len(), 12, "{:?}", traffic.keys());
+}
+
 /// Every file under `scenarios/`, and every fixture under `tests/fixtures/`
 /// that is meant to load (not `broken/`, not the baselines of
 /// `external/`), loads and matches the schema.
