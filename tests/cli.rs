@@ -18,96 +18,280 @@ fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("UTF-8 stderr")
 }
 
-/// `gauntlet check` on one broken file: exit code 1, one `error` line that
-/// names the file, the line (and a column) and what was expected.
-///
-/// `line` is where the mistake is reported; `None` marks a message that
-/// has no location yet (a known gap of the loader, not of this test).
-fn check_broken(name: &str, line: Option<u64>, says: &str) {
+/// The text of `file` from 1-based `line` and character `column` on.
+fn text_at(file: &str, line: u64, column: u64) -> String {
+    let text = std::fs::read_to_string(file).expect("fixture");
+    let l = text
+        .lines()
+        .nth(line.saturating_sub(1) as usize)
+        .unwrap_or("");
+    l.chars().skip(column.saturating_sub(1) as usize).collect()
+}
+
+/// Checks one `error` line of `gauntlet check` on `file`: it is at
+/// `line:column`, where the file has `token` (the offending value itself),
+/// and it says `says`.
+fn assert_error(file: &str, error: &str, (line, column, token, says): (u64, u64, &str, &str)) {
+    let rest = error
+        .strip_prefix(&format!("error {file}:"))
+        .unwrap_or_else(|| panic!("does not name {file}: {error}"));
+    let mut parts = rest.splitn(3, ':');
+    let l: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let c: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    assert_eq!((l, c), (line, column), "wrong place: {error}");
+    let there = text_at(file, line, column);
+    assert!(
+        there.starts_with(token),
+        "{error}\npoints at {there:?}, not at {token:?}"
+    );
+    assert!(error.contains(says), "does not say {says:?}: {error}");
+}
+
+/// `gauntlet check` on one broken file: exit code 1, and the `error`
+/// lines `expected` lists, in order (each `(line, column, token, says)`),
+/// and nothing else.
+fn check_errors(name: &str, expected: &[(u64, u64, &str, &str)]) {
     let path = format!("tests/fixtures/broken/{name}.yaml");
     let out = gauntlet(&["check", &path]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{name}: {text}");
-    assert_eq!(text.lines().count(), 1, "{name}: one error line: {text}");
-    let rest = text
-        .strip_prefix(&format!("error {path}"))
-        .unwrap_or_else(|| panic!("{name}: does not name the file: {text}"));
-    if let Some(line) = line {
-        let mut parts = rest.splitn(4, ':');
-        assert_eq!(parts.next(), Some(""), "{name}: {text}");
-        let l: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        let c: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        assert_eq!(l, line, "{name}: wrong line in {text}");
-        assert!(c > 0, "{name}: no column in {text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{name}: {text}");
+    for (line, e) in lines.iter().zip(expected) {
+        assert_error(&path, line, *e);
     }
-    assert!(text.contains(says), "{name}: does not say {says:?}: {text}");
     insta::assert_snapshot!(format!("check_{name}"), text);
+}
+
+/// One broken file, one mistake.
+fn check_broken(name: &str, at: (u64, u64, &str), says: &str) {
+    check_errors(name, &[(at.0, at.1, at.2, says)]);
 }
 
 #[test]
 fn check_unknown_key() {
-    check_broken("unknown_key", Some(4), "expected one of client_id");
+    check_broken(
+        "unknown_key",
+        (4, 13, "keep_alvie"),
+        "expected one of client_id",
+    );
 }
 
 #[test]
 fn check_wrong_type() {
-    check_broken("wrong_type", Some(7), "boolean");
+    check_broken("wrong_type", (7, 46, "sometimes"), "expected true or false");
 }
 
 #[test]
 fn check_bad_duration() {
-    check_broken("bad_duration", Some(7), "use ms, s or m");
+    check_broken("bad_duration", (7, 11, "2 seconds"), "use ms, s or m");
 }
 
 #[test]
 fn check_unknown_client() {
     check_broken(
         "unknown_client",
-        Some(8),
+        (8, 5, "dashbord"),
         "the clients are: dashboard, sensor",
     );
 }
 
 #[test]
 fn check_unknown_packet() {
-    check_broken("unknown_packet", Some(8), "expected one of connack");
+    check_broken(
+        "unknown_packet",
+        (8, 25, "pubackk"),
+        "expected one of connack",
+    );
 }
 
 #[test]
 fn check_unknown_reason() {
-    check_broken("unknown_reason", Some(8), "not_authorized");
+    check_broken(
+        "unknown_reason",
+        (8, 37, "not_authorised"),
+        "not_authorized",
+    );
 }
 
 #[test]
 fn check_unknown_spec() {
-    check_broken("unknown_spec", Some(3), "is not a normative statement");
+    check_broken(
+        "unknown_spec",
+        (3, 22, "MQTT-9.9.9-9"),
+        "is not a normative statement",
+    );
 }
 
 #[test]
 fn check_empty_steps() {
-    // No location: the loader reports "`steps` is empty" without one.
-    check_broken("empty_steps", None, "`steps` is empty");
+    check_broken("empty_steps", (5, 8, "[]"), "`steps` is empty");
 }
 
 #[test]
 fn check_yaml_syntax() {
     // The parser notices the unclosed `{` of line 6 on line 7.
-    check_broken("yaml_syntax", Some(7), "\"-\"");
+    check_broken("yaml_syntax", (7, 3, "-"), "\"-\"");
 }
 
 #[test]
 fn check_only_5_in_311() {
-    check_broken("only_5_in_311", Some(8), "does not run on 5");
+    check_broken("only_5_in_311", (9, 11, "5"), "does not run on 5");
 }
 
 #[test]
 fn check_qos3_publish() {
-    check_broken("qos3_publish", Some(7), "QoS 3 is not 0, 1 or 2");
+    check_broken(
+        "qos3_publish",
+        (7, 56, "3"),
+        "QoS 3 is not 0, 1 or 2 [MQTT-3.3.1-4]",
+    );
 }
 
 #[test]
 fn check_bad_hex_raw() {
-    check_broken("bad_hex_raw", Some(7), "\"0g\" is not a hex byte");
+    check_broken(
+        "bad_hex_raw",
+        (7, 28, "\"30 0g"),
+        "\"0g\" is not a hex byte",
+    );
+}
+
+#[test]
+fn check_bad_filter() {
+    check_broken(
+        "bad_filter",
+        (9, 31, "maison/#/salon"),
+        "topic filter \"maison/#/salon\" has '#' other than alone in the last level \
+         [MQTT-4.7.1-2 in 3.1.1, MQTT-4.7.1-1 in 5.0]",
+    );
+}
+
+#[test]
+fn check_bad_checker() {
+    check_broken(
+        "bad_checker",
+        (8, 24, "exactly_twice"),
+        "unknown checker \"exactly_twice\" (known: at_most_once,",
+    );
+}
+
+#[test]
+fn check_bad_fault() {
+    check_broken(
+        "bad_fault",
+        (4, 38, "partition"),
+        "unknown value \"partition\"; expected one of cut, stall, reset, latency, broker_restart",
+    );
+}
+
+#[test]
+fn check_several_errors() {
+    check_errors(
+        "several_errors",
+        &[
+            (4, 13, "keep_alvie", "unknown field `keep_alvie`"),
+            (
+                8,
+                31,
+                "maison/#/salon",
+                "'#' other than alone in the last level",
+            ),
+            (8, 60, "3", "QoS 3 is not 0, 1 or 2"),
+            (
+                10,
+                33,
+                "maison/+/temperature",
+                "contains a wildcard [MQTT-4.7.1-1 in 3.1.1, MQTT-4.7.0-1 in 5.0]",
+            ),
+            (11, 59, "0", "packet identifier 0"),
+            (12, 5, "dashbord", "unknown client \"dashbord\""),
+            (13, 21, "sensr", "unknown client \"sensr\""),
+        ],
+    );
+}
+
+#[test]
+fn check_workload_limits() {
+    check_errors(
+        "workload_limits",
+        &[
+            (4, 18, "30s..40s", "no fault would happen"),
+            (6, 15, "0", "publishers is 0"),
+            (8, 13, "0", "messages is 0"),
+            (9, 12, "3", "QoS 3 is not 0, 1 or 2"),
+            (10, 23, "\"maison/#/salon\"", "'#' other than alone"),
+            (11, 12, "maison/+", "contains a wildcard"),
+            (12, 12, "[64, 16]", "64 is more than 16"),
+            (13, 15, "0", "keep_alive must be at least 1 s"),
+            (14, 24, "retained_latest", "needs `retain: true`"),
+        ],
+    );
+}
+
+/// On a folder, `check` checks the workloads in it too (all of them, as
+/// `run` would load them), alongside the scripted scenarios.
+#[test]
+fn check_takes_workloads_in_a_folder() {
+    let out = gauntlet(&["check", "scenarios/chaos"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/chaos");
+    let mut workloads = 0;
+    for e in std::fs::read_dir(dir).expect("scenarios/chaos") {
+        let path = e.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+        let body = std::fs::read_to_string(&path).expect("reads");
+        if body.lines().any(|l| l.starts_with("workload:")) {
+            workloads += 1;
+            let line = format!("ok    scenarios/chaos/{name} (workload: ");
+            assert!(
+                text.contains(&line),
+                "{name} not checked as a workload:\n{text}"
+            );
+        }
+    }
+    assert!(workloads >= 4, "{text}");
+    assert!(
+        text.contains(
+            "ok    scenarios/chaos/workload_qos1.yaml (workload: 5 publishers, 3 subscribers, 200 messages, 2 versions)"
+        ),
+        "{text}"
+    );
+    let out = gauntlet(&["check", "tests/fixtures/broken"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for fixture in ["bad_checker", "bad_fault", "workload_limits"] {
+        assert!(
+            text.contains(&format!("error tests/fixtures/broken/{fixture}.yaml:")),
+            "{fixture}: {text}"
+        );
+    }
+}
+
+/// A scenario's mistake is a load error of `run` (exit code 1, the file
+/// named with the place of the mistake), not a failure of the broker.
+#[test]
+fn run_reports_a_bad_filter_as_a_load_error() {
+    let file = "tests/fixtures/broken/bad_filter.yaml";
+    let out = gauntlet(&["run", file]);
+    let (out_text, err_text) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{out_text}{err_text}");
+    assert!(
+        err_text.contains(&format!(
+            "error: {file}:9:31: topic filter \"maison/#/salon\""
+        )),
+        "{err_text}"
+    );
+    assert!(
+        out_text.contains("1 runs: 0 passed, 0 failed, 1 files with errors"),
+        "{out_text}"
+    );
+    assert!(
+        out_text.contains("tests::fixtures::broken::bad_filter") && out_text.contains("ERROR"),
+        "{out_text}"
+    );
+    assert!(!out_text.contains("FAIL"), "{out_text}");
 }
 
 #[test]

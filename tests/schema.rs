@@ -1,6 +1,7 @@
-//! The JSON Schema of scenarios (`gauntlet schema`): it is a valid schema,
-//! every scenario in the repository matches it, and it agrees with the
-//! loader on what is a scenario and what is not.
+//! The JSON Schema of scenarios and workloads (`gauntlet schema`): it is a
+//! valid schema, every scenario and workload in the repository matches it,
+//! and it agrees with the loader on what is a scenario or a workload and
+//! what is not.
 
 use std::path::{Path, PathBuf};
 
@@ -86,20 +87,86 @@ fn the_schema_subcommand_prints_the_schema() {
     assert_eq!(printed, scenario_schema());
 }
 
+/// Every key of a workload says what it is for, as the scenario keys do.
 #[test]
-fn every_scenario_matches_the_schema() {
+fn every_workload_key_is_described() {
+    fn walk(v: &Value, path: &str, missing: &mut Vec<String>) {
+        let Some(props) = v.get("properties").and_then(Value::as_object) else {
+            return;
+        };
+        for (key, schema) in props {
+            let here = format!("{path}/{key}");
+            if schema.get("description").is_none() && schema.get("$ref").is_none() {
+                missing.push(here.clone());
+            }
+            walk(schema, &here, missing);
+            if let Some(items) = schema.get("items") {
+                walk(items, &here, missing);
+            }
+            for branch in ["then", "else"] {
+                if let Some(b) = schema.get(branch) {
+                    walk(b, &here, missing);
+                    if let Some(items) = b.get("items") {
+                        walk(items, &here, missing);
+                    }
+                }
+            }
+        }
+    }
+    let schema = scenario_schema();
+    let workload = &schema["$defs"]["workloadFile"];
+    let mut missing = Vec::new();
+    walk(workload, "", &mut missing);
+    assert!(missing.is_empty(), "undescribed: {missing:?}");
+    let keys = workload["properties"].as_object().expect("keys");
+    for key in ["duration", "faults", "workload", "check", "broker", "drain"] {
+        assert!(keys.contains_key(key), "{key}");
+    }
+    let traffic = workload["properties"]["workload"]["properties"]
+        .as_object()
+        .expect("traffic keys");
+    assert_eq!(traffic.len(), 12, "{:?}", traffic.keys());
+}
+
+/// Every file under `scenarios/`, and every fixture under `tests/fixtures/`
+/// that is meant to load (not `broken/`, not the baselines of
+/// `external/`), loads and matches the schema.
+#[test]
+fn every_scenario_and_workload_matches_the_schema() {
     let v = validator();
-    let files =
-        mqtt_gauntlet::scenario::discover::discover(&[root().join("scenarios")]).expect("lists");
-    assert!(!files.is_empty(), "no scenario files found");
+    let roots = [
+        root().join("scenarios"),
+        root().join("tests/fixtures/external"),
+        root().join("tests/fixtures/failing"),
+        root().join("tests/fixtures/workloads"),
+    ];
+    let files = scenario::discover::discover_any(&roots).expect("lists");
     let mut failures = Vec::new();
+    let (mut scenarios, mut workloads) = (0, 0);
     for f in &files {
         let text = std::fs::read_to_string(f).expect("reads");
         let doc = to_json(&text, &f.display().to_string());
+        if doc.get("known_failures").is_some() {
+            continue; // a baseline, not a scenario
+        }
+        let loaded = if doc.get("workload").is_some() {
+            workloads += 1;
+            scenario::workload::load_file(f).map(|_| ())
+        } else {
+            scenarios += 1;
+            scenario::load_file(f).map(|_| ())
+        };
+        if let Err(e) = loaded {
+            failures.push(format!("the loader refuses it: {e}"));
+        }
         for e in schema_errors(&v, &doc) {
             failures.push(format!("{}: {e}", f.display()));
         }
     }
+    assert!(
+        scenarios > 100 && workloads > 10,
+        "{scenarios} scenarios, {workloads} workloads"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -200,6 +267,46 @@ steps:
   - carol: { disconnect: }
 "#;
 
+/// A workload using every key, with faults drawn from the seed.
+const EVERYTHING_WORKLOAD: &str = r#"
+name: every workload key
+description: not meant to run
+versions: [3.1.1, 5]
+duration: 30s
+drain: 10s
+network: { latency: 5ms..80ms }
+faults: { every: 2s..6s, length: 500ms..3s, pick: [cut, stall, reset, latency, broker_restart] }
+broker: { max_queued_messages: 100 }
+workload:
+  publishers: 5
+  subscribers: 3
+  filters: [maison/+/temperature, maison/#]
+  topics: [maison/salon/temperature]
+  messages: 200
+  qos: [0, 1, 2]
+  subscribe_qos: 1
+  payload: [16, 64]
+  sessions: clean
+  wills: true
+  retain: true
+  keep_alive: 2
+check: [at_most_once, at_least_once, exactly_once, ordered_per_publisher, routes_match_filters, retained_latest, will_on_abnormal_disconnect]
+"#;
+
+/// A workload with a fixed fault schedule, as `explore` writes one.
+const FIXED_FAULTS: &str = r#"
+name: fixed faults
+versions: [5]
+duration: 20s
+faults:
+  - { at: 3s, fault: cut, target: s1, length: 2s }
+  - { at: 4s, fault: reset, target: p1 }
+  - { at: 5s, fault: broker_restart }
+  - { at: 6s, fault: latency, target: w, length: 1s }
+workload: { publishers: 1, subscribers: 1, messages: 10, wills: true }
+check: [at_least_once]
+"#;
+
 /// Spec ids per version, and the other spellings of versions.
 const PER_VERSION: &str = r#"
 name: spec ids per version
@@ -220,6 +327,12 @@ fn loader_and_schema_both_take_every_form() {
         let errors = schema_errors(&v, &to_json(doc, what));
         assert!(errors.is_empty(), "{what}: {}", errors.join("\n"));
     }
+    for (what, doc) in [("workload", EVERYTHING_WORKLOAD), ("fixed", FIXED_FAULTS)] {
+        scenario::load::load_workload_str(doc, Path::new("workload.yaml"))
+            .unwrap_or_else(|e| panic!("{what}: the loader refuses it: {e}"));
+        let errors = schema_errors(&v, &to_json(doc, what));
+        assert!(errors.is_empty(), "{what}: {}", errors.join("\n"));
+    }
 }
 
 /// A valid scenario with `step` as its only step, or with `top` added.
@@ -229,6 +342,37 @@ fn with_step(step: &str) -> String {
 
 fn with_top(top: &str) -> String {
     format!("name: t\n{top}\nclients:\n  a: {{}}\nsteps:\n  - a: {{ connect: {{}} }}\n")
+}
+
+const TRAFFIC: &str = "publishers: 2, subscribers: 2, messages: 50";
+
+/// A workload with this traffic (the inside of its `workload:` map),
+/// faults and checkers.
+fn workload_with(traffic: &str, faults: &str, check: &str) -> String {
+    format!("name: w\nduration: 20s\nfaults: {faults}\nworkload: {{ {traffic} }}\ncheck: {check}\n")
+}
+
+/// A valid workload with `more` added to its traffic.
+fn traffic(more: &str) -> String {
+    workload_with(
+        &format!("{TRAFFIC}, {more}"),
+        "{ every: 1s..3s, pick: [cut] }",
+        "[at_least_once]",
+    )
+}
+
+/// A valid workload with these faults and checkers.
+fn faults_and_check(faults: &str, check: &str) -> String {
+    workload_with(TRAFFIC, faults, check)
+}
+
+/// Whether the loader takes `doc`, a scenario or a workload.
+fn loads(doc: &str) -> bool {
+    if doc.lines().any(|l| l.starts_with("workload:")) {
+        scenario::load::load_workload_str(doc, Path::new("case.yaml")).is_ok()
+    } else {
+        scenario::load_str(doc, Path::new("case.yaml")).is_ok()
+    }
 }
 
 #[test]
@@ -244,6 +388,7 @@ fn loader_and_schema_both_refuse_broken_documents() {
         ),
         ("unknown top-level key", with_top("timeuot: 2s")),
         ("unknown version", with_top("versions: [6]")),
+        ("unknown capability", with_top("requires: [persistance]")),
         ("spec id not a list", with_top("spec: MQTT-3.1.2-24")),
         (
             "5.0 spec id as 3.1.1",
@@ -373,10 +518,42 @@ fn loader_and_schema_both_refuse_broken_documents() {
             "unordered not a boolean",
             with_step("a: { expect: { puback: {}, unordered: often } }"),
         ),
-    ];
-    // Properties are read when the step runs, so `gauntlet check` lets
-    // these through (the run fails at that step); the schema sees them.
-    let schema_only = [
+        (
+            "subscribe to a filter with # inside",
+            with_step("a: { subscribe: { maison/#/salon: 1 } }"),
+        ),
+        (
+            "subscribe to a filter with + in a level",
+            with_step("a: { subscribe: { maison/sal+: 1 } }"),
+        ),
+        (
+            "unsubscribe a bad filter",
+            with_step("a: { unsubscribe: [a/#/b] }"),
+        ),
+        (
+            "publish to a wildcard topic",
+            with_step("a: { publish: { topic: maison/+ } }"),
+        ),
+        (
+            "will topic with a wildcard",
+            with_step("a: { connect: { will: { topic: \"status/#\" } } }"),
+        ),
+        (
+            "expect a PUBLISH on a filter",
+            with_step("a: { expect: { publish: { topic: maison/# } } }"),
+        ),
+        (
+            "publish with packet id 0",
+            with_step("a: { publish: { topic: t, qos: 1, id: 0 } }"),
+        ),
+        (
+            "puback with packet id 0",
+            with_step("a: { send: { puback: 0 } }"),
+        ),
+        (
+            "subscription identifier 0",
+            with_step("a: { subscribe: { t: 1, id: 0 } }"),
+        ),
         (
             "unknown property",
             with_step("a: { publish: { topic: t, properties: { colour: red } } }"),
@@ -395,15 +572,117 @@ fn loader_and_schema_both_refuse_broken_documents() {
             "unknown will property",
             with_step("a: { connect: { will: { topic: t, properties: { colour: red } } } }"),
         ),
+        (
+            "unknown checker",
+            faults_and_check("{ every: 1s..3s, pick: [cut] }", "[exactly_twice]"),
+        ),
+        ("no checker", faults_and_check("[]", "[]")),
+        (
+            "checker listed twice",
+            faults_and_check("[]", "[at_least_once, at_least_once]"),
+        ),
+        (
+            "unknown fault kind",
+            faults_and_check(
+                "{ every: 1s..3s, pick: [cut, partition] }",
+                "[at_least_once]",
+            ),
+        ),
+        (
+            "unknown fixed fault",
+            faults_and_check(
+                "[{ at: 1s, fault: partition, target: p1 }]",
+                "[at_least_once]",
+            ),
+        ),
+        (
+            "fixed fault on an unknown key",
+            faults_and_check(
+                "[{ at: 1s, fault: cut, target: p1, lenght: 1s }]",
+                "[at_least_once]",
+            ),
+        ),
+        (
+            "no fault kind to pick",
+            faults_and_check("{ every: 1s..3s, pick: [] }", "[at_least_once]"),
+        ),
+        (
+            "workload filter with # inside",
+            traffic("filters: [maison/#/salon]"),
+        ),
+        (
+            "workload topic with a wildcard",
+            traffic("topics: [maison/+]"),
+        ),
+        ("no workload filters", traffic("filters: []")),
+        ("workload QoS 3", traffic("qos: [1, 3]")),
+        ("subscribe_qos 3", traffic("subscribe_qos: 3")),
+        (
+            "no publishers",
+            workload_with(
+                "publishers: 0, subscribers: 2, messages: 50",
+                "[]",
+                "[at_least_once]",
+            ),
+        ),
+        (
+            "no messages",
+            workload_with(
+                "publishers: 2, subscribers: 2, messages: 0",
+                "[]",
+                "[at_least_once]",
+            ),
+        ),
+        ("payload over 64 KiB", traffic("payload: [16, 100000]")),
+        ("keep_alive 0", traffic("keep_alive: 0")),
+        ("sessions misspelt", traffic("sessions: kep")),
+        ("unknown workload key", traffic("publisher: 3")),
+        (
+            "duration 0",
+            traffic("wills: false").replace("duration: 20s", "duration: 0s"),
+        ),
+    ];
+    // What only the loader can tell: a schema sees each value alone.
+    let loader_only = [
+        ("payload range backwards", traffic("payload: [64, 16]")),
+        (
+            "faults never within the duration",
+            faults_and_check("{ every: 30s..40s, pick: [cut] }", "[at_least_once]"),
+        ),
+        (
+            "fixed fault after the duration",
+            faults_and_check("[{ at: 25s, fault: cut, target: p1, length: 1s }]", "[at_least_once]"),
+        ),
+        (
+            "retained_latest without retained messages",
+            faults_and_check("[]", "[retained_latest]"),
+        ),
+        (
+            "shared subscription in a workload on 5.0",
+            traffic("filters: [\"$share/g/maison/#\"]"),
+        ),
+        (
+            "malformed shared subscription on 5.0",
+            with_step("a: { subscribe: { \"$share/g\": 1 } }"),
+        ),
+        (
+            "empty topic without a topic alias",
+            with_step("a: { publish: { topic: \"\" } }"),
+        ),
+        ("step for an undeclared client", with_step("b: { connect: {} }")),
+        (
+            "properties on 3.1.1",
+            "name: t\nversions: [3.1.1]\nclients: {a: {}}\nsteps:\n  - a: { publish: { topic: t, properties: { content_type: x } } }\n".to_owned(),
+        ),
     ];
     let v = validator();
     let mut wrong = Vec::new();
-    for (what, doc) in &cases {
-        if scenario::load_str(doc, Path::new("case.yaml")).is_ok() {
+    for (what, doc) in cases.iter().chain(&loader_only) {
+        if loads(doc) {
             wrong.push(format!("{what}: the loader takes it"));
         }
     }
-    for (what, doc) in cases.iter().chain(&schema_only) {
+    for (what, doc) in cases.iter() {
         if std::env::var_os("SHOW_SCHEMA_ERRORS").is_some() {
             eprintln!("{what}: {:?}", schema_errors(&v, &to_json(doc, what)));
         }
@@ -414,10 +693,10 @@ fn loader_and_schema_both_refuse_broken_documents() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// The broken files of the CLI tests: the schema flags each mistake it can
-/// see; the rest needs `gauntlet check`.
+/// The broken files of the CLI tests: the loader refuses each, and the
+/// schema flags each mistake it can see; the rest needs `gauntlet check`.
 #[test]
-fn schema_refuses_the_broken_fixtures() {
+fn loader_and_schema_refuse_the_broken_fixtures() {
     // Mistakes only the loader can see: a client that is not declared, and
     // `only` naming a version the scenario does not list.
     let semantic = ["unknown_client.yaml", "only_5_in_311.yaml"];
@@ -430,11 +709,14 @@ fn schema_refuses_the_broken_fixtures() {
         .map(|e| e.expect("entry").path())
         .collect();
     files.sort();
-    assert!(files.len() >= 12, "fixtures missing in {}", dir.display());
+    assert!(files.len() >= 17, "fixtures missing in {}", dir.display());
     let mut wrong = Vec::new();
     for f in &files {
         let name = f.file_name().and_then(|n| n.to_str()).expect("name");
         let text = std::fs::read_to_string(f).expect("reads");
+        if loads(&text) {
+            wrong.push(format!("{name}: the loader takes it"));
+        }
         if unparsable.contains(&name) {
             assert!(serde_saphyr::from_str::<Value>(&text).is_err(), "{name}");
             continue;

@@ -1,8 +1,11 @@
-//! `gauntlet check`: scenario files loaded and checked, not run.
+//! `gauntlet check`: every file `gauntlet run` would load — scripted
+//! scenarios and workloads — loaded and checked, not run; every mistake of
+//! each file on a line of its own.
 
 use std::path::PathBuf;
 
-use harness::suite::plan::load_suite;
+use harness::suite::plan::paths_or_default;
+use scenario::discover;
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
@@ -10,19 +13,29 @@ pub struct CheckArgs {
 }
 
 pub fn check(paths: &[PathBuf]) -> Result<bool, String> {
-    let entries = load_suite(paths)?;
     let mut ok = true;
-    for e in &entries {
-        match &e.scenario {
-            Ok(s) => println!(
-                "ok    {} ({} steps, {} versions)",
-                e.path.display(),
-                s.steps.len(),
-                s.versions.len()
-            ),
-            Err(err) => {
+    for path in discover::discover_any(&paths_or_default(paths))? {
+        let loaded = if discover::is_workload_file(&path) {
+            scenario::workload::load_file(&path).map(|w| {
+                format!(
+                    "workload: {} publishers, {} subscribers, {} messages, {} versions",
+                    w.workload.publishers,
+                    w.workload.subscribers,
+                    w.workload.messages,
+                    w.versions.len()
+                )
+            })
+        } else {
+            scenario::load_file(&path)
+                .map(|s| format!("{} steps, {} versions", s.steps.len(), s.versions.len()))
+        };
+        match loaded {
+            Ok(what) => println!("ok    {} ({what})", path.display()),
+            Err(errors) => {
                 ok = false;
-                println!("error {err}");
+                for e in errors.errors() {
+                    println!("error {e}");
+                }
             }
         }
     }

@@ -41,7 +41,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Which normative statements of each version the scenarios check.
     Coverage(coverage::CoverageArgs),
-    /// Check scenario files without running them.
+    /// Check scenario and workload files without running them; every
+    /// mistake of each file is listed at its file:line:column.
     Check(check::CheckArgs),
     // Text, not a doc comment: its indented examples are commands to
     // copy, which rustdoc would take for Rust to test.
@@ -49,9 +50,11 @@ enum Command {
     Schema,
 }
 
-const SCHEMA_ABOUT: &str = "Print the JSON Schema of the scenario format (draft 2020-12)";
+const SCHEMA_ABOUT: &str =
+    "Print the JSON Schema of the scenario and workload formats (draft 2020-12)";
 const SCHEMA_LONG_ABOUT: &str = "\
-Print the JSON Schema of the scenario format (draft 2020-12)
+Print the JSON Schema of the scenario and workload formats (draft 2020-12);
+a file with a top-level `workload:` key is read as a workload
 
 Editors with the YAML language server (VS Code's YAML extension,
 Neovim, Helix, ...) use it to complete keys, explain them and flag
@@ -59,15 +62,16 @@ mistakes while you type. Save it once:
 
     gauntlet schema > scenario.schema.json
 
-and put this comment on the first line of a scenario, with the path
-relative to the scenario file:
+and put this comment on the first line of a scenario or workload, with
+the path relative to that file:
 
     # yaml-language-server: $schema=../scenario.schema.json
 
 The schema catches unknown keys, wrong types, bad durations, unknown
-packet, reason code and property names; `gauntlet check` also checks
-what a schema cannot (that a step's client is declared, that `only`
-names a version the scenario runs on, ...).";
+packet, reason code, property, checker and fault names, malformed topic
+names and filters; `gauntlet check` also checks what a schema cannot
+(that a step's client is declared, that `only` names a version the
+scenario runs on, that a range is the right way round, ...).";
 
 /// Parses the command line, runs the command, and turns its answer into
 /// the exit code: 0 all passed, 1 something failed, 2 gauntlet could not do

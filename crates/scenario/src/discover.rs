@@ -2,14 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{LoadError, Scenario, VersionName};
+use crate::{LoadErrors, Scenario, VersionName};
 
 /// A scenario file, loaded or not.
 pub struct Entry {
     pub path: PathBuf,
     /// `conformance::qos1_flow`: the path under the suite root, `::`-joined.
     pub id: String,
-    pub scenario: Result<Scenario, LoadError>,
+    pub scenario: Result<Scenario, LoadErrors>,
 }
 
 impl Entry {
@@ -22,7 +22,7 @@ impl Entry {
 /// Every scripted scenario file (`.yaml`/`.yml`, not a workload) under
 /// each path (or the path itself), sorted.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    Ok(discover_all(paths)?
+    Ok(discover_any(paths)?
         .into_iter()
         .filter(|p| !is_workload_file(p))
         .collect())
@@ -30,7 +30,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 
 /// Every workload file under each path, sorted.
 pub fn discover_workloads(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    Ok(discover_all(paths)?
+    Ok(discover_any(paths)?
         .into_iter()
         .filter(|p| is_workload_file(p))
         .collect())
@@ -41,7 +41,9 @@ pub fn is_workload_file(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|t| crate::workload::is_workload(&t))
 }
 
-fn discover_all(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+/// Every scenario and workload file (`.yaml`/`.yml`) under each path (or
+/// the path itself), sorted.
+pub fn discover_any(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {

@@ -1,12 +1,19 @@
-//! Reading scenario files: YAML errors and semantic errors alike come out as
-//! `file:line:column: what was wrong`, never a panic.
+//! Reading scenario and workload files: the YAML becomes a tree of located
+//! nodes ([`crate::tree`]), the model is read from it ([`crate::de`]) and
+//! checked ([`crate::check`]). Every mistake of a file is reported, each as
+//! `file:line:column: what was wrong` at the value it is about; only broken
+//! YAML stops a file at its first error. Nothing here panics on bad input.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::spec;
-use crate::{ClientAction, NetworkAction, Scenario, SpecRefs, Step, VersionName};
+use serde::de::DeserializeOwned;
+
+use crate::check::{self, Problems};
+use crate::de::{from_node, DeError};
+use crate::tree::{self, Node};
+use crate::workload::Workload;
+use crate::Scenario;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadError {
@@ -36,42 +43,218 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
-        file: path.to_owned(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read: {e}"),
-    })?;
-    load_str(&text, path)
+/// Every mistake of one file, in the order they appear in it (never
+/// empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadErrors(Vec<LoadError>);
+
+impl LoadErrors {
+    pub fn errors(&self) -> &[LoadError] {
+        &self.0
+    }
+}
+
+impl From<LoadError> for LoadErrors {
+    fn from(e: LoadError) -> LoadErrors {
+        LoadErrors(vec![e])
+    }
+}
+
+/// One error a line, each `file:line:column: message`.
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}
+
+fn read(path: &Path) -> Result<String, LoadErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        LoadErrors::from(LoadError {
+            file: path.to_owned(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {e}"),
+        })
+    })
+}
+
+/// Loads and checks a scenario file.
+pub fn load_file(path: &Path) -> Result<Scenario, LoadErrors> {
+    load_str(&read(path)?, path)
 }
 
 /// Parses and checks a scenario; `path` is only used in errors.
-pub fn load_str(text: &str, path: &Path) -> Result<Scenario, LoadError> {
-    let scenario: Scenario = parse_yaml(text, path)?;
-    check(&scenario).map_err(|(line, column, message)| LoadError {
+pub fn load_str(text: &str, path: &Path) -> Result<Scenario, LoadErrors> {
+    load_document(text, path, scenario_unit, check::scenario)
+}
+
+/// Loads and checks a workload file.
+pub fn load_workload_file(path: &Path) -> Result<Workload, LoadErrors> {
+    load_workload_str(&read(path)?, path)
+}
+
+/// Parses and checks a workload; `path` is only used in errors.
+pub fn load_workload_str(text: &str, path: &Path) -> Result<Workload, LoadErrors> {
+    load_document(text, path, workload_unit, check::workload)
+}
+
+/// A scenario's steps and clients are read whole or not at all: a step
+/// missing a broken field would be judged as another step.
+fn scenario_unit(root: &Node, path: &[usize]) -> usize {
+    let top = path
+        .first()
+        .and_then(|&i| root.entries().get(i))
+        .map(|(k, _)| k.text.as_str());
+    match top {
+        Some("steps" | "clients") => path.len().min(2),
+        _ => path.len(),
+    }
+}
+
+/// A fixed fault is read whole or not at all, for the same reason.
+fn workload_unit(root: &Node, path: &[usize]) -> usize {
+    match path.first().and_then(|&i| root.entries().get(i)) {
+        Some((k, v)) if k.text == "faults" && !v.items().is_empty() => path.len().min(2),
+        _ => path.len(),
+    }
+}
+
+/// Reads a document of type `T`, then judges it with `judge` when it
+/// could be read. `unit` says how much of the document to leave out after
+/// an error (given the way to the offending node, how many of its first
+/// steps name the part to leave out), so that reading goes on and finds
+/// the other mistakes.
+fn load_document<T: DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    unit: impl Fn(&Node, &[usize]) -> usize,
+    judge: impl Fn(&mut Problems, &T, &Read),
+) -> Result<T, LoadErrors> {
+    let root = tree::parse(text).map_err(|e| LoadErrors::from(yaml_error(&e, path)))?;
+    let (value, errors, read) = read_recovering::<T>(&root, unit);
+    let stopped = errors.len() >= MAX_ERRORS;
+    let mut problems = Problems::default();
+    problems
+        .list
+        .extend(errors.into_iter().map(|e| (e.pos, e.message)));
+    if let Some(v) = &value {
+        judge(
+            &mut problems,
+            v,
+            &Read {
+                written: &root,
+                read: &read,
+            },
+        );
+    }
+    let mut list = problems.list;
+    list.sort();
+    list.dedup();
+    let error = |line, column, message| LoadError {
         file: path.to_owned(),
         line,
         column,
         message,
-    })?;
-    Ok(scenario)
+    };
+    if stopped {
+        let more = format!("and maybe more: reading stopped after {MAX_ERRORS} mistakes");
+        list.push((crate::tree::Pos::UNKNOWN, more));
+    }
+    match value {
+        Some(v) if list.is_empty() => Ok(v),
+        // Not read, yet nothing said why: cannot happen, but a document
+        // that did not load is never a success.
+        _ if list.is_empty() => Err(error(0, 0, "the document could not be read".into()).into()),
+        _ => Err(LoadErrors(
+            list.into_iter()
+                .map(|(pos, message)| error(pos.line, pos.column, message))
+                .collect(),
+        )),
+    }
+}
+
+/// Past this many, reading a document stops: each one costs a reading of
+/// the whole document, and no one fixes a thousand at once.
+const MAX_ERRORS: usize = 100;
+
+/// A document as written, and as far as it could be read: the model was
+/// read from `read`, so its lists and maps line up with the model's; what
+/// had to be left out is only in `written`.
+pub(crate) struct Read<'t> {
+    pub written: &'t Node,
+    pub read: &'t Node,
+}
+
+/// Reads `T` from `root`; after each error, leaves out the part of the
+/// document it is in (see `unit`) and reads again, until it reads or
+/// nothing is left to leave out. A required key left out this way is not
+/// reported missing: the error that made it go was. Gives what it could
+/// read, the errors, and the document it read from.
+fn read_recovering<T: DeserializeOwned>(
+    root: &Node,
+    unit: impl Fn(&Node, &[usize]) -> usize,
+) -> (Option<T>, Vec<DeError>, Node) {
+    let mut work = root.clone();
+    let mut errors = Vec::new();
+    let mut left_out: Vec<(u32, String)> = Vec::new();
+    loop {
+        let e = match from_node::<T>(&work) {
+            Ok(v) => return (Some(v), errors, work),
+            Err(e) => e,
+        };
+        let ours = match (e.node, e.missing) {
+            (Some(node), Some(field)) => left_out.contains(&(node, field.to_owned())),
+            _ => false,
+        };
+        let node = e.node;
+        if !ours {
+            errors.push(e);
+            if errors.len() >= MAX_ERRORS {
+                return (None, errors, work);
+            }
+        }
+        let path = node.and_then(|id| work.path_to(id)).unwrap_or_default();
+        if path.is_empty() {
+            return (None, errors, work);
+        }
+        let keep = unit(&work, &path).clamp(1, path.len());
+        match work.remove(&path[..keep]) {
+            Some(removed) => {
+                if let Some(key) = removed.key {
+                    left_out.push((removed.parent, key));
+                }
+            }
+            None => return (None, errors, work),
+        }
+    }
+}
+
+fn yaml_error(e: &serde_saphyr::Error, path: &Path) -> LoadError {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    LoadError {
+        file: path.to_owned(),
+        line,
+        column,
+        message: first_line_without_location(&e.without_snippet().to_string()),
+    }
 }
 
 /// Any YAML document into `T`, with errors at file:line:column.
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, LoadError> {
-    serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        LoadError {
-            file: path.to_owned(),
-            line,
-            column,
-            message: first_line_without_location(&e.without_snippet().to_string()),
-        }
-    })
+/// For files other than scenarios and workloads (broker profiles,
+/// baselines): the first error stops it.
+pub fn parse_yaml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, LoadError> {
+    serde_saphyr::from_str(text).map_err(|e| yaml_error(&e, path))
 }
 
 /// serde-saphyr's message starts with "error: line L column C: "; the
@@ -105,273 +288,52 @@ fn explain(message: &str) -> String {
     format!("{message}: {hint}")
 }
 
-type Problem = (u64, u64, String);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn check(s: &Scenario) -> Result<(), Problem> {
-    let nowhere = |m: String| (0, 0, m);
-    if s.name.trim().is_empty() {
-        return Err(nowhere("`name` is empty".into()));
-    }
-    if s.versions.is_empty() {
-        return Err(nowhere("`versions` is empty: list 3.1.1, 5 or both".into()));
-    }
-    let mut seen = BTreeSet::new();
-    for v in &s.versions {
-        if !seen.insert(v) {
-            return Err(nowhere(format!("version {v} is listed twice")));
+    fn errors(text: &str) -> Vec<String> {
+        match load_str(text, Path::new("t.yaml")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors().iter().map(|e| e.to_string()).collect(),
         }
     }
-    check_spec(&s.spec, &s.versions)?;
-    for r in &s.requires {
-        if !crate::capability::is_known(&r.value) {
-            return Err((
-                r.referenced.line(),
-                r.referenced.column(),
-                format!(
-                    "unknown capability {:?} in `requires`; known: {}",
-                    r.value,
-                    crate::capability::names()
-                ),
-            ));
-        }
-    }
-    if let Err(e) = s.broker.validate() {
-        return Err(nowhere(format!("broker: {e}")));
-    }
-    if s.clients.is_empty() {
-        return Err(nowhere("`clients` is empty".into()));
-    }
-    for (name, c) in &s.clients {
-        crate::props::build(&c.properties).map_err(|e| nowhere(format!("client {name}: {e}")))?;
-        if let Some(w) = &c.will {
-            check_will(w).map_err(|e| nowhere(format!("client {name}: {e}")))?;
-        }
-    }
-    for name in s.clients.keys() {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(nowhere(format!(
-                "client name {name:?}: use letters, digits, - and _"
-            )));
-        }
-        if matches!(
-            name.as_str(),
-            "wait" | "network" | "broker" | "only" | "spec" | "advisory"
-        ) {
-            return Err(nowhere(format!("client name {name:?} is a step keyword")));
-        }
-    }
-    if s.steps.is_empty() {
-        return Err(nowhere("`steps` is empty".into()));
-    }
-    let known = |name: &str| s.clients.contains_key(name);
-    for step in &s.steps {
-        let at = |m: String| (step.referenced.line(), step.referenced.column(), m);
-        let unknown = |name: &str| {
-            at(format!(
-                "unknown client {name:?}; the clients are: {}",
-                s.clients.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-        };
-        match &step.value {
-            Step::Client {
-                name,
-                action,
-                only,
-                spec,
-                advisory,
-            } => {
-                if !known(name) {
-                    return Err(unknown(name));
-                }
-                if let Some(v) = only {
-                    if !s.versions.contains(v) {
-                        return Err(at(format!(
-                            "`only: {v}` but the scenario does not run on {v}"
-                        )));
-                    }
-                }
-                check_action(action).map_err(at)?;
-                let runs_on = match only {
-                    Some(v) => std::slice::from_ref(v),
-                    None => s.versions.as_slice(),
-                };
-                check_spec(spec, runs_on)?;
-                if let Some(a) = advisory {
-                    if a.rule.trim().is_empty() {
-                        return Err(at("`advisory` needs its `rule`".into()));
-                    }
-                    if a.readings.len() == 1 {
-                        return Err(at(
-                            "`advisory` readings: give each reading (two or more), or none".into(),
-                        ));
-                    }
-                }
-            }
-            Step::Network(action) => {
-                let name = match action {
-                    NetworkAction::Cut(n)
-                    | NetworkAction::Heal(n)
-                    | NetworkAction::Stall(n)
-                    | NetworkAction::Resume(n)
-                    | NetworkAction::Reset(n)
-                    | NetworkAction::Latency { client: n, .. }
-                    | NetworkAction::Loss { client: n, .. } => n,
-                };
-                if !known(name) {
-                    return Err(unknown(name));
-                }
-            }
-            Step::Wait(_) | Step::Broker(_) => {}
-        }
-    }
-    Ok(())
-}
 
-/// Spec ids (a file's or a step's) must each name a statement of a version
-/// they can apply to, among `versions` (those the file or step runs on).
-fn check_spec(refs: &SpecRefs, versions: &[VersionName]) -> Result<(), Problem> {
-    for (version, id) in &refs.entries {
-        let at = |m: String| (id.referenced.line(), id.referenced.column(), m);
-        if let Some(v) = version {
-            if !versions.contains(v) {
-                return Err(at(format!(
-                    "spec ids for {v}, but this does not run on {v}"
-                )));
-            }
-        }
-        let candidates: Vec<VersionName> = match version {
-            Some(v) => vec![*v],
-            None => versions.to_vec(),
-        };
-        let known = candidates
-            .iter()
-            .any(|v| spec::statement(v.protocol(), &id.value).is_some());
-        if !known {
-            let listed: Vec<String> = candidates.iter().map(|v| v.to_string()).collect();
-            return Err(at(format!(
-                "{:?} is not a normative statement of MQTT {} (see spec/*.tsv)",
-                id.value,
-                listed.join(" or ")
-            )));
-        }
+    #[test]
+    fn reading_goes_on_after_a_mistake() {
+        let text = "name: t\nclients:\n  a: { keep_alive: soon }\n  b: {}\nsteps:\n  \
+                    - a: { publish: { topic: [t] } }\n  - b: { publish: { topic: a/+ } }\n  \
+                    - c: { connect: {} }\n";
+        let found = errors(text);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        // In the order of the file, each at its value.
+        assert!(found[0].starts_with("t.yaml:3:20: expected a whole number"));
+        assert!(found[1].starts_with("t.yaml:6:28: expected a string, found a list"));
+        assert!(found[2].starts_with("t.yaml:7:28: publish: topic name \"a/+\""));
+        assert!(found[3].starts_with("t.yaml:8:5: unknown client \"c\""));
+        // `topic` was left out with its step, not reported missing.
+        assert!(
+            !found.iter().any(|e| e.contains("missing field")),
+            "{found:#?}"
+        );
+        // Client `a` did not load, but its steps still name a client.
+        assert!(!found.iter().any(|e| e.contains("unknown client \"a\"")));
     }
-    Ok(())
-}
 
-/// Property names and values must be known before the run reaches them.
-fn check_expected_properties(
-    what: &str,
-    props: &std::collections::BTreeMap<String, super::values::Match<serde_value::Value>>,
-) -> Result<(), String> {
-    for (name, m) in props {
-        let known =
-            crate::props::names().contains(&name.as_str()) || name == "subscription_identifier";
-        if !known {
-            return Err(format!(
-                "{what}: unknown property {name:?}; known: {}",
-                crate::props::names().join(", ")
-            ));
-        }
-        if let super::values::Match::Is(v) = m {
-            crate::props::parse(name, v).map_err(|e| format!("{what}: {e}"))?;
-        }
+    #[test]
+    fn a_broken_yaml_stops_at_its_first_error() {
+        let found = errors("name: t\nclients: {a: {}\nsteps: [\n");
+        assert_eq!(found.len(), 1, "{found:#?}");
     }
-    Ok(())
-}
 
-fn check_will(w: &crate::WillSpec) -> Result<(), String> {
-    if w.qos > 2 {
-        return Err(format!("will: QoS {} is not 0, 1 or 2", w.qos));
+    #[test]
+    fn a_flood_of_mistakes_is_cut_short() {
+        let mut text = String::from("name: t\nclients: {a: {}}\nsteps:\n");
+        for _ in 0..300 {
+            text.push_str("  - a: { publish: { topic: t, qos: x } }\n");
+        }
+        let found = errors(&text);
+        assert_eq!(found.len(), MAX_ERRORS + 1);
+        assert!(found[MAX_ERRORS].ends_with("reading stopped after 100 mistakes"));
     }
-    crate::props::build(&w.properties)
-        .map(|_| ())
-        .map_err(|e| format!("will: {e}"))
-}
-
-fn check_action(action: &ClientAction) -> Result<(), String> {
-    let qos = |q: u8, what: &str| {
-        if q > 2 {
-            Err(format!(
-                "{what}: QoS {q} is not 0, 1 or 2 (send raw bytes to test invalid QoS)"
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    if let ClientAction::Expect(e) = action {
-        match &e.packet {
-            crate::PacketMatch::Publish(m) => {
-                check_expected_properties("expect publish", &m.properties)?
-            }
-            crate::PacketMatch::ConnAck(m) => {
-                check_expected_properties("expect connack", &m.properties)?
-            }
-            _ => {}
-        }
-    }
-    match action {
-        ClientAction::Publish(p) => {
-            qos(p.qos, "publish")?;
-            crate::props::build(&p.properties).map_err(|e| format!("publish: {e}"))?;
-            if p.qos == 0 && p.id.is_some() {
-                return Err("publish: a QoS 0 PUBLISH has no packet id".into());
-            }
-            if p.await_ack && p.qos == 0 {
-                return Err("publish: `await` needs QoS 1 or 2".into());
-            }
-        }
-        ClientAction::Subscribe(sub) => {
-            for (f, o) in &sub.filters {
-                qos(o.qos, &format!("subscribe {f:?}"))?;
-                if o.retain_handling > 2 {
-                    return Err(format!("subscribe {f:?}: retain_handling is 0, 1 or 2"));
-                }
-            }
-            if let Some(expect) = &sub.expect {
-                if expect.len() != sub.filters.len() {
-                    return Err(format!(
-                        "subscribe: `expect` lists {} reason codes for {} filters",
-                        expect.len(),
-                        sub.filters.len()
-                    ));
-                }
-            }
-        }
-        ClientAction::Connect(c) => {
-            crate::props::build(&c.properties).map_err(|e| format!("connect: {e}"))?;
-            if let Some(w) = &c.will {
-                check_will(w)?;
-            }
-            if let Some(m) = &c.expect {
-                check_expected_properties("connect expect", &m.properties)?;
-            }
-            if let Some(hex) = &c.raw {
-                super::values::parse_hex(hex)?;
-                // The raw bytes are the whole CONNECT: fields would be ignored.
-                let fields = c.clean_start.is_some()
-                    || c.keep_alive.is_some()
-                    || c.session_expiry.is_some()
-                    || c.client_id.is_some()
-                    || c.username.is_some()
-                    || c.password.is_some()
-                    || c.will.is_some()
-                    || !c.properties.is_empty();
-                if fields {
-                    return Err(
-                        "connect: `raw` is sent as it is; it cannot be combined with CONNECT fields"
-                            .into(),
-                    );
-                }
-            }
-        }
-        ClientAction::Send(crate::SendStep::Raw(hex)) => {
-            super::values::parse_hex(hex)?;
-        }
-        _ => {}
-    }
-    Ok(())
 }

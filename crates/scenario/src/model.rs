@@ -7,8 +7,8 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_saphyr::Spanned;
 
+use super::located::Located;
 use super::steps::{BrokerAction, ClientAction, Step};
 use super::values::{Dur, DurRange, Payload, Rate};
 
@@ -96,7 +96,7 @@ pub struct Scenario {
     /// Capabilities the broker needs beyond what every broker must (see
     /// `crate::capability`); a run on a broker without one is skipped.
     #[serde(default)]
-    pub requires: Vec<Spanned<String>>,
+    pub requires: Vec<Located<String>>,
     /// Default deadline of `expect` steps (5s unless given).
     #[serde(default)]
     pub timeout: Option<Dur>,
@@ -106,7 +106,7 @@ pub struct Scenario {
     #[serde(default)]
     pub broker: reference_broker::Config,
     pub clients: BTreeMap<String, ClientSpec>,
-    pub steps: Vec<Spanned<Step>>,
+    pub steps: Vec<Located<Step>>,
 }
 
 impl Scenario {
@@ -189,7 +189,7 @@ impl Scenario {
 #[derive(Clone, Debug, Default)]
 pub struct SpecRefs {
     /// Each id with the version it is from (`None`: every version run).
-    pub entries: Vec<(Option<VersionName>, Spanned<String>)>,
+    pub entries: Vec<(Option<VersionName>, Located<String>)>,
 }
 
 impl SpecRefs {
@@ -216,7 +216,7 @@ impl<'de> Deserialize<'de> for SpecRefs {
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<SpecRefs, A::Error> {
                 let mut entries = Vec::new();
-                while let Some(id) = seq.next_element::<Spanned<String>>()? {
+                while let Some(id) = seq.next_element::<Located<String>>()? {
                     entries.push((None, id));
                 }
                 Ok(SpecRefs { entries })
@@ -224,7 +224,7 @@ impl<'de> Deserialize<'de> for SpecRefs {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SpecRefs, A::Error> {
                 let mut entries = Vec::new();
                 while let Some(v) = map.next_key::<VersionName>()? {
-                    for id in map.next_value::<Vec<Spanned<String>>>()? {
+                    for id in map.next_value::<Vec<Located<String>>>()? {
                         entries.push((Some(v), id));
                     }
                 }

@@ -255,6 +255,33 @@ pub struct SubOptions {
     pub retain_handling: u8,
 }
 
+/// A filter's QoS (`1`) or its options (`{qos: 1, no_local: true}`).
+struct Options(SubOptions);
+
+impl<'de> Deserialize<'de> for Options {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Options, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Options;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a QoS (0, 1, 2) or options {qos, no_local, retain_as_published, retain_handling}")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Options, E> {
+                let qos = u8::try_from(n)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))?;
+                Ok(Options(SubOptions {
+                    qos,
+                    ..SubOptions::default()
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Options, A::Error> {
+                SubOptions::deserialize(de::value::MapAccessDeserializer::new(map)).map(Options)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 impl<'de> Deserialize<'de> for SubscribeStep {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SubscribeStep, D::Error> {
         struct V;
@@ -270,20 +297,7 @@ impl<'de> Deserialize<'de> for SubscribeStep {
                         "id" => s.id = Some(map.next_value()?),
                         "expect" => s.expect = Some(map.next_value()?),
                         _ => {
-                            let v: serde_value::Value = map.next_value()?;
-                            let options = match v {
-                                serde_value::Value::Map(_) => {
-                                    SubOptions::deserialize(v).map_err(de::Error::custom)?
-                                }
-                                other => SubOptions {
-                                    qos: u8::deserialize(other).map_err(|_| {
-                                        de::Error::custom(format!(
-                                            "filter {key:?}: expected a QoS (0, 1, 2) or options"
-                                        ))
-                                    })?,
-                                    ..SubOptions::default()
-                                },
-                            };
+                            let Options(options) = map.next_value()?;
                             s.filters.push((key, options));
                         }
                     }
@@ -466,6 +480,35 @@ impl PacketMatch {
     }
 }
 
+/// A key of `expect: {..}`: a packet name, `within` or `unordered`; an
+/// unknown one is refused as the key is read, so the error names it.
+enum ExpectKey {
+    Within,
+    Unordered,
+    Packet(&'static str),
+}
+
+impl<'de> Deserialize<'de> for ExpectKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ExpectKey, D::Error> {
+        let key = String::deserialize(d)?;
+        match key.as_str() {
+            "within" => Ok(ExpectKey::Within),
+            "unordered" => Ok(ExpectKey::Unordered),
+            other => match PACKET_NAMES.iter().find(|n| **n == other) {
+                Some(name) => Ok(ExpectKey::Packet(name)),
+                None => {
+                    let mut names = PACKET_NAMES.to_vec();
+                    names.extend(["within", "unordered"]);
+                    Err(de::Error::custom(format!(
+                        "unknown packet {other:?}; expected one of {}",
+                        names.join(", ")
+                    )))
+                }
+            },
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for ExpectStep {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ExpectStep, D::Error> {
         struct V;
@@ -485,21 +528,24 @@ impl<'de> Deserialize<'de> for ExpectStep {
                 let mut packet = None;
                 let mut within = None;
                 let mut unordered = false;
-                while let Some(key) = map.next_key::<String>()? {
-                    if key == "within" {
-                        within = Some(map.next_value()?);
-                        continue;
-                    }
-                    if key == "unordered" {
-                        unordered = map.next_value()?;
-                        continue;
-                    }
+                while let Some(key) = map.next_key::<ExpectKey>()? {
+                    let name = match key {
+                        ExpectKey::Within => {
+                            within = Some(map.next_value()?);
+                            continue;
+                        }
+                        ExpectKey::Unordered => {
+                            unordered = map.next_value()?;
+                            continue;
+                        }
+                        ExpectKey::Packet(name) => name,
+                    };
                     if packet.is_some() {
                         return Err(de::Error::custom(format!(
-                            "expect one packet per step; {key:?} is a second one"
+                            "expect one packet per step; {name:?} is a second one"
                         )));
                     }
-                    packet = Some(match key.as_str() {
+                    packet = Some(match name {
                         "connack" => PacketMatch::ConnAck(map.next_value()?),
                         "publish" => PacketMatch::Publish(map.next_value()?),
                         "puback" => PacketMatch::PubAck(map.next_value()?),
@@ -509,21 +555,9 @@ impl<'de> Deserialize<'de> for ExpectStep {
                         "suback" => PacketMatch::SubAck(map.next_value()?),
                         "unsuback" => PacketMatch::UnsubAck(map.next_value()?),
                         "disconnect" => PacketMatch::Disconnect(map.next_value()?),
-                        "pingresp" => {
+                        _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                             PacketMatch::PingResp
-                        }
-                        other => {
-                            let mut names = PACKET_NAMES.to_vec();
-                            names.extend(["within", "unordered"]);
-                            return Err(de::Error::unknown_field(other, &[])).map_err(
-                                |_: A::Error| {
-                                    de::Error::custom(format!(
-                                        "unknown packet {other:?}; expected one of {}",
-                                        names.join(", ")
-                                    ))
-                                },
-                            );
                         }
                     });
                 }

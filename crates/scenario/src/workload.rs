@@ -62,11 +62,35 @@ pub struct Network {
     pub latency: Option<DurRange>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+/// `{every, length, pick}` draws faults from the seed; a list fixes them.
+#[derive(Clone, Debug)]
 pub enum Faults {
     Random(FaultSpec),
     Fixed(Vec<FixedFault>),
+}
+
+// By hand rather than `untagged`: told apart by their shape, each form's
+// own errors (an unknown fault kind, a misspelt key) reach the author with
+// their place instead of "no variant matched".
+impl<'de> Deserialize<'de> for Faults {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Faults, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Faults;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("{every: 2s..6s, length: 500ms..3s, pick: [cut, ...]} or a list of {at, fault, target, length}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Faults, A::Error> {
+                FaultSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Faults::Random)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Faults, A::Error> {
+                Vec::<FixedFault>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(Faults::Fixed)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `{at: 3.2s, fault: cut, target: p1, length: 2s}`; `target` is absent for
@@ -113,6 +137,27 @@ pub enum FaultKind {
     Latency,
     /// The broker crashes and restarts with its store.
     BrokerRestart,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 5] = [
+        FaultKind::Cut,
+        FaultKind::Stall,
+        FaultKind::Reset,
+        FaultKind::Latency,
+        FaultKind::BrokerRestart,
+    ];
+
+    /// As a workload writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Cut => "cut",
+            FaultKind::Stall => "stall",
+            FaultKind::Reset => "reset",
+            FaultKind::Latency => "latency",
+            FaultKind::BrokerRestart => "broker_restart",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -236,88 +281,12 @@ impl Workload {
         need.dedup();
         need
     }
-
-    /// Checks what the types cannot.
-    pub fn validate(&self) -> Result<(), String> {
-        let t = &self.workload;
-        if t.publishers == 0 || t.subscribers == 0 {
-            return Err("workload: at least one publisher and one subscriber".into());
-        }
-        if t.filters.is_empty() || t.topics.is_empty() || t.qos.is_empty() {
-            return Err("workload: filters, topics and qos must not be empty".into());
-        }
-        if t.qos.iter().chain([&t.subscribe_qos]).any(|&q| q > 2) {
-            return Err("workload: QoS is 0, 1 or 2".into());
-        }
-        for f in &t.filters {
-            protocol::topic::validate_filter(f, false)
-                .map_err(|e| format!("workload: filter {f:?}: {e}"))?;
-        }
-        for topic in &t.topics {
-            protocol::topic::validate_name(topic)
-                .map_err(|e| format!("workload: topic {topic:?}: {e}"))?;
-        }
-        if t.payload.0 > t.payload.1 || t.payload.1 > 64 * 1024 {
-            return Err("workload: payload is [min, max] bytes, at most 64 KiB".into());
-        }
-        if t.keep_alive == 0 {
-            return Err("workload: keep_alive must be at least 1 s (it detects cut links)".into());
-        }
-        match &self.faults {
-            Some(Faults::Random(f)) => {
-                if f.pick.is_empty() {
-                    return Err("faults: pick at least one kind".into());
-                }
-                if f.every.min.millis() == 0 {
-                    return Err("faults: every must be more than 0".into());
-                }
-            }
-            Some(Faults::Fixed(list)) => {
-                let mut names = self.publisher_names();
-                names.extend(self.subscriber_names());
-                names.push("w".into());
-                for f in list {
-                    match (&f.target, f.fault) {
-                        (Some(_), FaultKind::BrokerRestart) => {
-                            return Err("faults: broker_restart takes no target".into())
-                        }
-                        (None, k) if k != FaultKind::BrokerRestart => {
-                            return Err(format!("faults: {k:?} needs a target"))
-                        }
-                        (Some(t), _) if !names.contains(t) => {
-                            return Err(format!(
-                                "faults: unknown target {t:?} (clients are {})",
-                                names.join(", ")
-                            ))
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            None => {}
-        }
-        for c in &self.check {
-            if c.parse::<Check>().is_err() {
-                return Err(format!("check: unknown checker {c:?}"));
-            }
-        }
-        self.broker.validate().map_err(|e| format!("broker: {e}"))
-    }
 }
 
-/// Loads and checks a workload file; errors name file:line:column (or the
-/// file, for what only the whole document can tell).
-pub fn load_file(path: &std::path::Path) -> Result<Workload, crate::LoadError> {
-    let problem = |message: String| crate::LoadError {
-        file: path.to_owned(),
-        line: 0,
-        column: 0,
-        message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| problem(format!("cannot read: {e}")))?;
-    let w: Workload = crate::load::parse_yaml(&text, path)?;
-    w.validate().map_err(problem)?;
-    Ok(w)
+/// Loads and checks a workload file; every mistake is reported at
+/// file:line:column (see [`crate::load`]).
+pub fn load_file(path: &std::path::Path) -> Result<Workload, crate::LoadErrors> {
+    crate::load::load_workload_file(path)
 }
 
 /// Is this YAML text a workload (it has a top-level `workload:` key)?

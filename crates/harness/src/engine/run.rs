@@ -182,9 +182,9 @@ impl<'a, B: Backend> Runner<'a, B> {
                 }
             }
             let text = step_text(&step.value);
-            *current = (i + 1, step.referenced.line(), text.clone());
-            progress.set_step(i + 1, step.referenced.line(), &text);
-            self.step = (i + 1, step.referenced.line());
+            *current = (i + 1, step.at.line(), text.clone());
+            progress.set_step(i + 1, step.at.line(), &text);
+            self.step = (i + 1, step.at.line());
             self.world
                 .log("runner", Kind::Step(format!("step {}: {text}", i + 1)));
             let advised = self.advisories.len();
@@ -212,7 +212,7 @@ impl<'a, B: Backend> Runner<'a, B> {
                 self.world.log("runner", Kind::Failed(message.clone()));
                 return Outcome::Failed(Failure {
                     step: i + 1,
-                    line: step.referenced.line(),
+                    line: step.at.line(),
                     step_text: text,
                     message,
                 });

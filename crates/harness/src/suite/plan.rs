@@ -127,7 +127,10 @@ impl<'a> Plan<'a> {
 
     fn load_error(&mut self, id: &str, path: &Path, message: &str) {
         self.load_errors += 1;
-        eprintln!("error: {message}");
+        // One line per mistake of the file, each marked.
+        for line in message.lines() {
+            eprintln!("error: {line}");
+        }
         self.records.push(Record::load_error(id, path, message));
     }
 

@@ -1,7 +1,9 @@
 //! A JSON Schema (draft 2020-12) of the scenario format, for editors: with
 //! `# yaml-language-server: $schema=scenario.schema.json` at the top of a
-//! scenario, the YAML language server completes keys, shows what each does
-//! and flags most mistakes while typing.
+//! scenario or a workload, the YAML language server completes keys, shows
+//! what each does and flags most mistakes while typing. One schema serves
+//! both kinds of file: a document with a top-level `workload:` key is read
+//! as a workload, any other as a scripted scenario.
 //!
 //! Written by hand: the scenario types deserialize with custom code (steps
 //! are single-key maps, durations are strings with units, reason codes are
@@ -20,10 +22,12 @@ use crate::values::reason_names;
 mod broker;
 mod properties;
 mod steps;
+mod workload;
 
 use broker::*;
 use properties::*;
 use steps::*;
+use workload::*;
 
 const DURATION: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|min)$";
 const DURATION_RANGE: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|min)(\.\.[0-9]+(\.[0-9]+)?(ms|s|m|min))?$";
@@ -31,11 +35,34 @@ const DURATION_RANGE: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|min)(\.\.[0-9]+(\.[0-9]
 const HEX: &str = r"^\s*([0-9A-Fa-f]\s*[0-9A-Fa-f]\s*)*$";
 const CLIENT_NAME: &str = r"^(?!(wait|network|broker|only|spec|advisory)$)[A-Za-z0-9_-]+$";
 
-/// The JSON Schema of a scenario file.
+/// Topic filters: levels split by `/`, `+` a whole level, `#` alone in
+/// the last one (shared subscriptions and length are left to the loader).
+const TOPIC_FILTER: &str = r"^(?:(?:\+|[^/+#]*)/)*(?:\+|#|[^/+#]*)$";
+/// Topic names: no wildcards.
+const TOPIC_NAME: &str = r"^[^+#]*$";
+
+/// The JSON Schema of a scenario or workload file.
 pub fn scenario_schema() -> Value {
+    let mut defs = defs();
+    if let Value::Object(d) = &mut defs {
+        d.insert("scenarioFile".into(), scenario_file());
+        d.insert("workloadFile".into(), workload_file());
+    }
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "gauntlet scenario",
+        "title": "gauntlet scenario or workload",
+        "description": "A gauntlet file: a scripted scenario (clients and the steps that drive them and check what they receive), or, with a top-level `workload:` key, a workload (generated traffic under faults, judged by checkers). Check a file with `gauntlet check FILE`.",
+        "type": "object",
+        "if": { "type": "object", "required": ["workload"] },
+        "then": { "$ref": "#/$defs/workloadFile" },
+        "else": { "$ref": "#/$defs/scenarioFile" },
+        "$defs": defs,
+    })
+}
+
+/// A scripted scenario.
+fn scenario_file() -> Value {
+    json!({
         "description": "An MQTT scenario for gauntlet: clients, a reference broker and a simulated network, and the steps that drive them and check what they receive. Check a file with `gauntlet check FILE`.",
         "type": "object",
         "additionalProperties": false,
@@ -104,7 +131,6 @@ pub fn scenario_schema() -> Value {
                 "items": { "$ref": "#/$defs/step" },
             },
         },
-        "$defs": defs(),
     })
 }
 
@@ -208,10 +234,30 @@ fn defs() -> Value {
     put(
         "packetId",
         json!({
-            "description": "A packet identifier, 1 to 65535 (0 is not valid MQTT, but can be sent to see what the broker does).",
+            "description": "A packet identifier, 1 to 65535 (to send 0, which is not valid MQTT, write the packet as raw bytes).",
             "type": "integer",
-            "minimum": 0,
+            "minimum": 1,
             "maximum": 65535,
+        }),
+    );
+    put(
+        "topicName",
+        json!({
+            "description": "A topic name: at least one character, no wildcards (+ or #) [MQTT-4.7.0-1, MQTT-4.7.3-1].",
+            "type": ["string", "number"],
+            "minLength": 1,
+            "maxLength": 65535,
+            "pattern": TOPIC_NAME,
+        }),
+    );
+    put(
+        "topicFilter",
+        json!({
+            "description": "A topic filter: levels split by /, where + fills a whole level and # is alone in the last one (maison/+/temperature, maison/#); in 5.0, $share/GROUP/FILTER is a shared subscription [MQTT-4.7.1-1, MQTT-4.7.1-2, MQTT-4.7.3-1, MQTT-4.8.2-1, MQTT-4.8.2-2].",
+            "type": ["string", "number"],
+            "minLength": 1,
+            "maxLength": 65535,
+            "pattern": TOPIC_FILTER,
         }),
     );
     put(
@@ -241,7 +287,7 @@ fn defs() -> Value {
             "additionalProperties": false,
             "required": ["topic"],
             "properties": {
-                "topic": { "description": "Topic of the will message.", "$ref": "#/$defs/text" },
+                "topic": { "description": "Topic of the will message.", "$ref": "#/$defs/topicName" },
                 "payload": { "$ref": "#/$defs/payload" },
                 "qos": { "$ref": "#/$defs/qos", "default": 0 },
                 "retain": { "description": "Publish the will as a retained message.", "type": "boolean", "default": false },
@@ -286,7 +332,7 @@ fn defs() -> Value {
             "type": ["object", "null"],
             "additionalProperties": false,
             "properties": {
-                "topic": { "description": "The topic name.", "$ref": "#/$defs/matchText" },
+                "topic": { "description": "The topic name (\"\" in 5.0 when a Topic Alias stands for it).", "$ref": "#/$defs/matchTopic" },
                 "payload": { "description": "The payload.", "$ref": "#/$defs/matchPayload" },
                 "qos": { "description": "The QoS of the delivery.", "$ref": "#/$defs/matchQos" },
                 "retain": { "description": "The RETAIN flag.", "$ref": "#/$defs/matchBool" },
@@ -335,7 +381,10 @@ fn defs() -> Value {
         }),
     );
     put("matchBool", match_of(json!({ "type": "boolean" })));
-    put("matchText", match_of(json!({ "$ref": "#/$defs/text" })));
+    put(
+        "matchTopic",
+        match_of(json!({ "$ref": "#/$defs/text", "pattern": TOPIC_NAME })),
+    );
     put(
         "matchPayload",
         match_of(json!({ "$ref": "#/$defs/payload" })),

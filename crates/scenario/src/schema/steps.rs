@@ -154,7 +154,7 @@ pub(super) fn client_action() -> Value {
                 "description": "Send UNSUBSCRIBE for these topic filters and wait for UNSUBACK.",
                 "type": "array",
                 "minItems": 1,
-                "items": { "$ref": "#/$defs/text" },
+                "items": { "$ref": "#/$defs/topicFilter" },
             },
             "publish": { "$ref": "#/$defs/publish" },
             "disconnect": {
@@ -245,6 +245,8 @@ pub(super) fn subscribe() -> Value {
         "description": "Send SUBSCRIBE and wait for its SUBACK: a map of topic filter to QoS (maison/+/temperature: 1) or to options ({qos: 2, no_local: true}). By default each filter must be granted the QoS asked for; `expect` says otherwise.",
         "type": "object",
         "examples": [{ "maison/+/temperature": 1 }],
+        // `id` and `expect` are topic filters too, as far as a pattern sees.
+        "propertyNames": { "$ref": "#/$defs/topicFilter" },
         // Without a filter, say so: `"<topic filter>" is a required property`.
         "if": { "propertyNames": { "enum": ["id", "expect"] } },
         "then": { "required": ["<topic filter>"] },
@@ -307,7 +309,11 @@ pub(super) fn publish() -> Value {
         "additionalProperties": false,
         "required": ["topic"],
         "properties": {
-            "topic": { "description": "The topic name.", "$ref": "#/$defs/text" },
+            "topic": {
+                "description": "The topic name: no wildcards; \"\" only in 5.0 with a topic_alias property standing for it.",
+                "$ref": "#/$defs/text",
+                "pattern": TOPIC_NAME,
+            },
             "payload": { "$ref": "#/$defs/payload" },
             "qos": { "$ref": "#/$defs/qos", "default": 0 },
             "retain": { "description": "Ask the broker to retain the message.", "type": "boolean", "default": false },

@@ -1,0 +1,238 @@
+//! A workload as a whole: limits a run cannot work with (no publishers, no
+//! messages, a payload range the wrong way round, faults that would never
+//! happen), the topics and filters its clients use, its fault schedule and
+//! the checkers it names.
+
+use super::scenario::{broker, versions};
+use super::{topic, Problems, Read};
+use crate::tree::Place;
+use crate::workload::{Check, FaultKind, Faults, Workload};
+use crate::VersionName;
+
+/// Every mistake of `w`, placed in the document it was read from.
+pub(crate) fn workload(p: &mut Problems, w: &Workload, doc: &Read) {
+    let top = Place::new(doc.read);
+    if w.name.trim().is_empty() {
+        p.at(top.get("name"), "`name` is empty");
+    }
+    versions(p, &w.versions, top.get("versions"));
+    if w.duration.millis() == 0 {
+        p.at(
+            top.get("duration"),
+            "`duration` is 0: there is no time for any traffic",
+        );
+    }
+    faults(p, w, top.get("faults"));
+    broker(p, &w.broker, top.get("broker"));
+    traffic(p, w, top.get("workload"));
+    checks(p, w, top.get("check"));
+}
+
+/// The item of the list at `place` written as `text`, for values that
+/// cannot fail to load (so the list is as written).
+fn item<'t>(place: Place<'t>, i: usize, text: &str) -> Place<'t> {
+    match place.node.items().get(i) {
+        Some(n) if n.text == text => Place::new(n),
+        _ => place
+            .node
+            .items()
+            .iter()
+            .find(|n| n.text == text)
+            .map_or(place, Place::new),
+    }
+}
+
+fn traffic(p: &mut Problems, w: &Workload, place: Place) {
+    let t = &w.workload;
+    for (n, key, what) in [
+        (t.publishers, "publishers", "publisher"),
+        (t.subscribers, "subscribers", "subscriber"),
+        (t.messages, "messages", "message"),
+    ] {
+        if n == 0 {
+            p.at(
+                place.get(key),
+                format!("workload: {key} is 0; a run needs at least one {what}"),
+            );
+        }
+    }
+    for (empty, key) in [
+        (t.filters.is_empty(), "filters"),
+        (t.topics.is_empty(), "topics"),
+        (t.qos.is_empty(), "qos"),
+    ] {
+        if empty {
+            p.at(place.get(key), format!("workload: {key} is empty"));
+        }
+    }
+    for (i, &q) in t.qos.iter().enumerate() {
+        if q > 2 {
+            p.at(
+                item(place.get("qos"), i, &q.to_string()),
+                format!("workload: QoS {q} is not 0, 1 or 2"),
+            );
+        }
+    }
+    if t.subscribe_qos > 2 {
+        p.at(
+            place.get("subscribe_qos"),
+            format!(
+                "workload: subscribe_qos {} is not 0, 1 or 2",
+                t.subscribe_qos
+            ),
+        );
+    }
+    let v5 = w.versions.contains(&VersionName::V5);
+    for (i, f) in t.filters.iter().enumerate() {
+        let at = item(place.get("filters"), i, f);
+        if let Err(e) = topic::filter(f, &w.versions) {
+            p.at(at, format!("workload: {e}"));
+        } else if v5 && f.starts_with("$share/") {
+            // Its subscribers would share the messages; the checkers judge
+            // each subscriber as if it had them all.
+            p.at(
+                at,
+                format!(
+                    "workload: filter {f:?} is a shared subscription in MQTT 5.0; \
+                     workload subscribers each get every message they match"
+                ),
+            );
+        }
+    }
+    for (i, topic_name) in t.topics.iter().enumerate() {
+        if let Err(e) = topic::name(topic_name, &w.versions) {
+            p.at(
+                item(place.get("topics"), i, topic_name),
+                format!("workload: {e}"),
+            );
+        }
+    }
+    let (min, max) = t.payload;
+    let payload = place.get("payload");
+    if min > max {
+        p.at(
+            payload,
+            format!(
+                "workload: payload [{min}, {max}] is [smallest, largest]: {min} is more than {max}"
+            ),
+        );
+    }
+    if max > 64 * 1024 {
+        p.at(
+            payload.item(1),
+            format!("workload: payload sizes are at most 65536 bytes (64 KiB), not {max}"),
+        );
+    }
+    if t.keep_alive == 0 {
+        p.at(
+            place.get("keep_alive"),
+            "workload: keep_alive must be at least 1 s (it is how a client notices a cut link)",
+        );
+    }
+}
+
+fn faults(p: &mut Problems, w: &Workload, place: Place) {
+    let duration = w.duration;
+    match &w.faults {
+        Some(Faults::Random(f)) => {
+            if f.pick.is_empty() {
+                p.at(place.get("pick"), "faults: pick at least one kind");
+            }
+            if f.every.min.millis() == 0 {
+                p.at(place.get("every"), "faults: every must be more than 0");
+            } else if duration.millis() > 0 && f.every.min >= duration {
+                p.at(
+                    place.get("every"),
+                    format!(
+                        "faults: every {} is not shorter than duration {duration}: no fault would happen",
+                        f.every.min
+                    ),
+                );
+            }
+        }
+        Some(Faults::Fixed(list)) => {
+            let mut names = w.publisher_names();
+            names.extend(w.subscriber_names());
+            if w.workload.wills {
+                names.push("w".into());
+            }
+            for (i, f) in list.iter().enumerate() {
+                let at = place.item(i);
+                match (&f.target, f.fault) {
+                    (Some(_), FaultKind::BrokerRestart) => {
+                        p.at(at.get("target"), "faults: broker_restart takes no target")
+                    }
+                    (None, k) if k != FaultKind::BrokerRestart => p.at(
+                        at.get("fault"),
+                        format!("faults: {} needs a target", k.name()),
+                    ),
+                    (Some(t), _) if !names.contains(t) => p.at(
+                        at.get("target"),
+                        format!(
+                            "faults: unknown target {t:?} (the clients are {})",
+                            names.join(", ")
+                        ),
+                    ),
+                    _ => {}
+                }
+                let lasts = matches!(
+                    f.fault,
+                    FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
+                );
+                match (lasts, f.length) {
+                    (true, None) => p.at(
+                        at.get("fault"),
+                        format!("faults: {} needs a length", f.fault.name()),
+                    ),
+                    (false, Some(_)) => p.at(
+                        at.get("length"),
+                        format!(
+                            "faults: {} happens at once and takes no length",
+                            f.fault.name()
+                        ),
+                    ),
+                    _ => {}
+                }
+                if f.at >= duration {
+                    p.at(
+                        at.get("at"),
+                        format!(
+                            "faults: at {} is not before the end of the traffic (duration {duration}): \
+                             it would never happen",
+                            f.at
+                        ),
+                    );
+                }
+            }
+        }
+        None => {}
+    }
+}
+
+fn checks(p: &mut Problems, w: &Workload, place: Place) {
+    if w.check.is_empty() {
+        p.at(place, "check: name at least one checker");
+    }
+    let t = &w.workload;
+    for (i, name) in w.check.iter().enumerate() {
+        let at = item(place, i, name);
+        if w.check[..i].contains(name) {
+            p.at(at, format!("check: {name} is listed twice"));
+            continue;
+        }
+        match name.parse::<Check>() {
+            Err(e) => p.at(at, format!("check: {e}")),
+            Ok(Check::RetainedLatest) if !t.retain => p.at(
+                at,
+                "check: retained_latest needs `retain: true` under `workload:`; \
+                 without retained messages it checks nothing",
+            ),
+            Ok(Check::WillOnAbnormalDisconnect) if !t.wills => p.at(
+                at,
+                "check: will_on_abnormal_disconnect needs `wills: true` under `workload:`; \
+                 without wills it checks nothing",
+            ),
+            Ok(_) => {}
+        }
+    }
+}
