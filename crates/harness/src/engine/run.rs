@@ -152,7 +152,10 @@ impl<'a, B: Backend> Runner<'a, B> {
             *current = (i + 1, step.referenced.line(), text.clone());
             self.world
                 .log("runner", Kind::Step(format!("step {}: {text}", i + 1)));
-            if let Err(message) = self.exec(&step.value) {
+            // A breach the wire monitor saw during the step (on any
+            // client) fails it, whatever the step itself made of it.
+            let result = self.exec(&step.value);
+            if let Err(message) = self.first_breach().map_or(result, Err) {
                 self.world.log("runner", Kind::Failed(message.clone()));
                 return Outcome::Failed(Failure {
                     step: i + 1,
@@ -203,6 +206,22 @@ impl<'a, B: Backend> Runner<'a, B> {
                 }
             }
         }
+    }
+
+    /// The earliest breach of a MUST the monitor found on any client, as
+    /// the run's failure message.
+    fn first_breach(&self) -> Option<String> {
+        self.clients
+            .keys()
+            .filter_map(|name| {
+                let shared = self.shared(name);
+                let s = shared.state.borrow();
+                s.breaches
+                    .first()
+                    .map(|(at, b)| (*at, format!("{b}; sent to {name}")))
+            })
+            .min_by_key(|(at, _)| *at)
+            .map(|(_, message)| message)
     }
 
     pub(super) fn client_ctx(&mut self, name: &str) -> Result<&mut ClientCtx, String> {
