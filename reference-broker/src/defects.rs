@@ -27,17 +27,27 @@ pub enum Bug {
     /// A retained message is stored only where none is yet: a later one
     /// does not replace it.
     RetainedNotReplaced,
+    /// Packet identifiers are counted from 1 again on every connection
+    /// (the counter lives with the connection, not the session), and not
+    /// checked against the messages still in flight from the session it
+    /// resumes: a new message can take the id of one not yet acknowledged.
+    ReusesInflightPacketId,
+    /// Retained messages sent on subscribing go at the QoS they were
+    /// stored with, not capped by the QoS granted to the subscription.
+    RetainedQosNotCapped,
 }
 
 #[cfg(feature = "defects")]
 impl Bug {
     /// Every defect, for whoever lists them (gauntlet's schema).
-    pub const ALL: [Bug; 6] = [
+    pub const ALL: [Bug; 8] = [
         Bug::OfflineQueueDroppedOnResume,
         Bug::Qos2ResendForwarded,
         Bug::PlusMatchesManyLevels,
         Bug::NoRedeliveryOnResume,
         Bug::Qos2PubrelResendForwarded,
         Bug::RetainedNotReplaced,
+        Bug::ReusesInflightPacketId,
+        Bug::RetainedQosNotCapped,
     ];
 }
