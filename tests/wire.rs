@@ -25,7 +25,7 @@ fn root(path: &str) -> std::path::PathBuf {
 fn a_broker_reusing_an_inflight_packet_id_fails_a_scenario_about_resuming() {
     let mut s = scenario::load_file(&root("scenarios/chaos/reset_resume_session.yaml")).unwrap();
     for (version, rule) in [
-        (VersionName::V311, "MQTT-4.3.2-1"),
+        (VersionName::V311, "MQTT-2.3.1-4"),
         (VersionName::V5, "MQTT-2.2.1-4"),
     ] {
         s.broker.bugs.clear();

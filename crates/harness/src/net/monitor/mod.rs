@@ -519,11 +519,9 @@ impl Monitor {
     /// The packet id of a QoS 1/2 PUBLISH must be unused, unless this is
     /// the same message again with DUP 1 (a redelivery).
     fn in_flight(&mut self, p: &Publish, id: u16, topic: Option<&str>, found: &mut Found<'_>) {
-        let rule = match (self.version, p.qos) {
-            (Version::V5, _) => "MQTT-2.2.1-4",
-            (Version::V311, QoS::ExactlyOnce) => "MQTT-4.3.3-1",
-            (Version::V311, _) => "MQTT-4.3.2-1",
-        };
+        // 3.1.1: MQTT-2.3.1-4 applies to the server the reuse rule of
+        // MQTT-2.3.1-3 (an id is free after PUBACK, or PUBCOMP).
+        let rule = pick(self.version, "MQTT-2.3.1-4", "MQTT-2.2.1-4");
         if let Some(held) = self.session.inflight.get(&id) {
             let same = held.same_message(topic, &p.payload);
             if !(p.dup && same) {
