@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use bytes::BytesMut;
-use protocol::{ConnAck, Connect, Decoder, Packet, Publish, QoS, Version};
+use protocol::{ConnAck, Connect, Decoder, Packet, Publish, QoS, Subscribe, Version};
 use record::trace::describe;
 
 pub use session::ClientIds;
@@ -215,11 +215,7 @@ impl Monitor {
             Packet::Connect(c) => self.connect_sent(c),
             // Anything else first is a protocol violation (MQTT-3.1.0-1).
             _ if self.conn.phase == Phase::Opened => self.client_fault(),
-            Packet::Subscribe(s) => {
-                if !self.session.subscribe_sent(s) {
-                    self.client_fault();
-                }
-            }
+            Packet::Subscribe(s) => self.subscribe_sent(s),
             Packet::Unsubscribe(u) => {
                 self.conn.unsubscribes.insert(u.packet_id, u.filters.len());
             }
@@ -358,6 +354,13 @@ impl Monitor {
                 auth_method: false,
             },
         });
+    }
+
+    fn subscribe_sent(&mut self, s: &Subscribe) {
+        if !self.session.subscribe_sent(s) {
+            // An id still awaiting its SUBACK (MQTT-2.2.1-3, 3.1.1 -2.3.1-2).
+            self.client_fault();
+        }
     }
 
     /// The client broke the protocol: stop judging what depends on its
