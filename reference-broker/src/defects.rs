@@ -31,12 +31,20 @@ pub enum Bug {
     /// returns: the broker hangs in an endless loop, as a topic-tree walk
     /// that does not advance past an empty level would.
     EndlessLoopOnEmptyLevel,
+    /// Packet identifiers are counted from 1 again on every connection
+    /// (the counter lives with the connection, not the session), and not
+    /// checked against the messages still in flight from the session it
+    /// resumes: a new message can take the id of one not yet acknowledged.
+    ReusesInflightPacketId,
+    /// Retained messages sent on subscribing go at the QoS they were
+    /// stored with, not capped by the QoS granted to the subscription.
+    RetainedQosNotCapped,
 }
 
 #[cfg(feature = "defects")]
 impl Bug {
     /// Every defect, for whoever lists them (gauntlet's schema).
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 9] = [
         Bug::OfflineQueueDroppedOnResume,
         Bug::Qos2ResendForwarded,
         Bug::PlusMatchesManyLevels,
@@ -44,5 +52,7 @@ impl Bug {
         Bug::Qos2PubrelResendForwarded,
         Bug::RetainedNotReplaced,
         Bug::EndlessLoopOnEmptyLevel,
+        Bug::ReusesInflightPacketId,
+        Bug::RetainedQosNotCapped,
     ];
 }

@@ -156,7 +156,11 @@ impl Broker {
             true
         };
         let now = self.now;
+        let counter_per_connection = self.config.has_bug(Bug::ReusesInflightPacketId);
         let session = self.sessions.get_mut(&client_id).expect("just ensured");
+        if counter_per_connection {
+            session.next_packet_id = 1;
+        }
         session.version = version;
         session.expiry_interval = expiry;
         session.conn = Some(conn);

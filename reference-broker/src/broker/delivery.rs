@@ -181,7 +181,11 @@ impl Broker {
                 self.stats.messages_expired += 1;
                 continue;
             }
-            let packet_id = session.allocate_packet_id();
+            let packet_id = if self.config.has_bug(Bug::ReusesInflightPacketId) {
+                session.next_packet_id_unchecked()
+            } else {
+                session.allocate_packet_id()
+            };
             session.outflight.push_back(OutFlight {
                 packet_id,
                 delivery: d.clone(),

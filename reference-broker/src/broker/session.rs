@@ -138,6 +138,14 @@ impl Session {
         }
     }
 
+    /// The defect `Bug::ReusesInflightPacketId`: the next id, in flight
+    /// or not.
+    pub fn next_packet_id_unchecked(&mut self) -> u16 {
+        let id = self.next_packet_id;
+        self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
+        id
+    }
+
     /// When a disconnected session ends, if it does.
     pub fn expires_at(&self) -> Option<Millis> {
         if self.conn.is_some() || self.expiry_interval == NEVER {

@@ -10,6 +10,7 @@ use protocol::{
 };
 
 use super::{Broker, ConnId, Delivery, Message, Subscription};
+use crate::defects::Bug;
 
 impl Broker {
     pub(super) fn on_subscribe(&mut self, conn: ConnId, client_id: &str, s: Subscribe) {
@@ -90,7 +91,11 @@ impl Broker {
                 .map(|(_, m)| m.clone())
                 .collect();
             for message in matching {
-                let qos = message.qos.min(sub.options.qos);
+                let qos = if self.config.has_bug(Bug::RetainedQosNotCapped) {
+                    message.qos
+                } else {
+                    message.qos.min(sub.options.qos)
+                };
                 self.deliver(
                     client_id,
                     Delivery {

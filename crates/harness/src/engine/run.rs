@@ -188,6 +188,8 @@ impl<'a, B: Backend> Runner<'a, B> {
             self.world
                 .log("runner", Kind::Step(format!("step {}: {text}", i + 1)));
             let advised = self.advisories.len();
+            // A breach the wire monitor saw during the step (on any
+            // client) fails it, whatever the step itself made of it.
             let result = self.exec(&step.value).and_then(|()| {
                 let now = self.world.now_ms();
                 if now > budget_ms {
@@ -200,6 +202,8 @@ impl<'a, B: Backend> Runner<'a, B> {
                 }
                 Ok(())
             });
+            let result = self.first_breach().map_or(result, Err);
+            self.take_wire_advice();
             // A step's statements count once it held (an advisory that did
             // not hold asserted nothing).
             if let (Ok(()), Step::Client { spec, .. }) = (&result, &step.value) {
@@ -288,6 +292,35 @@ impl<'a, B: Backend> Runner<'a, B> {
             step: self.step.0,
             line: self.step.1,
         });
+    }
+
+    /// What the clients' monitors found that breaks no MUST, as advisories
+    /// of the step under way.
+    fn take_wire_advice(&mut self) {
+        let names: Vec<String> = self.clients.keys().cloned().collect();
+        for name in names {
+            let found = std::mem::take(&mut self.shared(&name).state.borrow_mut().advised);
+            for b in found {
+                let what = format!("{} ({}); sent to {name}", b.packet, b.why);
+                self.advise(b.rule, what, Vec::new());
+            }
+        }
+    }
+
+    /// The earliest breach of a MUST the monitor found on any client, as
+    /// the run's failure message.
+    fn first_breach(&self) -> Option<String> {
+        self.clients
+            .keys()
+            .filter_map(|name| {
+                let shared = self.shared(name);
+                let s = shared.state.borrow();
+                s.breaches
+                    .first()
+                    .map(|(at, b)| (*at, format!("{b}; sent to {name}")))
+            })
+            .min_by_key(|(at, _)| *at)
+            .map(|(_, message)| message)
     }
 
     pub(super) fn client_ctx(&mut self, name: &str) -> Result<&mut ClientCtx, String> {

@@ -18,6 +18,7 @@ use crate::engine::backend::Backend;
 use crate::external::proxy::Proxy;
 use crate::net::client::{self, Connector, Shared};
 use crate::net::loss::{self, LinkAction, Links};
+use crate::net::monitor::ClientIds;
 use crate::net::tls::Tls;
 use record::trace::{Kind, Trace};
 
@@ -71,6 +72,7 @@ impl<'a> TcpWorld<'a> {
         instance: Option<&'a mut Instance>,
     ) -> Result<TcpWorld<'a>, String> {
         let mut world = TcpWorld::with_proxies(link, client_names, instance)?;
+        let ids = ClientIds::default();
         for name in client_names {
             let connector = world.connector(name);
             let shared = Shared::new(
@@ -79,6 +81,7 @@ impl<'a> TcpWorld<'a> {
                 world.trace.clone(),
                 connector,
                 world.progress.clone(),
+                ids.clone(),
             );
             world.local.spawn_local(client::run(shared.clone()));
             world.clients.insert(name.clone(), shared);

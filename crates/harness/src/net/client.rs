@@ -1,8 +1,10 @@
 //! A scripted client: on its own simulated host, or over real TCP (and TLS)
 //! to a real broker. It does I/O only: connects, writes what the runner
 //! hands it, reads and decodes what arrives (strictly: a malformed packet
-//! from the broker is recorded as such), acknowledges and pings if told to.
-//! The runner decides everything else.
+//! from the broker is recorded as such), acknowledges and pings if told to,
+//! and shows the wire monitor both directions (its breaches are kept for
+//! the runner, and written in the trace). The runner decides everything
+//! else.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -14,6 +16,7 @@ use protocol::{Ack, Decoder, Packet, QoS, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
+use crate::net::monitor::{Breach, ClientIds, Level, Monitor};
 use record::trace::{describe, Kind, Trace};
 
 pub const BROKER_HOST: &str = "broker";
@@ -48,6 +51,14 @@ pub struct ClientState {
     pub connect_error: Option<String>,
     /// The broker sent bytes that are not a valid packet.
     pub protocol_error: Option<String>,
+    /// Watches every packet each way on this client's connections.
+    pub monitor: Monitor,
+    /// What the broker sent that breaks a MUST of the spec, with when (ms):
+    /// the runner fails the run on the first.
+    pub breaches: Vec<(u64, Breach)>,
+    /// What the monitor found that breaks no MUST (a SHOULD, prose), for
+    /// the runner to report as advisories.
+    pub advised: Vec<Breach>,
 }
 
 /// Where a client's connections go, and how time is read for its trace.
@@ -119,12 +130,14 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// `ids` is shared by every client of the run (see `ClientIds`).
     pub fn new(
         name: &str,
         version: Version,
         trace: Rc<RefCell<Trace>>,
         connector: Connector,
         progress: Rc<Notify>,
+        ids: ClientIds,
     ) -> Rc<Shared> {
         Rc::new(Shared {
             state: RefCell::new(ClientState {
@@ -140,6 +153,9 @@ impl Shared {
                 closed: false,
                 connect_error: None,
                 protocol_error: None,
+                monitor: Monitor::new(version, ids),
+                breaches: Vec::new(),
+                advised: Vec::new(),
             }),
             notify: Notify::new(),
             progress,
@@ -163,6 +179,32 @@ impl Shared {
         let at = self.connector.now_ms();
         let name = self.state.borrow().name.clone();
         self.trace.borrow_mut().push(at, &name, kind);
+    }
+
+    /// The connection ended, whichever side ended it.
+    fn closed(&self) {
+        self.state.borrow_mut().monitor.on_connection_closed();
+    }
+
+    fn sent(&self, p: &Packet) {
+        self.state.borrow_mut().monitor.on_sent(p);
+    }
+
+    /// Shows the monitor a packet from the broker; a breach goes into the
+    /// trace (only then: a passing run's trace is unchanged) and, if it
+    /// breaks a MUST, to the runner.
+    fn received(&self, p: &Packet, wire_len: usize) {
+        let found = self.state.borrow_mut().monitor.on_received(p, wire_len);
+        for b in found {
+            if b.level == Level::Must {
+                self.log(Kind::Event(b.to_string()));
+                let at = self.connector.now_ms();
+                self.state.borrow_mut().breaches.push((at, b));
+            } else {
+                // The runner writes it in the trace as the step's advisory.
+                self.state.borrow_mut().advised.push(b);
+            }
+        }
     }
 }
 
@@ -197,6 +239,7 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
             s.closed = true;
         }
         s.busy = false;
+        s.monitor.on_connection_closed();
     }
     let mut stream: Option<Box<dyn Stream>> = None;
     let mut buf = BytesMut::new();
@@ -220,6 +263,7 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
             match cmd {
                 Command::Connect => {
                     stream = None;
+                    shared.closed();
                     buf.clear();
                     accepted = false;
                     auto_pings = 0;
@@ -231,6 +275,7 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                             st.closed = false;
                             st.connect_error = None;
                             st.protocol_error = None;
+                            st.monitor.on_connection_opened();
                             drop(st);
                             shared.log(Kind::Event("TCP connected".into()));
                         }
@@ -244,8 +289,10 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                     Some(s) => {
                         shared.log(Kind::Sent(label));
                         last_sent = tokio::time::Instant::now();
+                        shared.state.borrow_mut().monitor.on_sent_bytes(&bytes);
                         if let Err(e) = s.write_all(&bytes).await {
                             shared.log(Kind::Event(format!("write failed: {e}")));
+                            shared.closed();
                             stream = None;
                             let mut st = shared.state.borrow_mut();
                             st.connected = false;
@@ -258,6 +305,7 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                     if stream.take().is_some() {
                         shared.log(Kind::Event("closed the connection".into()));
                     }
+                    shared.closed();
                     shared.state.borrow_mut().connected = false;
                 }
             }
@@ -280,6 +328,7 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
             Wake::Ping => {
                 if let Some(s) = &mut stream {
                     last_sent = tokio::time::Instant::now();
+                    shared.sent(&Packet::PingReq);
                     if s.write_all(&[0xC0, 0x00]).await.is_ok() {
                         auto_pings += 1;
                         shared.log(Kind::Sent("PINGREQ (keep alive)".into()));
@@ -292,6 +341,7 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                     _ => "connection closed by the broker".into(),
                 };
                 stream = None;
+                shared.closed();
                 let mut st = shared.state.borrow_mut();
                 st.connected = false;
                 st.closed = true;
@@ -302,10 +352,12 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                 let version = shared.state.borrow().version;
                 let decoder = Decoder::new(version);
                 loop {
+                    let before = buf.len();
                     match decoder.decode(&mut buf) {
                         Ok(None) => break,
                         Ok(Some(packet)) => {
                             shared.log(Kind::Received(describe(&packet)));
+                            shared.received(&packet, before - buf.len());
                             if let Packet::ConnAck(a) = &packet {
                                 // Pinging starts once accepted, counting
                                 // from the CONNECT (which set `last_sent`).
@@ -330,6 +382,7 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                                             describe(&reply)
                                         )));
                                         last_sent = tokio::time::Instant::now();
+                                        shared.sent(&reply);
                                         let _ = s.write_all(&out).await;
                                     }
                                 }
@@ -345,7 +398,10 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                         }
                         Err(e) => {
                             shared.log(Kind::Event(format!("broker sent a malformed packet: {e}")));
-                            shared.state.borrow_mut().protocol_error = Some(e.to_string());
+                            let mut st = shared.state.borrow_mut();
+                            st.protocol_error = Some(e.to_string());
+                            st.monitor.on_received_malformed();
+                            drop(st);
                             buf.clear();
                             break;
                         }

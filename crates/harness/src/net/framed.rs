@@ -4,8 +4,32 @@
 use std::io;
 
 use bytes::BytesMut;
-use protocol::{Decoder, Packet, Version};
+use protocol::{DecodeError, Decoder, Packet, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Why no packet came.
+#[derive(Debug)]
+pub enum RecvError {
+    /// The stream ended or failed.
+    Io(io::Error),
+    /// The other side sent bytes that are not a valid packet.
+    Malformed(DecodeError),
+}
+
+impl From<io::Error> for RecvError {
+    fn from(e: io::Error) -> RecvError {
+        RecvError::Io(e)
+    }
+}
+
+impl std::fmt::Display for RecvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecvError::Io(e) => e.fmt(f),
+            RecvError::Malformed(e) => write!(f, "malformed packet: {e}"),
+        }
+    }
+}
 
 pub struct Framed<S> {
     stream: S,
@@ -31,16 +55,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
     /// The next packet; an error when the stream ends or the other side
     /// sends something malformed.
     pub async fn recv(&mut self) -> io::Result<Packet> {
+        match self.recv_sized().await {
+            Ok((p, _)) => Ok(p),
+            Err(RecvError::Io(e)) => Err(e),
+            Err(RecvError::Malformed(e)) => Err(io::Error::other(e.to_string())),
+        }
+    }
+
+    /// The next packet and its size on the wire. Cancel-safe: bytes read
+    /// stay buffered for the next call.
+    pub async fn recv_sized(&mut self) -> Result<(Packet, usize), RecvError> {
         let decoder = Decoder::new(self.version);
         loop {
+            let before = self.buf.len();
             if let Some(p) = decoder
                 .decode(&mut self.buf)
-                .map_err(|e| io::Error::other(e.to_string()))?
+                .map_err(RecvError::Malformed)?
             {
-                return Ok(p);
+                return Ok((p, before - self.buf.len()));
             }
             if self.stream.read_buf(&mut self.buf).await? == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
+                return Err(RecvError::Io(io::ErrorKind::UnexpectedEof.into()));
             }
         }
     }

@@ -1,7 +1,8 @@
 //! MQTT over a byte stream, for every world: the scripted client
-//! ([`client`]), packets framed over a stream ([`framed`]), TLS to a real
-//! broker ([`tls`]) and the loss model that the simulator and the fault
-//! proxy share ([`loss`]).
+//! ([`client`]), packets framed over a stream ([`framed`]), the wire
+//! monitor every client's connections go through ([`monitor`]), TLS to a
+//! real broker ([`tls`]) and the loss model that the simulator and the
+//! fault proxy share ([`loss`]).
 //!
 //! It knows the codec and the trace it writes to; it must not know scenarios
 //! or verdicts.
@@ -9,4 +10,5 @@
 pub mod client;
 pub mod framed;
 pub mod loss;
+pub mod monitor;
 pub mod tls;

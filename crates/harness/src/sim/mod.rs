@@ -26,6 +26,7 @@ use crate::engine::backend::Backend;
 use crate::engine::{run_watched, Progress};
 use crate::net::client::{self, Shared, BROKER_HOST, BROKER_PORT};
 use crate::net::loss;
+use crate::net::monitor::ClientIds;
 
 /// Two simulated milliseconds per step: fine enough for keep alive, expiry
 /// and latency (timing is resolved to 2 ms), and half the cost of 1 ms —
@@ -156,6 +157,7 @@ impl World {
         });
 
         let mut clients = BTreeMap::new();
+        let ids = ClientIds::default();
         for name in client_names {
             let shared = Shared::new(
                 name,
@@ -163,6 +165,7 @@ impl World {
                 trace.clone(),
                 client::Connector::Sim,
                 Rc::default(),
+                ids.clone(),
             );
             let task_shared = shared.clone();
             sim.host(client_host(name).as_str(), move || {

@@ -4,10 +4,11 @@
 //! what it receives, takes a QoS 2 message once per packet id, pings, and
 //! gives up on a silent link after 1.5 x Keep Alive. What it needs to
 //! remember across a host restart lives outside the host, like a client's
-//! disk. Everything it sees goes into the history.
+//! disk. Everything it sees goes into the history, and through the wire
+//! monitor (`wire`).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ use protocol::{
     SubscriptionOptions, Version, Will,
 };
 
-use crate::net::client::{Connector, Stream};
-use crate::net::framed::Framed;
+use super::wire::{Conn, Wire};
+use crate::net::client::Connector;
 use record::history::{Event, History, MsgId, WillInfo};
 
 /// Unacknowledged messages a publisher keeps in flight (below every
@@ -79,7 +80,7 @@ impl Naming {
         t.strip_prefix(self.topic_prefix.as_str()).unwrap_or(t)
     }
 
-    fn connect(&self, version: Version, name: &str) -> Connect {
+    pub(super) fn connect(&self, version: Version, name: &str) -> Connect {
         Connect {
             version,
             clean_start: true,
@@ -121,6 +122,8 @@ pub struct Client {
     /// The current connection was accepted and has not been lost.
     pub connected: std::cell::Cell<bool>,
     connector: Connector,
+    /// Every packet each way goes through it.
+    wire: Wire,
     /// Told to leave: DISCONNECT at the next turn, and no reconnecting.
     stopping: std::cell::Cell<bool>,
     /// Left with DISCONNECT (or was never connected when told to leave).
@@ -128,13 +131,19 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(role: Role, history: Rc<RefCell<History>>, connector: Connector) -> Client {
+    pub fn new(
+        role: Role,
+        history: Rc<RefCell<History>>,
+        connector: Connector,
+        wire: Wire,
+    ) -> Client {
         Client {
             role,
             memory: RefCell::default(),
             history,
             connected: std::cell::Cell::new(false),
             connector,
+            wire,
             stopping: std::cell::Cell::new(false),
             stopped: std::cell::Cell::new(false),
         }
@@ -188,26 +197,6 @@ impl Client {
     }
 }
 
-/// One connection, and when it last carried something each way.
-struct Conn {
-    framed: Framed<Box<dyn Stream>>,
-    last_rx: tokio::time::Instant,
-    last_tx: tokio::time::Instant,
-}
-
-impl Conn {
-    async fn send(&mut self, p: &Packet) -> std::io::Result<()> {
-        self.last_tx = tokio::time::Instant::now();
-        self.framed.send(p).await
-    }
-
-    async fn recv(&mut self) -> std::io::Result<Packet> {
-        let p = self.framed.recv().await?;
-        self.last_rx = tokio::time::Instant::now();
-        Ok(p)
-    }
-}
-
 /// The client's software; restarted from scratch (but with its memory)
 /// when its host is reset.
 pub async fn run(client: Rc<Client>) -> turmoil::Result {
@@ -238,12 +227,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
         m.connection += 1;
         m.connection
     };
-    let now = tokio::time::Instant::now();
-    let mut conn = Conn {
-        framed: Framed::new(stream, role.version),
-        last_rx: now,
-        last_tx: now,
-    };
+    let mut conn = Conn::new(stream, role.version, &client.wire, &client.connector);
     let will_topic = format!("wills/{}", role.name);
     let naming = &role.naming;
     let will_id = MsgId {
@@ -272,8 +256,8 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
     conn.send(&Packet::from(connect))
         .await
         .map_err(|e| e.to_string())?;
-    let ack = match tokio::time::timeout(silence, conn.recv()).await {
-        Ok(Ok(Packet::ConnAck(a))) => a,
+    let ack = match conn.recv_within(silence).await {
+        Some(Ok(Packet::ConnAck(a))) => a,
         _ => return Err("no CONNACK".into()),
     };
     if ack.reason.0 >= 0x80 {
@@ -348,7 +332,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
 }
 
 /// Runs an accepted connection until it is lost; says why.
-async fn serve(client: &Rc<Client>, conn: &mut Conn, silence: Duration) -> String {
+async fn serve(client: &Rc<Client>, conn: &mut Conn<'_>, silence: Duration) -> String {
     let role = &client.role;
     let ping_every = Duration::from_millis(u64::from(role.keep_alive) * 500);
     loop {
@@ -394,7 +378,7 @@ async fn serve(client: &Rc<Client>, conn: &mut Conn, silence: Duration) -> Strin
     }
 }
 
-async fn publish_next(client: &Rc<Client>, conn: &mut Conn) -> std::io::Result<()> {
+async fn publish_next(client: &Rc<Client>, conn: &mut Conn<'_>) -> std::io::Result<()> {
     let Some((topic, plan)) = &client.role.publish else {
         return Ok(());
     };
@@ -451,9 +435,9 @@ async fn publish_next(client: &Rc<Client>, conn: &mut Conn) -> std::io::Result<(
 }
 
 /// DISCONNECT and close: the end of a normal run on a real broker.
-async fn leave(client: &Rc<Client>, conn: &mut Conn) -> String {
+async fn leave(client: &Rc<Client>, conn: &mut Conn<'_>) -> String {
     let sent = conn.send(&Packet::Disconnect(Disconnect::default())).await;
-    let _ = conn.framed.shutdown().await;
+    let _ = conn.shutdown().await;
     client.stopped.set(true);
     client.connected.set(false);
     if sent.is_ok() {
@@ -468,7 +452,7 @@ async fn leave(client: &Rc<Client>, conn: &mut Conn) -> String {
 }
 
 /// Acts on one packet from the broker; an error ends the connection.
-async fn handle(client: &Rc<Client>, conn: &mut Conn, p: Packet) -> Result<(), String> {
+async fn handle(client: &Rc<Client>, conn: &mut Conn<'_>, p: Packet) -> Result<(), String> {
     let at = client.now_ms();
     let name = &client.role.name;
     let reply = match p {
@@ -580,108 +564,4 @@ async fn handle(client: &Rc<Client>, conn: &mut Conn, p: Packet) -> Result<(), S
             .map_err(|e| format!("write failed: {e}"))?;
     }
     Ok(())
-}
-
-/// Each topic's retained message, as a fresh client reads it.
-pub type Retained = BTreeMap<String, Option<MsgId>>;
-
-/// Where the end-of-run reading of retained messages lands: its result, or
-/// why it could not be taken.
-pub type RetainedReading = Rc<RefCell<Option<Result<Retained, String>>>>;
-
-/// The client name of the end-of-run reader.
-pub const PROBE: &str = "probe";
-
-/// The end-of-run reader: who it is and how it reaches the broker.
-pub struct Probe {
-    pub connector: Connector,
-    pub version: Version,
-    pub naming: Naming,
-}
-
-/// Reads what the broker retains at the end of a run, and stops.
-pub async fn probe_retained(probe: Rc<Probe>, out: RetainedReading) -> turmoil::Result {
-    let reading = read_retained(&probe).await;
-    *out.borrow_mut() = Some(reading);
-    Ok(())
-}
-
-/// A new client (Clean Start, nothing kept) subscribes to everything the
-/// workload may publish (`#` under the prefix) and takes every PUBLISH
-/// with RETAIN set, until a second passes without one after the SUBACK
-/// (MQTT-3.3.1-6: retained messages go to a new subscription).
-async fn read_retained(probe: &Probe) -> Result<Retained, String> {
-    let wait = Duration::from_secs(5);
-    let stream = probe
-        .connector
-        .connect()
-        .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
-    let mut framed = Framed::new(stream, probe.version);
-    let io = |e: std::io::Error| format!("connection ended: {e}");
-    let connect = probe.naming.connect(probe.version, PROBE);
-    framed.send(&Packet::from(connect)).await.map_err(io)?;
-    match tokio::time::timeout(wait, framed.recv()).await {
-        Ok(Ok(Packet::ConnAck(a))) if a.reason.0 < 0x80 => {}
-        Ok(Ok(Packet::ConnAck(a))) => return Err(format!("CONNACK refused: {:?}", a.reason)),
-        Ok(Ok(p)) => return Err(format!("{} instead of CONNACK", p.packet_type())),
-        Ok(Err(e)) => return Err(io(e)),
-        Err(_) => return Err(format!("no CONNACK within {} s", wait.as_secs())),
-    }
-    let filter = probe.naming.topic("#");
-    let subscribe = Packet::Subscribe(Subscribe {
-        packet_id: 1,
-        properties: Properties::default(),
-        filters: vec![Subscription {
-            filter: filter.clone(),
-            options: SubscriptionOptions {
-                qos: QoS::AtLeastOnce,
-                ..SubscriptionOptions::default()
-            },
-        }],
-    });
-    framed.send(&subscribe).await.map_err(io)?;
-    let mut subacked = false;
-    let mut got = Retained::new();
-    loop {
-        let limit = if subacked {
-            Duration::from_secs(1)
-        } else {
-            wait
-        };
-        let p = match tokio::time::timeout(limit, framed.recv()).await {
-            Err(_) if subacked => break,
-            Err(_) => return Err(format!("no SUBACK within {} s", wait.as_secs())),
-            Ok(Err(e)) => return Err(io(e)),
-            Ok(Ok(p)) => p,
-        };
-        match p {
-            Packet::SubAck(a) => {
-                if a.reasons.first().is_none_or(|r| r.0 >= 0x80) {
-                    return Err(format!("SUBACK refused {filter}: {:?}", a.reasons));
-                }
-                subacked = true;
-            }
-            Packet::Publish(p) => {
-                if let Some(pid) = p.packet_id {
-                    framed
-                        .send(&Packet::PubAck(Ack::new(pid)))
-                        .await
-                        .map_err(io)?;
-                }
-                if p.retain {
-                    if let Some(id) = MsgId::parse(&p.payload) {
-                        let topic = probe.naming.unprefixed(&p.topic).to_owned();
-                        got.insert(topic, Some(id));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let _ = framed
-        .send(&Packet::Disconnect(Disconnect::default()))
-        .await;
-    let _ = framed.shutdown().await;
-    Ok(got)
 }

@@ -3,12 +3,16 @@
 //!
 //! The format lives in `scenario::workload`, the history and its violations
 //! in `record`; this module makes the runs: well-behaved clients
-//! ([`client`]), the run and its fault schedule ([`run`]), the checkers
-//! ([`check`]) and exploring seeds with shrinking ([`explore`]). It must
+//! ([`client`]) and the end-of-run reader of retained messages
+//! ([`probe`]), each connection through the wire monitor ([`wire`]), the
+//! run and its fault schedule ([`run`]), the checkers ([`check`]) and
+//! exploring seeds with shrinking ([`explore`]). It must
 //! not know real brokers: `external` runs a workload through the
 //! `WorkloadWorld` seam of [`run`].
 
 pub mod check;
 pub mod client;
 pub mod explore;
+pub mod probe;
 pub mod run;
+pub mod wire;

@@ -9,10 +9,13 @@ use std::time::Duration;
 
 use super::check;
 use super::client::{self, Client, Naming, Planned, Role};
+use super::probe::{self, Probe, Retained, RetainedReading, PROBE};
+use super::wire::{Wire, WireLog};
 use crate::engine::backend::Backend;
 use crate::engine::Progress;
 use crate::net::client::Connector;
 use crate::net::loss::SplitMix64;
+use crate::net::monitor::ClientIds;
 use crate::sim::{budget, World};
 use record::history::{Event, History, Roles};
 use record::workload::{Outcome, ScheduledFault};
@@ -296,9 +299,18 @@ pub fn run_on<W: WorkloadWorld>(
     }));
     let t = &w.workload;
     let mut all = Vec::new();
+    let ids = ClientIds::default();
+    let wire_log = Rc::new(RefCell::new(WireLog::default()));
     for role in roles(w, version, seed, naming) {
         let connector = world.connector(&role.name);
-        let c = Rc::new(Client::new(role, history.clone(), connector));
+        let wire = Wire::new(
+            &role.name,
+            role.version,
+            &ids,
+            &wire_log,
+            &naming.topic_prefix,
+        );
+        let c = Rc::new(Client::new(role, history.clone(), connector, wire));
         let name = c.role.name.clone();
         let host = c.clone();
         world.start(&name, move || client::run(host.clone()));
@@ -411,7 +423,14 @@ pub fn run_on<W: WorkloadWorld>(
     }
     let checks: Vec<Check> = w.check.iter().filter_map(|c| c.parse().ok()).collect();
     if error.is_none() && (t.retain || checks.contains(&Check::RetainedLatest)) {
-        match read_retained(&mut world, version, naming) {
+        let wire = Wire::new(
+            PROBE,
+            version.protocol(),
+            &ids,
+            &wire_log,
+            &naming.topic_prefix,
+        );
+        match read_retained(&mut world, version, naming, wire) {
             Ok(reading) => history.borrow_mut().retained_at_end = Some(reading),
             Err(e) => error = Some(format!("reading the retained messages at the end: {e}")),
         }
@@ -433,7 +452,11 @@ pub fn run_on<W: WorkloadWorld>(
     let history = Rc::try_unwrap(history)
         .map(RefCell::into_inner)
         .unwrap_or_else(|h| h.borrow().clone());
-    let violations = check::run_all(&checks, &history);
+    // The wire monitor's breaches come first: each names the packet and
+    // the moment the broker broke the protocol, often the cause of what
+    // the checkers then find in the history.
+    let (mut violations, advisories) = wire_log.borrow().finish(&history);
+    violations.extend(check::run_all(&checks, &history));
     let asserted = if violations.is_empty() && error.is_none() {
         let ids: std::collections::BTreeSet<&str> = checks
             .iter()
@@ -453,7 +476,7 @@ pub fn run_on<W: WorkloadWorld>(
         error,
         notes: Vec::new(),
         broker: None,
-        advisories: Vec::new(),
+        advisories,
         asserted,
     }
 }
@@ -470,16 +493,18 @@ fn read_retained<W: WorkloadWorld>(
     world: &mut W,
     version: VersionName,
     naming: &Naming,
-) -> Result<client::Retained, String> {
-    let reading = client::RetainedReading::default();
+    wire: Wire,
+) -> Result<Retained, String> {
+    let reading = RetainedReading::default();
     let out = reading.clone();
-    let probe = Rc::new(client::Probe {
-        connector: world.connector(client::PROBE),
+    let probe = Rc::new(Probe {
+        connector: world.connector(PROBE),
         version: version.protocol(),
         naming: naming.clone(),
+        wire,
     });
-    world.start(client::PROBE, move || {
-        client::probe_retained(probe.clone(), out.clone())
+    world.start(PROBE, move || {
+        probe::probe_retained(probe.clone(), out.clone())
     });
     let deadline = world.now_ms() + PROBE_DEADLINE_MS;
     while reading.borrow().is_none() && world.now_ms() < deadline {

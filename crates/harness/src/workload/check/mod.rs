@@ -39,7 +39,7 @@ use routing::*;
 use will::*;
 
 /// Faults this close to a violation are listed with it.
-const FAULT_WINDOW: Ms = 5_000;
+pub(crate) const FAULT_WINDOW: Ms = 5_000;
 
 /// Runs one checker. Violations come in order of `at`.
 pub fn run(check: Check, h: &History) -> Vec<Violation> {
