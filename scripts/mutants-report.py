@@ -28,7 +28,12 @@ if t.exists():
             triage[name] = note
 n = max((int(x) for x in totals), default=0)
 viable = len(found["caught"]) + len(found["missed"]) + len(found["timeout"])
-score = 100.0 * (len(found["caught"]) + len(found["timeout"])) / viable if viable else 0.0
+caught = len(found["caught"]) + len(found["timeout"])
+score = 100.0 * caught / viable if viable else 0.0
+# Missed mutants the triage shows change nothing the library could see.
+equivalent = sum(1 for m in found["missed"] if triage.get(m, "").startswith("equivalent"))
+real = viable - equivalent
+real_score = 100.0 * caught / real if real else 0.0
 out = []
 out.append("# Mutation score\n")
 out.append(
@@ -41,11 +46,11 @@ out.append(
 if len(totals) > 1:
     out.append(f"**Shards run with different totals ({sorted(totals)}): the figures are not comparable.**\n")
 out.append(f"Shards measured: {len(shards)} of {n}.\n")
-out.append("| viable | caught | missed | timeouts | unviable | score |")
-out.append("| ---: | ---: | ---: | ---: | ---: | ---: |")
+out.append("| viable | caught | missed | of which equivalent | timeouts | unviable | score | score without the equivalent |")
+out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 out.append(
-    f"| {viable} | {len(found['caught'])} | {len(found['missed'])} | "
-    f"{len(found['timeout'])} | {len(found['unviable'])} | {score:.0f}% |\n"
+    f"| {viable} | {len(found['caught'])} | {len(found['missed'])} | {equivalent} | "
+    f"{len(found['timeout'])} | {len(found['unviable'])} | {score:.0f}% | {real_score:.0f}% |\n"
 )
 out.append("## Missed mutants\n")
 if not found["missed"]:
