@@ -197,13 +197,7 @@ pub fn fixed_yaml(
         out.push_str("faults:\n");
     }
     for f in faults {
-        let kind = match f.kind {
-            FaultKind::Cut => "cut",
-            FaultKind::Stall => "stall",
-            FaultKind::Reset => "reset",
-            FaultKind::Latency => "latency",
-            FaultKind::BrokerRestart => "broker_restart",
-        };
+        let kind = f.kind.name();
         out.push_str(&format!("  - {{ at: {}, fault: {kind}", ms(f.at_ms)));
         if let Some(t) = &f.target {
             out.push_str(&format!(", target: {t}"));
