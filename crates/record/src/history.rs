@@ -137,6 +137,10 @@ pub enum Event {
 pub struct WillInfo {
     pub topic: String,
     pub qos: u8,
+    /// The Keep Alive of the connection carrying it (seconds): the broker
+    /// must notice the connection's loss within 1.5 times that, so it
+    /// bounds when the will is due.
+    pub keep_alive: u16,
 }
 
 impl Event {

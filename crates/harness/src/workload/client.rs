@@ -273,6 +273,7 @@ async fn session(client: &Rc<Client>) -> Result<(), String> {
         will: role.will.then(|| WillInfo {
             topic: will_topic.clone(),
             qos: 1,
+            keep_alive: role.keep_alive,
         }),
     });
     if !ack.session_present {

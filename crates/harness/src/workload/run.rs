@@ -455,8 +455,10 @@ pub fn run_on<W: WorkloadWorld>(
     // The wire monitor's breaches come first: each names the packet and
     // the moment the broker broke the protocol, often the cause of what
     // the checkers then find in the history.
-    let (mut violations, advisories) = wire_log.borrow().finish(&history);
-    violations.extend(check::run_all(&checks, &history));
+    let (mut violations, mut advisories) = wire_log.borrow().finish(&history);
+    let found = check::run_all(&checks, &history);
+    violations.extend(found.violations);
+    advisories.extend(found.advisories);
     let asserted = if violations.is_empty() && error.is_none() {
         let ids: std::collections::BTreeSet<&str> = checks
             .iter()

@@ -16,6 +16,8 @@ pub(super) struct Sub<'a> {
 pub(super) struct Conn<'a> {
     pub(super) at: Ms,
     pub(super) will: Option<&'a WillInfo>,
+    /// Whether it asked to resume its session (Clean Start 0).
+    pub(super) resumes: bool,
     /// When it ended, and whether normally (DISCONNECT).
     pub(super) end: Option<(Ms, bool)>,
 }
@@ -111,6 +113,7 @@ impl<'a> Index<'a> {
                         .or_insert(Conn {
                             at: *at,
                             will: will.as_ref(),
+                            resumes: !*clean_start,
                             end: None,
                         });
                     let new_session = *clean_start || !*session_present;

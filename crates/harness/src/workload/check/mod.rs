@@ -20,6 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use record::advisory::Advisory;
 use record::history::{Event, History, Ms, MsgId, WillInfo};
 use record::violation::Violation;
 use scenario::workload::Check;
@@ -41,39 +42,52 @@ use will::*;
 /// Faults this close to a violation are listed with it.
 pub(crate) const FAULT_WINDOW: Ms = 5_000;
 
+/// What the checkers found: broken promises, and advisories where the
+/// spec reads two ways.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub violations: Vec<Violation>,
+    pub advisories: Vec<Advisory>,
+}
+
 /// Runs one checker. Violations come in order of `at`.
 pub fn run(check: Check, h: &History) -> Vec<Violation> {
-    run_on(check, &Index::new(h))
+    run_on(check, &Index::new(h)).violations
 }
 
 /// Runs each checker once (repeats ignored), in the order given; each
 /// checker's violations in order of `at`.
-pub fn run_all(checks: &[Check], h: &History) -> Vec<Violation> {
+pub fn run_all(checks: &[Check], h: &History) -> Findings {
     let ix = Index::new(h);
     let mut done = BTreeSet::new();
-    let mut out = Vec::new();
+    let mut out = Findings::default();
     for &c in checks {
         if done.insert(c) {
-            out.extend(run_on(c, &ix));
+            let f = run_on(c, &ix);
+            out.violations.extend(f.violations);
+            out.advisories.extend(f.advisories);
         }
     }
     out
 }
 
-fn run_on(check: Check, ix: &Index<'_>) -> Vec<Violation> {
-    let mut v = match check {
-        Check::AtMostOnce => at_most_once(ix),
-        Check::AtLeastOnce => at_least_once(ix),
-        Check::ExactlyOnce => exactly_once(ix),
-        Check::OrderedPerPublisher => ordered_per_publisher(ix),
-        Check::RoutesMatchFilters => routes_match_filters(ix),
-        Check::RetainedLatest => retained_latest(ix),
+fn run_on(check: Check, ix: &Index<'_>) -> Findings {
+    let (mut violations, advisories) = match check {
+        Check::AtMostOnce => (at_most_once(ix), Vec::new()),
+        Check::AtLeastOnce => (at_least_once(ix), Vec::new()),
+        Check::ExactlyOnce => (exactly_once(ix), Vec::new()),
+        Check::OrderedPerPublisher => (ordered_per_publisher(ix), Vec::new()),
+        Check::RoutesMatchFilters => (routes_match_filters(ix), Vec::new()),
+        Check::RetainedLatest => (retained_latest(ix), Vec::new()),
         Check::WillOnAbnormalDisconnect => will_on_abnormal_disconnect(ix),
     };
-    v.sort_by(|a, b| {
+    violations.sort_by(|a, b| {
         (a.at, &a.message, &a.subscriber, &a.what).cmp(&(b.at, &b.message, &b.subscriber, &b.what))
     });
-    v
+    Findings {
+        violations,
+        advisories,
+    }
 }
 
 #[cfg(test)]

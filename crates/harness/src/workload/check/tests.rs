@@ -53,6 +53,7 @@ impl B {
             will: Some(WillInfo {
                 topic: topic.into(),
                 qos: 1,
+                keep_alive: 2,
             }),
         })
     }
@@ -205,7 +206,7 @@ fn a_clean_history_passes_every_check() {
     for c in Check::ALL {
         assert_eq!(texts(&run(c, &h)), Vec::<String>::new(), "{c}");
     }
-    assert!(run_all(&Check::ALL, &h).is_empty());
+    assert!(run_all(&Check::ALL, &h).violations.is_empty());
 }
 
 #[test]
@@ -629,6 +630,53 @@ fn missing_will_after_a_lost_connection() {
 }
 
 #[test]
+fn a_missing_will_after_a_quick_resume_is_an_advisory() {
+    // Connection 3 (Keep Alive 2 s) is lost at 4.000s; the broker must
+    // notice by 4.000 + 3 s (+ 1 s). p1 resuming its session before then
+    // may be a takeover, where the will reads two ways.
+    let resume = |at: Ms| {
+        clean()
+            .connect_will(3100, "p1", 3, "wills/p1")
+            .lost(4000, "p1", 3)
+            .push(Event::Connected {
+                at,
+                client: "p1".into(),
+                connection: 4,
+                clean_start: false,
+                session_present: true,
+                will: None,
+            })
+            .0
+    };
+    let found = run_all(&[Check::WillOnAbnormalDisconnect], &resume(4500));
+    assert!(
+        found.violations.is_empty(),
+        "{:#?}",
+        texts(&found.violations)
+    );
+    assert_eq!(found.advisories.len(), 1);
+    let a = found.advisories[0].to_string();
+    assert!(
+        a.contains("p1's will (connection 3), on wills/p1, never delivered to w")
+            && a.contains("resumed its session on a new connection at 4.500s")
+            && found.advisories[0].readings.len() == 2,
+        "{a}"
+    );
+    // Back after the broker had to notice: the will was owed.
+    let found = run_all(&[Check::WillOnAbnormalDisconnect], &resume(8500));
+    assert!(found.advisories.is_empty());
+    assert_eq!(found.violations.len(), 1);
+    // A clean start right away ends the session: no reading spares the will.
+    let mut h = resume(4500);
+    if let Some(Event::Connected { clean_start, .. }) = h.events.last_mut() {
+        *clean_start = true;
+    }
+    let found = run_all(&[Check::WillOnAbnormalDisconnect], &h);
+    assert!(found.advisories.is_empty());
+    assert_eq!(found.violations.len(), 1);
+}
+
+#[test]
 fn will_after_a_normal_disconnect() {
     let h = clean()
         .deliver_x(2050, "w", will_id("p1", 2), "wills/p1", 1, false, false)
@@ -659,7 +707,8 @@ fn run_all_runs_each_check_once_in_order() {
     let v = run_all(
         &[Check::ExactlyOnce, Check::AtMostOnce, Check::ExactlyOnce],
         &h,
-    );
+    )
+    .violations;
     let checks: Vec<&str> = v.iter().map(|v| v.check).collect();
     assert_eq!(checks, ["exactly_once", "at_most_once"]);
 }

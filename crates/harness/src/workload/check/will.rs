@@ -9,8 +9,18 @@ use super::*;
 /// the connection began (MQTT-3.1.2-8). A will is never delivered for a
 /// connection that ended with DISCONNECT (MQTT-3.1.2-10, MQTT-3.14.4-3),
 /// nor for one that carried no will.
-pub(super) fn will_on_abnormal_disconnect(ix: &Index<'_>) -> Vec<Violation> {
+///
+/// One case is an advisory, not a violation: the client came back on a new
+/// connection resuming its session (Clean Start 0) before the broker had to
+/// notice the old one was gone (1.5 × Keep Alive after the loss), so the
+/// broker may have seen a takeover rather than a lost connection. Whether a
+/// will with no delay is published when its session is taken over and
+/// resumed reads two ways (3.1.1 §3.1.4 lists no will among what a
+/// takeover does; 5.0 §3.1.4 publishes it "as described in 3.1.2.5", where
+/// a new connection to the session before the delay ends cancels it).
+pub(super) fn will_on_abnormal_disconnect(ix: &Index<'_>) -> (Vec<Violation>, Vec<Advisory>) {
     let mut out = Vec::new();
+    let mut advisories = Vec::new();
     let watchers: BTreeSet<&str> =
         ix.h.roles
             .will_watchers
@@ -38,6 +48,31 @@ pub(super) fn will_on_abnormal_disconnect(ix: &Index<'_>) -> Vec<Violation> {
                 continue;
             }
             if ix.deliveries_of(w, &id).iter().any(|d| d.at >= conn.at) {
+                continue;
+            }
+            if let Some(t) = taken_over(ix, client, n, lost_at, will.keep_alive) {
+                advisories.push(Advisory {
+                    rule: "will on takeover (3.1.1 §3.1.4, 5.0 §3.1.4 and §3.1.2.5)".into(),
+                    what: format!(
+                        "{id}, on {}, never delivered to {w}: its connection was lost at {} and \
+                         {client} resumed its session on a new connection at {}, before the \
+                         broker had to notice the loss, so the broker may have taken the \
+                         session over rather than lost the connection",
+                        will.topic,
+                        secs(lost_at),
+                        secs(t),
+                    ),
+                    readings: vec![
+                        "a connection closed by a takeover is closed without DISCONNECT, so \
+                         its will is published"
+                            .into(),
+                        "the session continues on the new connection, so the will (no delay) \
+                         is not published"
+                            .into(),
+                    ],
+                    step: 0,
+                    line: 0,
+                });
                 continue;
             }
             let what = format!(
@@ -101,5 +136,14 @@ pub(super) fn will_on_abnormal_disconnect(ix: &Index<'_>) -> Vec<Violation> {
             what,
         ));
     }
-    out
+    (out, advisories)
+}
+
+/// When `client` resumed its session on a connection after `n` early
+/// enough that the broker could still have held connection `n` open: before
+/// 1.5 × Keep Alive after the loss (and a second for the broker's sweep).
+fn taken_over(ix: &Index<'_>, client: &str, n: u32, lost_at: Ms, keep_alive: u16) -> Option<Ms> {
+    let noticed_by = lost_at + u64::from(keep_alive) * 1_500 + 1_000;
+    let (_, next) = ix.conns.get(client)?.range(n + 1..).next()?;
+    (next.resumes && next.at <= noticed_by).then_some(next.at)
 }
