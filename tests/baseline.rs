@@ -5,20 +5,13 @@
 //! alike.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
-use common::{gauntlet, text};
+use common::{gauntlet, scratch, text};
 
 const FAILING: &str = "tests/fixtures/failing/wrong_payload.yaml";
 const PASSING: &str = "scenarios/examples/salon_qos1.yaml";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
 
 /// The summary table's rows: run name → label.
 fn summary(stdout: &str) -> BTreeMap<String, String> {

@@ -4,11 +4,11 @@
 //! (tests/snapshots/); after an intended change, review them with
 //! `cargo insta review` or rerun with `INSTA_UPDATE=always`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 mod common;
-use common::gauntlet;
+use common::{gauntlet, scratch};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")
@@ -380,14 +380,6 @@ fn failing_run_says_where_what_and_how_to_replay() {
         out.status.code().unwrap_or(-1)
     );
     without_timings().bind(|| insta::assert_snapshot!(output));
-}
-
-/// A fresh directory for one test's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
 }
 
 /// Checks that `xml` is well formed enough: tags balance, attribute quotes

@@ -1,4 +1,4 @@
-//! Every scenario file × version is one test, named like
+//! Every scenario file × version (× variant) is one test, named like
 //! `conformance::qos1_flow [v5]`, so `cargo test` runs the whole library and
 //! `cargo test qos2` filters it (cargo-nextest works too). Workloads are
 //! tests too, one run per version at the suite's seed; `GAUNTLET_EXPLORE=N`
@@ -42,7 +42,7 @@ fn main() {
     let seed = seed();
     let mut trials = Vec::new();
     for entry in entries {
-        match entry.scenario {
+        match &entry.scenario {
             Err(e) => {
                 let message = e.to_string();
                 trials.push(Trial::test(format!("{} [load]", entry.id), move || {
@@ -51,7 +51,7 @@ fn main() {
             }
             Ok(scenario) => {
                 for &version in &scenario.versions {
-                    let name = format!("{} [{}]", entry.id, version.label());
+                    let name = entry.run_name(version);
                     let scenario = scenario.clone();
                     let path = entry.path.clone();
                     trials.push(Trial::test(name, move || {

@@ -26,8 +26,15 @@ pub fn check(paths: &[PathBuf]) -> Result<bool, String> {
                 )
             })
         } else {
-            scenario::load_file(&path)
-                .map(|s| format!("{} steps, {} versions", s.steps.len(), s.versions.len()))
+            scenario::load_variants(&path).map(|all| {
+                let runs: usize = all.iter().map(|s| s.versions.len()).sum();
+                match all.as_slice() {
+                    [s] if s.variant.is_none() => {
+                        format!("{} steps, {} versions", s.steps.len(), s.versions.len())
+                    }
+                    _ => format!("{} variants, {runs} runs", all.len()),
+                }
+            })
         };
         match loaded {
             Ok(what) => println!("ok    {} ({what})", path.display()),

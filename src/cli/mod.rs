@@ -94,9 +94,13 @@ pub fn main() -> ExitCode {
             }
             Ok(true)
         }
-        Command::Replay(a) => {
-            replay::replay(&a.file, a.seed, a.version.as_deref(), a.html.as_deref())
-        }
+        Command::Replay(a) => replay::replay(
+            &a.file,
+            a.seed,
+            a.version.as_deref(),
+            a.variant.as_deref(),
+            a.html.as_deref(),
+        ),
         Command::Check(a) => check::check(&a.paths),
         Command::Coverage(a) => coverage::coverage(&a),
         Command::Schema => schema::print(),

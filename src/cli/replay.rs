@@ -20,6 +20,11 @@ pub struct ReplayArgs {
     /// The version to replay (default: each the scenario lists).
     #[arg(long)]
     pub version: Option<String>,
+    /// The variant to replay, of a file with `vary:`, as its run's name
+    /// shows it after the version: `--variant "first=a/#, qos=2"`
+    /// (default: every variant).
+    #[arg(long)]
+    pub variant: Option<String>,
     /// Also write the runs as sequence diagrams to this HTML file.
     #[arg(long)]
     pub html: Option<PathBuf>,
@@ -31,21 +36,72 @@ pub fn replay(
     file: &Path,
     seed: u64,
     version: Option<&str>,
+    variant: Option<&str>,
     html: Option<&Path>,
 ) -> Result<bool, String> {
     if discover::is_workload_file(file) {
+        if variant.is_some() {
+            return Err(format!("{}: a workload has no variants", file.display()));
+        }
         return replay_workload(file, seed, version, html);
     }
     let only = parse_version(version)?;
-    let s = scenario::load_file(file).map_err(|e| e.to_string())?;
+    let all = scenario::load_variants(file).map_err(|e| e.to_string())?;
+    let chosen: Vec<&scenario::Scenario> = all
+        .iter()
+        .filter(|s| variant.is_none_or(|want| s.variant.as_deref() == Some(want)))
+        .collect();
+    if chosen.is_empty() {
+        let labels: Vec<String> = all
+            .iter()
+            .filter_map(|s| s.variant.as_ref().map(|l| format!("  {l}")))
+            .collect();
+        return Err(if labels.is_empty() {
+            format!("{}: the file has no variants (no vary:)", file.display())
+        } else {
+            format!(
+                "{}: no variant {:?}; its variants are:\n{}",
+                file.display(),
+                variant.unwrap_or_default(),
+                labels.join("\n")
+            )
+        });
+    }
+    let Some(first) = chosen.first() else {
+        return Ok(true);
+    };
     let mut all_passed = true;
     let mut runs = Vec::new();
+    for s in &chosen {
+        all_passed &= replay_one(file, s, seed, only, &mut runs);
+    }
+    if let Some(out) = html {
+        let text = report::html::replay(&first.name, &file.display().to_string(), seed, &runs);
+        write_page(out, &text)?;
+    }
+    Ok(all_passed)
+}
+
+/// Each chosen version of one scenario (or variant): its trace printed, its
+/// page kept for the HTML.
+fn replay_one(
+    file: &Path,
+    s: &scenario::Scenario,
+    seed: u64,
+    only: Option<scenario::VersionName>,
+    pages: &mut Vec<ReplayRun>,
+) -> bool {
+    let mut all_passed = true;
     for &v in &s.versions {
         if only.is_some_and(|o| o != v) {
             continue;
         }
-        let result = harness::sim::run(&s, v, seed);
-        println!("# {} [{}] seed {seed}", s.name, v.label());
+        let result = harness::sim::run(s, v, seed);
+        let title = format!(
+            "{} seed {seed}",
+            discover::run_name(&s.name, v, s.variant.as_deref())
+        );
+        println!("# {title}");
         print!("{}", result.trace);
         match &result.outcome {
             Outcome::Passed => println!("PASSED ({} ms simulated)", result.sim_ms),
@@ -55,28 +111,20 @@ pub fn replay(
                 print!("{}", failure_report(file, &result));
             }
         }
-        runs.push(result);
+        pages.push(ReplayRun {
+            title,
+            passed: result.passed(),
+            message: match &result.outcome {
+                Outcome::Passed => None,
+                Outcome::Failed(f) => {
+                    Some(format!("step {} ({}): {}", f.step, f.step_text, f.message))
+                }
+            },
+            diagram: Diagram::from_trace(&result.trace),
+            trace: result.trace.to_string(),
+        });
     }
-    if let Some(out) = html {
-        let pages: Vec<ReplayRun> = runs
-            .iter()
-            .map(|r| ReplayRun {
-                title: format!("{} [{}] seed {seed}", s.name, r.version.label()),
-                passed: r.passed(),
-                message: match &r.outcome {
-                    Outcome::Passed => None,
-                    Outcome::Failed(f) => {
-                        Some(format!("step {} ({}): {}", f.step, f.step_text, f.message))
-                    }
-                },
-                diagram: Diagram::from_trace(&r.trace),
-                trace: r.trace.to_string(),
-            })
-            .collect();
-        let text = report::html::replay(&s.name, &file.display().to_string(), seed, &pages);
-        write_page(out, &text)?;
-    }
-    Ok(all_passed)
+    all_passed
 }
 
 /// `gauntlet replay` of a workload: the seed's traffic and fault schedule

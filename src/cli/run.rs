@@ -126,9 +126,14 @@ pub fn run(o: RunOptions, write_baseline: Option<PathBuf>) -> Result<bool, Strin
         broker_version: _,
     } = execute(&o)?;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{:<60} {:>6}", "scenario", "result");
+    // As wide as the longest name (variants have long ones), at least 60.
+    let width = records
+        .iter()
+        .map(|r| r.name.chars().count())
+        .fold(60, usize::max);
+    let _ = writeln!(out, "{:<width$} {:>6}", "scenario", "result");
     for r in &records {
-        let _ = writeln!(out, "{:<60} {:>6}", r.name, r.label());
+        let _ = writeln!(out, "{:<width$} {:>6}", r.name, r.label());
     }
     for r in records.iter().filter(|r| r.outcome == Outcome::Advisory) {
         let _ = writeln!(

@@ -25,6 +25,8 @@ pub enum Outcome {
 #[derive(Clone, Debug)]
 pub struct RunResult {
     pub version: VersionName,
+    /// The variant run, of a scenario file with `vary:`.
+    pub variant: Option<String>,
     pub seed: u64,
     pub outcome: Outcome,
     pub trace: Trace,

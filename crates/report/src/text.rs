@@ -8,12 +8,27 @@ use record::script::{Outcome, RunResult};
 use record::workload;
 use scenario::VersionName;
 
-/// The command that runs this scenario and version again, with its trace.
-pub fn replay_command(path: &Path, seed: u64, version: VersionName) -> String {
-    format!(
+/// The command that runs this scenario and version (and variant) again,
+/// with its trace.
+pub fn replay_command(
+    path: &Path,
+    seed: u64,
+    version: VersionName,
+    variant: Option<&str>,
+) -> String {
+    let mut s = format!(
         "gauntlet replay {} --seed {seed} --version {version}",
         path.display()
-    )
+    );
+    if let Some(v) = variant {
+        s.push_str(&format!(" --variant {}", shell_quoted(v)));
+    }
+    s
+}
+
+/// `s` as one word for a POSIX shell.
+fn shell_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// What a failed run prints: where, what, the end of the trace, how to replay.
@@ -46,15 +61,19 @@ pub fn failure_report_on(path: &Path, run: &RunResult, broker: Option<&str>) -> 
         None => s.push_str(&format!(
             "  seed {}; replay with: {}\n",
             run.seed,
-            replay_command(path, run.seed, run.version)
+            replay_command(path, run.seed, run.version, run.variant.as_deref())
         )),
         Some(b) => s.push_str(&format!(
-            "  seed {}; run it again with: gauntlet run {} --broker {b} --seed {} --version {} \
+            "  seed {}; run it again with: gauntlet run {} --broker {b} --seed {} --version {}{} \
              (real timing differs from run to run)\n",
             run.seed,
             path.display(),
             run.seed,
-            run.version
+            run.version,
+            match &run.variant {
+                Some(v) => format!(" --filter {}", shell_quoted(&format!(", {v}]"))),
+                None => String::new(),
+            }
         )),
     }
     s

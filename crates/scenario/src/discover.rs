@@ -4,18 +4,30 @@ use std::path::{Path, PathBuf};
 
 use crate::{LoadErrors, Scenario, VersionName};
 
-/// A scenario file, loaded or not.
+/// A scenario file, loaded or not; a file with `vary:` is one entry per
+/// variant.
 pub struct Entry {
     pub path: PathBuf,
     /// `conformance::qos1_flow`: the path under the suite root, `::`-joined.
     pub id: String,
+    /// The variant's label (`first=a/#, qos=2`), for a file with `vary:`.
+    pub variant: Option<String>,
     pub scenario: Result<Scenario, LoadErrors>,
 }
 
 impl Entry {
-    /// The test name of one version's run: `conformance::qos1_flow [v5]`.
+    /// The test name of one version's run: `conformance::qos1_flow [v5]`,
+    /// `conformance::overlap [v5, first=a/#, qos=2]` for a variant.
     pub fn run_name(&self, version: VersionName) -> String {
-        format!("{} [{}]", self.id, version.label())
+        run_name(&self.id, version, self.variant.as_deref())
+    }
+}
+
+/// The test name of a run of the scenario file `id`.
+pub fn run_name(id: &str, version: VersionName, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) => format!("{id} [{}, {v}]", version.label()),
+        None => format!("{id} [{}]", version.label()),
     }
 }
 
@@ -97,13 +109,26 @@ pub fn scenario_id(path: &Path) -> String {
     }
 }
 
+/// Every scripted scenario file under `paths`, loaded: one entry per
+/// variant, in the order of the files and of their `vary:` tables.
 pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Entry>, String> {
-    Ok(discover(paths)?
-        .into_iter()
-        .map(|path| Entry {
-            id: scenario_id(&path),
-            scenario: crate::load_file(&path),
-            path,
-        })
-        .collect())
+    let mut out = Vec::new();
+    for path in discover(paths)? {
+        let id = scenario_id(&path);
+        match crate::load_variants(&path) {
+            Ok(all) => out.extend(all.into_iter().map(|s| Entry {
+                path: path.clone(),
+                id: id.clone(),
+                variant: s.variant.clone(),
+                scenario: Ok(s),
+            })),
+            Err(e) => out.push(Entry {
+                path,
+                id,
+                variant: None,
+                scenario: Err(e),
+            }),
+        }
+    }
+    Ok(out)
 }

@@ -23,9 +23,10 @@ pub mod spec;
 pub mod steps;
 pub mod tree;
 pub mod values;
+mod vary;
 pub mod workload;
 
-pub use load::{load_file, load_str, LoadError, LoadErrors};
+pub use load::{load_file, load_str, load_variants, load_variants_str, LoadError, LoadErrors};
 pub use located::Located;
 pub use model::*;
 pub use steps::*;

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 
 use crate::check::{self, Problems};
 use crate::de::{from_node, DeError};
-use crate::tree::{self, Node};
+use crate::tree::{self, Node, Pos};
+use crate::vary;
 use crate::workload::Workload;
 use crate::Scenario;
 
@@ -86,14 +87,78 @@ fn read(path: &Path) -> Result<String, LoadErrors> {
     })
 }
 
-/// Loads and checks a scenario file.
+/// Loads and checks a scenario file that has no `vary:` (one that has is
+/// an error here: [`load_variants`] reads it).
 pub fn load_file(path: &Path) -> Result<Scenario, LoadErrors> {
     load_str(&read(path)?, path)
 }
 
-/// Parses and checks a scenario; `path` is only used in errors.
+/// Parses and checks a scenario without `vary:`; `path` is only used in
+/// errors.
 pub fn load_str(text: &str, path: &Path) -> Result<Scenario, LoadErrors> {
-    load_document(text, path, scenario_unit, check::scenario)
+    let mut all = load_variants_str(text, path)?;
+    match all.pop() {
+        Some(s) if all.is_empty() && s.variant.is_none() => Ok(s),
+        _ => Err(error(
+            path,
+            Pos::UNKNOWN,
+            format!(
+                "the file has {} variants (vary:): read it as variants",
+                all.len() + 1
+            ),
+        )
+        .into()),
+    }
+}
+
+/// Loads and checks a scenario file: one scenario, or one per variant of
+/// its `vary:` table (each with its `variant` label), in the table's order.
+pub fn load_variants(path: &Path) -> Result<Vec<Scenario>, LoadErrors> {
+    load_variants_str(&read(path)?, path)
+}
+
+/// [`load_variants`] of a text; `path` is only used in errors. A mistake
+/// every variant makes is reported once; one only some make names them.
+pub fn load_variants_str(text: &str, path: &Path) -> Result<Vec<Scenario>, LoadErrors> {
+    let root = tree::parse(text).map_err(|e| LoadErrors::from(yaml_error(&e, path)))?;
+    let variants = vary::expand(&root).map_err(|list| errors(path, list))?;
+    let count = variants.len();
+    let mut out = Vec::new();
+    // Each mistake, with the variants that make it.
+    let mut found: Vec<((Pos, String), Vec<String>)> = Vec::new();
+    for v in variants {
+        match read_document::<Scenario>(&v.root, scenario_unit, check::scenario) {
+            Ok(mut s) => {
+                s.variant = v.label;
+                out.push(s);
+            }
+            Err(list) => {
+                for p in list {
+                    let label = v.label.clone().unwrap_or_default();
+                    match found.iter_mut().find(|(q, _)| *q == p) {
+                        Some((_, labels)) => labels.push(label),
+                        None => found.push((p, vec![label])),
+                    }
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(out);
+    }
+    // In the order of the file; what has no place last.
+    found.sort_by_key(|((pos, _), _)| (!pos.is_known(), *pos));
+    let list = found
+        .into_iter()
+        .map(|((pos, message), labels)| {
+            if labels.len() == count || labels.iter().all(String::is_empty) {
+                (pos, message)
+            } else {
+                (pos, format!("{message} (in [{}])", labels.join("]; [")))
+            }
+        })
+        .collect();
+    Err(errors(path, list))
 }
 
 /// Loads and checks a workload file.
@@ -103,7 +168,8 @@ pub fn load_workload_file(path: &Path) -> Result<Workload, LoadErrors> {
 
 /// Parses and checks a workload; `path` is only used in errors.
 pub fn load_workload_str(text: &str, path: &Path) -> Result<Workload, LoadErrors> {
-    load_document(text, path, workload_unit, check::workload)
+    let root = tree::parse(text).map_err(|e| LoadErrors::from(yaml_error(&e, path)))?;
+    read_document(&root, workload_unit, check::workload).map_err(|list| errors(path, list))
 }
 
 /// A scenario's steps and clients are read whole or not at all: a step
@@ -127,19 +193,34 @@ fn workload_unit(root: &Node, path: &[usize]) -> usize {
     }
 }
 
+fn error(path: &Path, pos: Pos, message: String) -> LoadError {
+    LoadError {
+        file: path.to_owned(),
+        line: pos.line,
+        column: pos.column,
+        message,
+    }
+}
+
+fn errors(path: &Path, list: Vec<(Pos, String)>) -> LoadErrors {
+    LoadErrors(
+        list.into_iter()
+            .map(|(pos, message)| error(path, pos, message))
+            .collect(),
+    )
+}
+
 /// Reads a document of type `T`, then judges it with `judge` when it
 /// could be read. `unit` says how much of the document to leave out after
 /// an error (given the way to the offending node, how many of its first
 /// steps name the part to leave out), so that reading goes on and finds
-/// the other mistakes.
-fn load_document<T: DeserializeOwned>(
-    text: &str,
-    path: &Path,
+/// the other mistakes. The mistakes come sorted by place.
+fn read_document<T: DeserializeOwned>(
+    root: &Node,
     unit: impl Fn(&Node, &[usize]) -> usize,
     judge: impl Fn(&mut Problems, &T, &Read),
-) -> Result<T, LoadErrors> {
-    let root = tree::parse(text).map_err(|e| LoadErrors::from(yaml_error(&e, path)))?;
-    let (value, errors, read) = read_recovering::<T>(&root, unit);
+) -> Result<T, Vec<(Pos, String)>> {
+    let (value, errors, read) = read_recovering::<T>(root, unit);
     let stopped = errors.len() >= MAX_ERRORS;
     let mut problems = Problems::default();
     problems
@@ -150,7 +231,7 @@ fn load_document<T: DeserializeOwned>(
             &mut problems,
             v,
             &Read {
-                written: &root,
+                written: root,
                 read: &read,
             },
         );
@@ -158,26 +239,19 @@ fn load_document<T: DeserializeOwned>(
     let mut list = problems.list;
     list.sort();
     list.dedup();
-    let error = |line, column, message| LoadError {
-        file: path.to_owned(),
-        line,
-        column,
-        message,
-    };
     if stopped {
         let more = format!("and maybe more: reading stopped after {MAX_ERRORS} mistakes");
-        list.push((crate::tree::Pos::UNKNOWN, more));
+        list.push((Pos::UNKNOWN, more));
     }
     match value {
         Some(v) if list.is_empty() => Ok(v),
         // Not read, yet nothing said why: cannot happen, but a document
         // that did not load is never a success.
-        _ if list.is_empty() => Err(error(0, 0, "the document could not be read".into()).into()),
-        _ => Err(LoadErrors(
-            list.into_iter()
-                .map(|(pos, message)| error(pos.line, pos.column, message))
-                .collect(),
-        )),
+        _ if list.is_empty() => Err(vec![(
+            Pos::UNKNOWN,
+            "the document could not be read".into(),
+        )]),
+        _ => Err(list),
     }
 }
 

@@ -107,6 +107,10 @@ pub struct Scenario {
     pub broker: reference_broker::Config,
     pub clients: BTreeMap<String, ClientSpec>,
     pub steps: Vec<Located<Step>>,
+    /// Which variant of a file with `vary:` this is (`first=a/#, qos=2`);
+    /// set by the loader, never written in the file.
+    #[serde(skip)]
+    pub variant: Option<String>,
 }
 
 impl Scenario {

@@ -84,6 +84,7 @@ pub fn run_watched<B: Backend>(
     let trace = trace_cell.borrow().clone();
     RunResult {
         version,
+        variant: scenario.variant.clone(),
         seed,
         outcome,
         trace,

@@ -74,6 +74,7 @@ pub fn run_within(
         trace.push(over.sim_ms, "runner", Kind::Failed(over.message.clone()));
         RunResult {
             version,
+            variant: scenario.variant.clone(),
             seed,
             outcome: Outcome::Failed(Failure {
                 step,

@@ -22,6 +22,7 @@ use crate::values::reason_names;
 mod broker;
 mod properties;
 mod steps;
+mod vary;
 mod workload;
 
 use broker::*;
@@ -48,7 +49,7 @@ pub fn scenario_schema() -> Value {
         d.insert("scenarioFile".into(), scenario_file());
         d.insert("workloadFile".into(), workload_file());
     }
-    json!({
+    let mut schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "gauntlet scenario or workload",
         "description": "A gauntlet file: a scripted scenario (clients and the steps that drive them and check what they receive), or, with a top-level `workload:` key, a workload (generated traffic under faults, judged by checkers). Check a file with `gauntlet check FILE`.",
@@ -57,7 +58,12 @@ pub fn scenario_schema() -> Value {
         "then": { "$ref": "#/$defs/workloadFile" },
         "else": { "$ref": "#/$defs/scenarioFile" },
         "$defs": defs,
-    })
+    });
+    vary::accept_expressions(&mut schema);
+    if let Some(Value::Object(d)) = schema.get_mut("$defs") {
+        vary::defs(d);
+    }
+    schema
 }
 
 /// A scripted scenario.
@@ -78,6 +84,7 @@ fn scenario_file() -> Value {
                 "type": "string",
             },
             "spec": { "$ref": "#/$defs/specRefs" },
+            "vary": vary::vary(),
             "versions": {
                 "description": "The MQTT versions to run the scenario on; each is a separate run. Default: both, [3.1.1, 5].",
                 "type": "array",
