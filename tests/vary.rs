@@ -3,6 +3,8 @@
 //! in the summary, `results.json` and JUnit; it can be listed in a baseline,
 //! replayed alone and checked alone.
 
+use std::path::Path;
+
 mod common;
 use common::{gauntlet, scratch, text};
 
@@ -154,4 +156,30 @@ fn check_expands_and_names_the_variant_a_mistake_is_in() {
         stdout.contains("0 failed, 1 files with errors") && !stdout.contains("FAIL"),
         "{stdout}"
     );
+}
+
+/// The Maximum Packet Size sweep sends whole packets one byte under, at and
+/// one byte over the broker's limit: a broker that refuses a packet exactly
+/// at its limit passes the runs under and over it and fails exactly the
+/// runs at it.
+#[test]
+fn a_limit_off_by_one_fails_exactly_the_runs_at_the_limit() {
+    use mqtt_gauntlet::scenario::VersionName;
+    use reference_broker::Bug;
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/conformance/v5/maximum_packet_size_broker.yaml");
+    let variants = mqtt_gauntlet::scenario::load_variants(&file).expect("loads");
+    assert_eq!(variants.len(), 9);
+    for mut s in variants {
+        let label = s.variant.clone().unwrap_or_default();
+        let correct = mqtt_gauntlet::sim::run(&s, VersionName::V5, 1);
+        assert!(correct.passed(), "{label} on the correct broker");
+        s.broker.bugs.insert(Bug::PacketSizeOffByOne);
+        let defective = mqtt_gauntlet::sim::run(&s, VersionName::V5, 1);
+        assert_eq!(
+            defective.passed(),
+            !label.ends_with("delta=0"),
+            "{label} on a broker refusing packets at its limit"
+        );
+    }
 }

@@ -39,12 +39,15 @@ pub enum Bug {
     /// Retained messages sent on subscribing go at the QoS they were
     /// stored with, not capped by the QoS granted to the subscription.
     RetainedQosNotCapped,
+    /// The broker's own Maximum Packet Size is enforced one byte low: a
+    /// packet exactly at the limit it announced is refused as too large.
+    PacketSizeOffByOne,
 }
 
 #[cfg(feature = "defects")]
 impl Bug {
     /// Every defect, for whoever lists them (gauntlet's schema).
-    pub const ALL: [Bug; 9] = [
+    pub const ALL: [Bug; 10] = [
         Bug::OfflineQueueDroppedOnResume,
         Bug::Qos2ResendForwarded,
         Bug::PlusMatchesManyLevels,
@@ -54,5 +57,6 @@ impl Bug {
         Bug::EndlessLoopOnEmptyLevel,
         Bug::ReusesInflightPacketId,
         Bug::RetainedQosNotCapped,
+        Bug::PacketSizeOffByOne,
     ];
 }

@@ -41,7 +41,7 @@ use crate::tree::{Node, Pos, Value};
 
 mod expr;
 
-use expr::{eval, FUNCTIONS};
+use expr::{eval, FUNCTIONS, WORDS};
 
 /// One expanded copy of a document.
 pub(crate) struct Variant {
@@ -61,6 +61,7 @@ pub(crate) fn expand(root: &Node) -> Result<Vec<Variant>, Problems> {
         let mut doc = root.clone();
         let mut problems = Vec::new();
         substitute(&mut doc, &BTreeMap::new(), &mut problems);
+        apply_when(&mut doc, &mut problems);
         return if problems.is_empty() {
             Ok(vec![Variant {
                 label: None,
@@ -108,6 +109,7 @@ pub(crate) fn expand(root: &Node) -> Result<Vec<Variant>, Problems> {
         let vars: BTreeMap<&str, &Node> = resolved.iter().map(|(n, v)| (*n, v)).collect();
         let mut doc = base.clone();
         substitute(&mut doc, &vars, &mut found);
+        apply_when(&mut doc, &mut found);
         renumber(&mut doc, &mut 0);
         for p in found {
             if !problems.contains(&p) {
@@ -141,13 +143,14 @@ fn rows<'t>(key: &Node, table: &'t Node) -> Result<Vec<Row<'t>>, Problems> {
             && k.text
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !FUNCTIONS.contains(&k.text.as_str());
+            && !FUNCTIONS.contains(&k.text.as_str())
+            && !WORDS.contains(&k.text.as_str());
         if !ok {
             problems.push((
                 k.pos,
                 format!(
                     "vary: {:?} is not a variable name: letters, digits and _, not starting \
-                     with a digit (and not len, min or max)",
+                     with a digit (and not len, min, max, and, or, not, true or false)",
                     k.text
                 ),
             ));
@@ -271,6 +274,42 @@ fn shown(value: &Node, index: usize) -> String {
     } else {
         format!("#{index}")
     }
+}
+
+/// Leaves out the steps whose `when:` is false, and takes the key away
+/// where it is true: the model never sees it.
+fn apply_when(doc: &mut Node, problems: &mut Problems) {
+    let Value::Map(entries) = &mut doc.value else {
+        return;
+    };
+    let Some((_, steps)) = entries.iter_mut().find(|(k, _)| k.text == "steps") else {
+        return;
+    };
+    let Value::Seq(items) = &mut steps.value else {
+        return;
+    };
+    items.retain_mut(|step| {
+        let Value::Map(keys) = &mut step.value else {
+            return true;
+        };
+        let Some(i) = keys.iter().position(|(k, _)| k.text == "when") else {
+            return true;
+        };
+        let (_, when) = keys.remove(i);
+        match when.value {
+            Value::Bool(keep) => keep,
+            _ => {
+                problems.push((
+                    when.pos,
+                    format!(
+                        "when: takes true or false, such as $(delta > 0); found {}",
+                        when.kind()
+                    ),
+                ));
+                true
+            }
+        }
+    });
 }
 
 /// Replaces every `$(...)` under `node`, keys included.

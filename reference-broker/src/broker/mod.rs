@@ -33,6 +33,7 @@ use protocol::{Decoder, Disconnect, Packet, Properties, ReasonCode, Version};
 pub use session::{Delivery, Message, OutFlight, OutState, PendingWill, Session, Subscription};
 
 use crate::config::Config;
+use crate::defects::Bug;
 use crate::store::{Change, Snapshot};
 
 /// Milliseconds on the driver's clock (simulated time, or wall time for the
@@ -241,8 +242,11 @@ impl Broker {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
             };
-            let decoder =
-                Decoder::new(c.version).with_max_packet_size(self.config.max_packet_size as usize);
+            let mut limit = self.config.max_packet_size as usize;
+            if self.config.has_bug(Bug::PacketSizeOffByOne) {
+                limit -= 1;
+            }
+            let decoder = Decoder::new(c.version).with_max_packet_size(limit);
             let connected = c.client_id().is_some();
             match decoder.decode(&mut c.buf) {
                 Ok(None) => return,

@@ -64,7 +64,7 @@ pub(super) fn step() -> Value {
     let keyword = |k: &str| json!({ "required": [k] });
     // A client step is one client's name plus any of these; the count of
     // keys tells whether a second client's name crept in.
-    let extras = ["only", "spec", "advisory"];
+    let extras = ["only", "spec", "advisory", "when"];
     let client_step: Vec<Value> = (0..1u32 << extras.len())
         .map(|mask| {
             let (mut all, mut n) = (Vec::new(), 1);
@@ -80,12 +80,12 @@ pub(super) fn step() -> Value {
         })
         .collect();
     json!({
-        "description": "One step: `wait: 2s`, `network: {cut: alice}`, `broker: crash`, or `<client>: {<action>: ..}` such as `alice: {publish: {topic: a/b, qos: 1}}`. A client step may add `only: 5` (or `only: 3.1.1`) to run on that version only, `spec: [ids]` for the statements it asserts, and `advisory: {rule: ..}` where what it checks is not a MUST. One step does one thing: start a new `- ` item for the next.",
+        "description": "One step: `wait: 2s`, `network: {cut: alice}`, `broker: crash`, or `<client>: {<action>: ..}` such as `alice: {publish: {topic: a/b, qos: 1}}`. A client step may add `only: 5` (or `only: 3.1.1`) to run on that version only, `spec: [ids]` for the statements it asserts, and `advisory: {rule: ..}` where what it checks is not a MUST. Any step may add `when: $(...)`, in a file with vary:, to be in only the variants where it is true. One step does one thing: start a new `- ` item for the next.",
         "type": "object",
         "minProperties": 1,
         "propertyNames": {
             "anyOf": [
-                { "enum": ["wait", "network", "broker", "only", "spec", "advisory"] },
+                { "enum": ["wait", "network", "broker", "only", "spec", "advisory", "when"] },
                 { "pattern": CLIENT_NAME },
             ],
         },
@@ -96,6 +96,10 @@ pub(super) fn step() -> Value {
             },
             "network": { "$ref": "#/$defs/network" },
             "broker": { "$ref": "#/$defs/brokerAction" },
+            "when": {
+                "description": "Whether the step is in the run: a variant of a file with vary: keeps it where this comes to true (`when: $(delta > 0)`) and leaves it out where false.",
+                "type": "boolean",
+            },
             "only": {
                 "description": "Run this client step only on this MQTT version (one the scenario lists); it is skipped on the other.",
                 "$ref": "#/$defs/version",
@@ -130,11 +134,13 @@ pub(super) fn step() -> Value {
         },
         "if": { "anyOf": [keyword("wait"), keyword("network"), keyword("broker")] },
         "then": {
-            "description": "wait, network and broker steps have one key (no `only`, `spec` or `advisory`).",
-            "maxProperties": 1,
+            "description": "wait, network and broker steps have one key (no `only`, `spec` or `advisory`), and maybe `when`.",
+            "if": keyword("when"),
+            "then": { "maxProperties": 2 },
+            "else": { "maxProperties": 1 },
         },
         "else": {
-            "description": "A client step: one client's name, and any of `only`, `spec`, `advisory`.",
+            "description": "A client step: one client's name, and any of `only`, `spec`, `advisory`, `when`.",
             "allOf": client_step,
         },
     })

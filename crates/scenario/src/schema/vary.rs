@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 /// `vary:` — a map of variables to lists of values, or a list of rows.
 pub(super) fn vary() -> Value {
     json!({
-        "description": "Run the scenario once per variant, each a run of its own named after its values (`name [v5, first=a/#, qos=2]`): a map of variables to lists of values gives every combination (the first key varies slowest), a list of rows gives each row. Anywhere in the file, `$(name)` is a variable's value and `$(limit + 1)` works it out: whole numbers with + - * / % and parentheses, strings in quotes joined with + and repeated with * (`$(\"c\" * 23)`), len(s), min(a, b), max(a, b) (quote an expression with a comma inside { }), and a field of a map value, $(order.first). A variable's value may use the other variables. A value that is only `$(...)` keeps the type of its result; `$$(` is a literal `$(`.",
+        "description": "Run the scenario once per variant, each a run of its own named after its values (`name [v5, first=a/#, qos=2]`): a map of variables to lists of values gives every combination (the first key varies slowest), a list of rows gives each row. Anywhere in the file, `$(name)` is a variable's value and `$(limit + 1)` works it out: whole numbers with + - * / % and parentheses, strings in quotes joined with + and repeated with * (`$(\"c\" * 23)`), len(s), min(a, b), max(a, b) (quote an expression with a comma inside { }), and a field of a map value, $(order.first). Comparisons (== != < <= > >=) with and, or, not give true or false, for a step's `when:` (the step is in the variants where it is true). A variable's value may use the other variables. A value that is only `$(...)` keeps the type of its result; `$$(` is a literal `$(`.",
         "anyOf": [
             {
                 "type": "object",
@@ -37,9 +37,9 @@ pub(super) fn defs(d: &mut Map<String, Value>) {
     d.insert(
         "variableName".into(),
         json!({
-            "description": "A variable of vary: letters, digits and _, not starting with a digit (and not len, min or max).",
+            "description": "A variable of vary: letters, digits and _, not starting with a digit (and not len, min, max, and, or, not, true or false).",
             "type": "string",
-            "pattern": "^(?!(len|min|max)$)[A-Za-z_][A-Za-z0-9_]*$",
+            "pattern": "^(?!(len|min|max|and|or|not|true|false)$)[A-Za-z_][A-Za-z0-9_]*$",
         }),
     );
     d.insert(

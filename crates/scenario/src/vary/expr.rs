@@ -1,6 +1,9 @@
 //! The `$(...)` expressions of parameterised scenarios: whole numbers,
-//! strings, variables and their fields, a few functions. Pure: text and
-//! variables in, a value or a message out.
+//! strings, booleans, variables and their fields, a few functions. Pure:
+//! text and variables in, a value or a message out.
+//!
+//! Precedence, loosest first: `or`, `and`, `not`, comparisons (`== != < <=
+//! > >=`, one per operand pair), `+ -`, `* / %`, unary `-`.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +18,7 @@ const MAX_STRING: usize = 1 << 20;
 pub(crate) enum Val {
     Int(i64),
     Str(String),
+    Bool(bool),
     /// A variable alone, as written (a list, a map, a boolean, ...).
     Node(Node),
 }
@@ -24,6 +28,7 @@ impl Val {
         match self {
             Val::Int(n) => Ok(n.to_string()),
             Val::Str(s) => Ok(s.clone()),
+            Val::Bool(b) => Ok(b.to_string()),
             Val::Node(n) => match n.value {
                 Value::Seq(_) | Value::Map(_) => Err(format!(
                     "{} cannot be written inside a string: use it alone, as $(name)",
@@ -45,6 +50,7 @@ impl Val {
             Val::Int(n) if n >= 0 => scalar(Value::Uint(n as u64), n.to_string()),
             Val::Int(n) => scalar(Value::Int(n), n.to_string()),
             Val::Str(s) => scalar(Value::Str(s.clone()), s),
+            Val::Bool(b) => scalar(Value::Bool(b), b.to_string()),
             Val::Node(n) => n,
         }
     }
@@ -57,7 +63,7 @@ pub(crate) fn eval(expr: &str, vars: &BTreeMap<&str, &Node>) -> Result<Val, Stri
         at: 0,
         vars,
     };
-    let v = p.sum()?;
+    let v = p.or()?;
     match p.tokens.get(p.at) {
         None => Ok(v),
         Some(t) => Err(format!("unexpected {t} in $({expr})")),
@@ -78,7 +84,7 @@ impl std::fmt::Display for Tok {
             Tok::Int(n) => write!(f, "{n}"),
             Tok::Str(s) => write!(f, "{s:?}"),
             Tok::Name(n) => write!(f, "{n}"),
-            Tok::Op(c) => write!(f, "'{c}'"),
+            Tok::Op(c) => write!(f, "'{}'", op_text(*c)),
         }
     }
 }
@@ -90,6 +96,21 @@ fn lex(expr: &str) -> Result<Vec<Tok>, String> {
         match c {
             c if c.is_whitespace() => {}
             '+' | '-' | '*' | '/' | '%' | '(' | ')' | ',' | '.' => out.push(Tok::Op(c)),
+            '=' | '!' | '<' | '>' => {
+                let eq = chars.next_if(|&(_, d)| d == '=').is_some();
+                out.push(Tok::Op(match (c, eq) {
+                    ('=', true) => '=',
+                    ('!', true) => '≠',
+                    ('<', true) => '≤',
+                    ('>', true) => '≥',
+                    ('<' | '>', false) => c,
+                    _ => {
+                        return Err(format!(
+                            "unexpected {c:?} in $({expr}): compare with == or !="
+                        ))
+                    }
+                }));
+            }
             '"' | '\'' => {
                 let mut s = String::new();
                 loop {
@@ -156,6 +177,67 @@ impl Parser<'_> {
         }
     }
 
+    fn next_word(&mut self, word: &str) -> bool {
+        let found = matches!(self.tokens.get(self.at), Some(Tok::Name(n)) if n == word);
+        self.at += usize::from(found);
+        found
+    }
+
+    fn or(&mut self) -> Result<Val, String> {
+        let mut v = self.and()?;
+        while self.next_word("or") {
+            let w = self.and()?;
+            v = Val::Bool(truth(&v, "or")? || truth(&w, "or")?);
+        }
+        Ok(v)
+    }
+
+    fn and(&mut self) -> Result<Val, String> {
+        let mut v = self.not()?;
+        while self.next_word("and") {
+            let w = self.not()?;
+            v = Val::Bool(truth(&v, "and")? && truth(&w, "and")?);
+        }
+        Ok(v)
+    }
+
+    fn not(&mut self) -> Result<Val, String> {
+        if self.next_word("not") {
+            return Ok(Val::Bool(!truth(&self.not()?, "not")?));
+        }
+        self.compare()
+    }
+
+    fn compare(&mut self) -> Result<Val, String> {
+        let a = self.sum()?;
+        let Some(op) = self.next_op(&['=', '≠', '<', '≤', '>', '≥']) else {
+            return Ok(a);
+        };
+        let b = self.sum()?;
+        let order = match (&a, &b) {
+            (Val::Int(x), Val::Int(y)) => x.cmp(y),
+            (Val::Str(x), Val::Str(y)) => x.cmp(y),
+            (Val::Bool(x), Val::Bool(y)) if matches!(op, '=' | '≠') => x.cmp(y),
+            _ => {
+                return Err(format!(
+                    "'{}' does not compare {} and {}",
+                    op_text(op),
+                    kind(&a),
+                    kind(&b)
+                ))
+            }
+        };
+        use std::cmp::Ordering::*;
+        Ok(Val::Bool(match op {
+            '=' => order == Equal,
+            '≠' => order != Equal,
+            '<' => order == Less,
+            '≤' => order != Greater,
+            '>' => order == Greater,
+            _ => order != Less,
+        }))
+    }
+
     fn sum(&mut self) -> Result<Val, String> {
         let mut v = self.product()?;
         while let Some(op) = self.next_op(&['+', '-']) {
@@ -192,6 +274,7 @@ impl Parser<'_> {
                 self.next_op(&[')']).ok_or("a ( with no closing )")?;
                 Ok(v)
             }
+            Tok::Name(w) if w == "true" || w == "false" => Ok(Val::Bool(w == "true")),
             Tok::Name(f) if FUNCTIONS.contains(&f.as_str()) => {
                 self.next_op(&['('])
                     .ok_or_else(|| format!("{f} takes ( )"))?;
@@ -244,6 +327,7 @@ impl Parser<'_> {
                     )),
                     Value::Int(i) => Ok(Val::Int(*i)),
                     Value::Str(s) => Ok(Val::Str(s.clone())),
+                    Value::Bool(b) => Ok(Val::Bool(*b)),
                     _ => Err(format!(
                         "{path} is {}: only whole numbers and strings take part in \
                          arithmetic (use it alone, as $({path}))",
@@ -258,6 +342,31 @@ impl Parser<'_> {
 
 /// The functions an expression may call (not variable names).
 pub(crate) const FUNCTIONS: [&str; 3] = ["len", "min", "max"];
+
+/// Words an expression keeps for itself (not variable names).
+pub(crate) const WORDS: [&str; 5] = ["and", "or", "not", "true", "false"];
+
+/// How an operator is written (comparisons are kept as one character).
+fn op_text(c: char) -> String {
+    match c {
+        '=' => "==".into(),
+        '≠' => "!=".into(),
+        '≤' => "<=".into(),
+        '≥' => ">=".into(),
+        c => c.to_string(),
+    }
+}
+
+fn truth(v: &Val, op: &str) -> Result<bool, String> {
+    match v {
+        Val::Bool(b) => Ok(*b),
+        Val::Node(n) => match n.value {
+            Value::Bool(b) => Ok(b),
+            _ => Err(format!("{op} takes true or false, not {}", n.kind())),
+        },
+        other => Err(format!("{op} takes true or false, not {}", kind(other))),
+    }
+}
 
 fn call(f: &str, args: Vec<Val>) -> Result<Val, String> {
     match (f, args.as_slice()) {
@@ -322,6 +431,7 @@ fn kind(v: &Val) -> &'static str {
     match v {
         Val::Int(_) => "a whole number",
         Val::Str(_) => "a string",
+        Val::Bool(_) => "a boolean",
         Val::Node(n) => n.kind(),
     }
 }

@@ -121,18 +121,18 @@ clients: { s: {} }
 steps:
   - s: { connect: {} }
   - s: { publish: { topic: t, qos: $(qos) } }
-  - s: { publish: { topic: a/$(qos), qos: 1, retain: $(qos > 1) } }
+  - s: { publish: { topic: a/$(qos), qos: 1, retain: $(qos ^ 1) } }
 ";
     let e = load_variants_str(text, Path::new("b.yaml")).unwrap_err();
     let lines: Vec<String> = e.errors().iter().map(|e| e.to_string()).collect();
     // An expression that cannot be worked out stops the file there.
     assert_eq!(lines.len(), 1, "{lines:#?}");
     assert!(
-        lines[0].starts_with("b.yaml:7:54:") && lines[0].contains("unexpected '>'"),
+        lines[0].starts_with("b.yaml:7:54:") && lines[0].contains("unexpected '^'"),
         "{lines:#?}"
     );
     let text = text
-        .replace(", retain: $(qos > 1)", "")
+        .replace(", retain: $(qos ^ 1)", "")
         .replace("a/$(qos), qos: 1", "a/$(qos), qos: 7");
     let e = load_variants_str(&text, Path::new("b.yaml")).unwrap_err();
     let lines: Vec<String> = e.errors().iter().map(|e| e.to_string()).collect();
@@ -243,4 +243,47 @@ steps:
         .unwrap_err()
         .contains("takes whole numbers"));
     assert!(e("len(1, 2)").unwrap_err().contains("len takes one string"));
+}
+
+#[test]
+fn comparisons_and_when_keep_a_step_in_some_variants() {
+    let e = |x: &str| vars_eval(x, &[("d", "1"), ("s", "ab"), ("b", "true")]);
+    assert_eq!(e("d > 0"), Ok(Val::Bool(true)));
+    assert_eq!(e("d + 1 <= 1"), Ok(Val::Bool(false)));
+    assert_eq!(e("s == 'ab' and not d != 1"), Ok(Val::Bool(true)));
+    assert_eq!(e("d < 0 or b"), Ok(Val::Bool(true)));
+    assert!(e("d == s").unwrap_err().contains("does not compare"));
+    assert!(e("d = 1").unwrap_err().contains("compare with =="));
+    assert!(e("d and b")
+        .unwrap_err()
+        .contains("and takes true or false"));
+    let text = "name: when
+vary: { delta: [-1, 0, 1] }
+clients: { c: {} }
+steps:
+  - c: { connect: {} }
+  - c: { publish: { topic: small, qos: 1 } }
+    when: $(delta <= 0)
+  - wait: 1s
+    when: $(delta > 0)
+  - c: { disconnect: {} }
+";
+    let all = load_variants_str(text, Path::new("w.yaml")).expect("loads");
+    let steps: Vec<usize> = all.iter().map(|s| s.steps.len()).collect();
+    assert_eq!(steps, [3, 3, 3]);
+    assert!(matches!(all[2].steps[1].value, Step::Wait(_)));
+    assert!(matches!(
+        all[0].steps[1].value,
+        Step::Client {
+            action: ClientAction::Publish(_),
+            ..
+        }
+    ));
+    let bad = text.replace("$(delta > 0)", "$(delta)");
+    let e = load_variants_str(&bad, Path::new("w.yaml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("w.yaml:9:11: when: takes true or false"),
+        "{e}"
+    );
 }
