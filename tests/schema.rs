@@ -347,6 +347,13 @@ steps:
     when: $(len(first) == 3)
   - p: { connect: {} }
   - p: { publish: { topic: a/$(len(first)), payload: { size: $(len(first) * 100) }, retain: $(retain) } }
+  - repeat: $(len(first) + 1)
+    steps:
+      - p: { publish: { topic: b/$(index), qos: 1 } }
+      - repeat: 2
+        as: j
+        steps:
+          - wait: 10ms
 "#;
 
 /// Spec ids per version, and the other spellings of versions.
@@ -444,6 +451,11 @@ fn loader_and_schema_both_refuse_broken_documents() {
         ("vary not a table", with_top("vary: 3")),
         ("vary with no values", with_top("vary: { qos: [] }")),
         ("vary variable misnamed", with_top("vary: { 1qos: [1] }")),
+        ("repeat without steps", with_step("repeat: 3")),
+        (
+            "repeat a negative number of times",
+            with_step("repeat: -1\n    steps: [wait: 1s]"),
+        ),
         ("unknown version", with_top("versions: [6]")),
         ("unknown capability", with_top("requires: [persistance]")),
         ("spec id not a list", with_top("spec: MQTT-3.1.2-24")),

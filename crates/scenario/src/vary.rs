@@ -312,7 +312,90 @@ fn apply_when(doc: &mut Node, problems: &mut Problems) {
     });
 }
 
-/// Replaces every `$(...)` under `node`, keys included.
+/// Most list items one `repeat:` may make (a thousand messages in flight
+/// is a sweep; a million is a mistake).
+const MAX_REPEAT: u64 = 100_000;
+
+/// A `repeat:` item: how many times, under which name, what.
+struct Repeat<'t> {
+    times: &'t Node,
+    name: String,
+    body: &'t Node,
+}
+
+/// `{repeat: N, steps: [...]}`, with `as: name` (default `index`).
+fn repeat_of(n: &Node) -> Option<Repeat<'_>> {
+    let times = n.get("repeat")?;
+    let known = n
+        .entries()
+        .iter()
+        .all(|(k, _)| matches!(k.text.as_str(), "repeat" | "steps" | "as"));
+    if !known {
+        return None;
+    }
+    Some(Repeat {
+        times,
+        name: n
+            .get("as")
+            .map_or_else(|| "index".to_owned(), |a| a.text.clone()),
+        body: n.get("steps")?,
+    })
+}
+
+/// The body of a `repeat:` once per index (1, 2, ...), each copy with
+/// `$(index)` (or the `as:` name) set, spliced into `out`.
+fn repeat(
+    r: Repeat<'_>,
+    vars: &BTreeMap<&str, &Node>,
+    problems: &mut Problems,
+    out: &mut Vec<Node>,
+) {
+    let mut times = r.times.clone();
+    substitute(&mut times, vars, problems);
+    let n = match times.value {
+        Value::Uint(n) if n <= MAX_REPEAT => n,
+        _ => {
+            problems.push((
+                r.times.pos,
+                format!(
+                    "repeat: takes a whole number of times, 0 to {MAX_REPEAT}; found {}",
+                    times.text
+                ),
+            ));
+            return;
+        }
+    };
+    if r.body.items().is_empty() {
+        problems.push((
+            r.body.pos,
+            "repeat: needs `steps: [...]`, the steps to repeat".into(),
+        ));
+        return;
+    }
+    for i in 1..=n {
+        let index = Node {
+            pos: r.times.pos,
+            id: 0,
+            value: Value::Uint(i),
+            text: i.to_string(),
+        };
+        let mut inner = vars.clone();
+        inner.insert(r.name.as_str(), &index);
+        let mut body = r.body.clone();
+        let before = problems.len();
+        substitute(&mut body, &inner, problems);
+        if let Value::Seq(items) = body.value {
+            out.extend(items);
+        }
+        if problems.len() > before {
+            // Every copy would say the same.
+            return;
+        }
+    }
+}
+
+/// Replaces every `$(...)` under `node`, keys included; `repeat:` items of
+/// a list are unrolled in place.
 fn substitute(node: &mut Node, vars: &BTreeMap<&str, &Node>, problems: &mut Problems) {
     match &mut node.value {
         Value::Str(s) if s.contains("$(") => {
@@ -330,9 +413,17 @@ fn substitute(node: &mut Node, vars: &BTreeMap<&str, &Node>, problems: &mut Prob
             }
         }
         Value::Seq(items) => {
-            for n in items {
-                substitute(n, vars, problems);
+            let mut out = Vec::with_capacity(items.len());
+            for mut n in std::mem::take(items) {
+                match repeat_of(&n) {
+                    Some(r) => repeat(r, vars, problems, &mut out),
+                    None => {
+                        substitute(&mut n, vars, problems);
+                        out.push(n);
+                    }
+                }
             }
+            *items = out;
         }
         Value::Map(entries) => {
             for (k, v) in entries {

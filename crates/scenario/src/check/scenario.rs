@@ -273,7 +273,7 @@ fn clients(p: &mut Problems, s: &Scenario, top: Place, written: Place) -> Declar
             );
         } else if matches!(
             name.as_str(),
-            "wait" | "network" | "broker" | "only" | "spec" | "advisory" | "when"
+            "wait" | "network" | "broker" | "only" | "spec" | "advisory" | "when" | "repeat"
         ) {
             p.at(
                 written.key(name),

@@ -34,7 +34,8 @@ const DURATION: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|min)$";
 const DURATION_RANGE: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|min)(\.\.[0-9]+(\.[0-9]+)?(ms|s|m|min))?$";
 /// Pairs of hex digits; whitespace anywhere is ignored.
 const HEX: &str = r"^\s*([0-9A-Fa-f]\s*[0-9A-Fa-f]\s*)*$";
-const CLIENT_NAME: &str = r"^(?!(wait|network|broker|only|spec|advisory|when)$)[A-Za-z0-9_-]+$";
+const CLIENT_NAME: &str =
+    r"^(?!(wait|network|broker|only|spec|advisory|when|repeat)$)[A-Za-z0-9_-]+$";
 
 /// Topic filters: levels split by `/`, `+` a whole level, `#` alone in
 /// the last one (shared subscriptions and length are left to the loader).

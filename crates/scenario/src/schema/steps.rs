@@ -85,7 +85,7 @@ pub(super) fn step() -> Value {
         "minProperties": 1,
         "propertyNames": {
             "anyOf": [
-                { "enum": ["wait", "network", "broker", "only", "spec", "advisory", "when"] },
+                { "enum": ["wait", "network", "broker", "only", "spec", "advisory", "when", "repeat", "steps", "as"] },
                 { "pattern": CLIENT_NAME },
             ],
         },
@@ -96,6 +96,23 @@ pub(super) fn step() -> Value {
             },
             "network": { "$ref": "#/$defs/network" },
             "broker": { "$ref": "#/$defs/brokerAction" },
+            "repeat": {
+                "description": "Repeat `steps` this many times, in place; inside them `$(index)` (or the name given by `as:`) is 1, 2, ... — a thousand messages in flight in three lines.",
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 100000,
+            },
+            "steps": {
+                "description": "The steps a `repeat:` repeats.",
+                "type": "array",
+                "minItems": 1,
+                "items": { "$ref": "#/$defs/step" },
+            },
+            "as": {
+                "description": "The name the index of a `repeat:` goes by inside its steps (default: index).",
+                "type": "string",
+                "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+            },
             "when": {
                 "description": "Whether the step is in the run: a variant of a file with vary: keeps it where this comes to true (`when: $(delta > 0)`) and leaves it out where false.",
                 "type": "boolean",
@@ -132,12 +149,20 @@ pub(super) fn step() -> Value {
             "description": "A client's action: the key is a client's name from `clients`.",
             "$ref": "#/$defs/clientAction",
         },
-        "if": { "anyOf": [keyword("wait"), keyword("network"), keyword("broker")] },
+        "if": { "anyOf": [keyword("wait"), keyword("network"), keyword("broker"), keyword("repeat")] },
         "then": {
-            "description": "wait, network and broker steps have one key (no `only`, `spec` or `advisory`), and maybe `when`.",
-            "if": keyword("when"),
-            "then": { "maxProperties": 2 },
-            "else": { "maxProperties": 1 },
+            "description": "wait, network and broker steps have one key (no `only`, `spec` or `advisory`), and maybe `when`; a `repeat` has its `steps` and maybe `as`.",
+            "if": keyword("repeat"),
+            "then": {
+                "required": ["steps"],
+                "propertyNames": { "enum": ["repeat", "steps", "as"] },
+            },
+            "else": {
+                "propertyNames": { "not": { "enum": ["steps", "as"] } },
+                "if": keyword("when"),
+                "then": { "maxProperties": 2 },
+                "else": { "maxProperties": 1 },
+            },
         },
         "else": {
             "description": "A client step: one client's name, and any of `only`, `spec`, `advisory`, `when`.",

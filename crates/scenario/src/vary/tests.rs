@@ -287,3 +287,53 @@ steps:
         "{e}"
     );
 }
+
+#[test]
+fn repeat_unrolls_steps_with_their_index() {
+    let text = "name: repeat
+vary: { n: [2, 3] }
+clients: { c: {} }
+steps:
+  - c: { connect: {} }
+  - repeat: $(n + 1)
+    steps:
+      - c: { publish: { topic: t/$(index), qos: 1, payload: \"$(n)-$(index)\" } }
+      - repeat: 2
+        as: j
+        steps:
+          - c: { publish: { topic: u/$(index)/$(j) } }
+  - c: { disconnect: {} }
+";
+    let all = load_variants_str(text, Path::new("r.yaml")).expect("loads");
+    let topics = |s: &crate::Scenario| -> Vec<String> {
+        s.steps
+            .iter()
+            .filter_map(|st| match &st.value {
+                Step::Client {
+                    action: ClientAction::Publish(p),
+                    ..
+                } => Some(p.topic.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        topics(&all[0]),
+        ["t/1", "u/1/1", "u/1/2", "t/2", "u/2/1", "u/2/2", "t/3", "u/3/1", "u/3/2"]
+    );
+    assert_eq!(topics(&all[1]).len(), 12);
+    assert_eq!(all[1].steps.len(), 14);
+    let e = |times: &str| {
+        let t = text.replace("$(n + 1)", times);
+        load_variants_str(&t, Path::new("r.yaml"))
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(
+        e("-1").contains("r.yaml:6:13: repeat: takes a whole number"),
+        "{}",
+        e("-1")
+    );
+    assert!(e("1000000").contains("0 to 100000"));
+    assert!(e("$(n + x)").contains("unknown variable x"));
+}
