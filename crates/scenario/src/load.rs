@@ -14,7 +14,7 @@ use crate::de::{from_node, DeError};
 use crate::tree::{self, Node, Pos};
 use crate::vary;
 use crate::workload::Workload;
-use crate::Scenario;
+use crate::{Scenario, VersionName};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadError {
@@ -123,11 +123,26 @@ pub fn load_variants_str(text: &str, path: &Path) -> Result<Vec<Scenario>, LoadE
     let root = tree::parse(text).map_err(|e| LoadErrors::from(yaml_error(&e, path)))?;
     let variants = vary::expand(&root).map_err(|list| errors(path, list))?;
     let count = variants.len();
+    // The versions the file's variants run on between them.
+    let mut file_versions: Vec<VersionName> = variants
+        .iter()
+        .flat_map(|v| {
+            v.root
+                .get("versions")
+                .and_then(|n| from_node::<Vec<VersionName>>(n).ok())
+                .unwrap_or_else(|| vec![VersionName::V311, VersionName::V5])
+        })
+        .collect();
+    file_versions.sort();
+    file_versions.dedup();
     let mut out = Vec::new();
     // Each mistake, with the variants that make it.
     let mut found: Vec<((Pos, String), Vec<String>)> = Vec::new();
     for v in variants {
-        match read_document::<Scenario>(&v.root, scenario_unit, check::scenario) {
+        let judge = |p: &mut Problems, s: &Scenario, doc: &Read| {
+            check::scenario_of_file(p, s, doc, &file_versions)
+        };
+        match read_document::<Scenario>(&v.root, scenario_unit, judge) {
             Ok(mut s) => {
                 s.variant = v.label;
                 out.push(s);

@@ -15,7 +15,7 @@ mod steps;
 mod topic;
 mod workload;
 
-pub(crate) use scenario::scenario;
+pub(crate) use scenario::scenario_of_file;
 pub(crate) use workload::workload;
 
 pub(crate) use crate::load::Read;

@@ -12,14 +12,23 @@ use super::{cite, encoding, on, topic, Problems, Read};
 use crate::tree::Place;
 use crate::{spec, ClientAction, ClientSpec, NetworkAction, Scenario, SpecRefs, Step, VersionName};
 
-/// Every mistake of `s`, placed in the document it was read from.
-pub(crate) fn scenario(p: &mut Problems, s: &Scenario, doc: &Read) {
+/// Every mistake of `s`, placed in the document it was read from; `s` is
+/// one variant of a file whose variants run on `file_versions` between
+/// them (a file without `vary:` is its one variant): spec ids and `only:` for a version are
+/// right if some variant runs on it (a `same_connection` variant on 3.1.1
+/// alone shares its steps with variants on both).
+pub(crate) fn scenario_of_file(
+    p: &mut Problems,
+    s: &Scenario,
+    doc: &Read,
+    file_versions: &[VersionName],
+) {
     let top = Place::new(doc.read);
     if s.name.trim().is_empty() {
         p.at(top.get("name"), "`name` is empty");
     }
     versions(p, &s.versions, top.get("versions"));
-    spec_refs(p, &s.spec, &s.versions, "the scenario");
+    spec_refs(p, &s.spec, file_versions, "the scenario");
     for r in &s.requires {
         if !crate::capability::is_known(&r.value) {
             p.at_pos(
@@ -78,7 +87,7 @@ pub(crate) fn scenario(p: &mut Problems, s: &Scenario, doc: &Read) {
                     continue;
                 }
                 if let Some(v) = only {
-                    if !s.versions.contains(v) {
+                    if !file_versions.contains(v) {
                         p.at(
                             at.get("only"),
                             format!("`only: {v}` but the scenario does not run on {v}"),
@@ -86,7 +95,7 @@ pub(crate) fn scenario(p: &mut Problems, s: &Scenario, doc: &Read) {
                         continue;
                     }
                 }
-                spec_refs(p, spec, &runs_on(&s.versions, *only), "the step");
+                spec_refs(p, spec, &runs_on(file_versions, *only), "the step");
                 if let Some(a) = advisory {
                     if a.rule.trim().is_empty() {
                         p.at(at.get("advisory"), "`advisory` needs its `rule`");
