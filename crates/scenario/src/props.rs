@@ -274,6 +274,23 @@ pub fn check(
                     "property {name} is {is}, expected between {lo} and {hi}"
                 ));
             }
+            (Match::OneOf(raws), found) => {
+                let mut wants = Vec::new();
+                for raw in raws {
+                    wants.push(parse(name, raw)?);
+                }
+                match found {
+                    Some(v) if wants.contains(v) => {}
+                    _ => {
+                        let is = found.map_or("absent".to_string(), |v| v.to_string());
+                        let shown: Vec<String> = wants.iter().map(|w| w.to_string()).collect();
+                        return Err(format!(
+                            "property {name} is {is}, expected one of {}",
+                            shown.join(", ")
+                        ));
+                    }
+                }
+            }
             (Match::Is(raw), found) => {
                 let want = parse(name, raw)?;
                 match found {

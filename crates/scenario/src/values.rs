@@ -299,6 +299,9 @@ pub enum Match<T> {
     /// for values a real clock makes uncertain (expiry intervals counting
     /// down in whole seconds).
     Between(u64, u64),
+    /// `{one_of: [a, b]}`: any of these — where the spec lets the broker
+    /// choose (accept a long client identifier, or refuse it with 0x85).
+    OneOf(Vec<T>),
 }
 
 impl<T> Match<T> {
@@ -331,6 +334,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Match<T> {
                         )));
                     }
                     return Ok(Match::Between(lo, hi));
+                }
+                if let Some(v) = m.get(&serde_value::Value::String("one_of".into())) {
+                    let list = <Vec<T>>::deserialize(v.clone()).map_err(|e| {
+                        de::Error::custom(format!("`one_of` takes a list of values: {e}"))
+                    })?;
+                    if list.is_empty() {
+                        return Err(de::Error::custom("`one_of: []` can never match"));
+                    }
+                    return Ok(Match::OneOf(list));
                 }
                 if let Some(v) = m.get(&serde_value::Value::String("is".into())) {
                     return T::deserialize(v.clone())

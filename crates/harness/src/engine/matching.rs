@@ -36,6 +36,12 @@ fn field<T: PartialEq + std::fmt::Display>(
         (Match::Between(lo, hi), None) => Err(format!(
             "{name} is absent, expected between {lo} and {hi}"
         )),
+        (Match::OneOf(list), Some(v)) if list.contains(v) => Ok(()),
+        (Match::OneOf(list), v) => Err(format!(
+            "{name} is {}, expected one of {}",
+            v.map_or("absent".to_owned(), |v| v.to_string()),
+            list.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+        )),
     }
 }
 
@@ -134,6 +140,22 @@ fn reasons_field(expected: &Match<Vec<Reason>>, got: &[u8]) -> StepResult {
         Match::Present if got.is_empty() => Err("reasons are absent, expected present".into()),
         Match::Present => Ok(()),
         Match::Between(..) => Err("reasons are a list; `between` is for numbers".into()),
+        Match::OneOf(lists) => {
+            let wants: Vec<Vec<u8>> = lists
+                .iter()
+                .map(|l| l.iter().map(|r| r.0).collect())
+                .collect();
+            if wants.iter().any(|w| w == got) {
+                Ok(())
+            } else {
+                let shown: Vec<String> = wants.iter().map(|w| codes(w)).collect();
+                Err(format!(
+                    "reasons are {}, expected one of {}",
+                    codes(got),
+                    shown.join(", ")
+                ))
+            }
+        }
         Match::Is(want) => {
             let want: Vec<u8> = want.iter().map(|r| r.0).collect();
             if want == got {
@@ -156,6 +178,7 @@ fn bool_match(m: &Match<bool>) -> Match<Bits> {
         Match::Present => Match::Present,
         Match::Is(b) => Match::Is(Bits(*b)),
         Match::Between(lo, hi) => Match::Between(*lo, *hi),
+        Match::OneOf(list) => Match::OneOf(list.iter().map(|b| Bits(*b)).collect()),
     }
 }
 
@@ -186,6 +209,7 @@ impl MapDisplay for Match<String> {
             Match::Present => Match::Present,
             Match::Is(s) => Match::Is(Quoted(s)),
             Match::Between(lo, hi) => Match::Between(lo, hi),
+            Match::OneOf(list) => Match::OneOf(list.into_iter().map(Quoted).collect()),
         }
     }
 }

@@ -264,11 +264,17 @@ impl<B: Backend> Runner<'_, B> {
         match m {
             PacketMatch::ConnAck(c) if self.version == Version::V311 => {
                 let mut c = c.clone();
-                if let Match::Is(Reason(code @ 1..=5)) = c.reason {
-                    if let Some(r) = ReasonCode::from_v311_connack(code) {
-                        c.reason = Match::Is(Reason(r.0));
+                let in_5 = |code: u8| match code {
+                    1..=5 => ReasonCode::from_v311_connack(code).map_or(code, |r| r.0),
+                    _ => code,
+                };
+                c.reason = match c.reason {
+                    Match::Is(Reason(code)) => Match::Is(Reason(in_5(code))),
+                    Match::OneOf(list) => {
+                        Match::OneOf(list.into_iter().map(|r| Reason(in_5(r.0))).collect())
                     }
-                }
+                    other => other,
+                };
                 PacketMatch::ConnAck(c)
             }
             other => other.clone(),

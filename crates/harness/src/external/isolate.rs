@@ -69,6 +69,9 @@ impl Prefix<'_> {
 /// Why the scenario's bytes cannot be rewritten, if they cannot.
 pub fn not_isolatable(s: &Scenario) -> Option<String> {
     let dollar = |t: &str| t.starts_with('$') && !t.starts_with("$share/");
+    // `gauntlet/<tag>/` in front must still fit a UTF-8 string.
+    let long = |t: &str| t.len() + "gauntlet/".len() + MAX_TAG + 1 > usize::from(u16::MAX);
+    let too_long_topic = "a topic with a prefix would be longer than 65,535 bytes";
     let too_long = |id: &str| id.len() + MAX_TAG + 1 > MAX_PORTABLE_CLIENT_ID;
     for (name, client) in &s.clients {
         let id = client.client_id.as_deref().unwrap_or(name);
@@ -84,6 +87,9 @@ pub fn not_isolatable(s: &Scenario) -> Option<String> {
         }
         if client.will.as_ref().is_some_and(|w| dollar(&w.topic)) {
             return Some("it uses $ topics".into());
+        }
+        if client.will.as_ref().is_some_and(|w| long(&w.topic)) {
+            return Some(too_long_topic.into());
         }
     }
     for step in &s.steps {
@@ -112,6 +118,13 @@ pub fn not_isolatable(s: &Scenario) -> Option<String> {
             ClientAction::Publish(p) if dollar(&p.topic) => {
                 return Some("it uses $ topics".into())
             }
+            ClientAction::Subscribe(sub) if sub.filters.iter().any(|(f, _)| long(f)) => {
+                return Some(too_long_topic.into())
+            }
+            ClientAction::Unsubscribe(f) if f.iter().any(|f| long(f)) => {
+                return Some(too_long_topic.into())
+            }
+            ClientAction::Publish(p) if long(&p.topic) => return Some(too_long_topic.into()),
             _ => {}
         }
     }
@@ -323,6 +336,20 @@ steps:
         assert!(not_isolatable(&load(&long))
             .unwrap()
             .contains("longer than 23"));
+        // A topic that still fits alone but not behind `gauntlet/<tag>/`.
+        let topic = "t".repeat(65_535 - "gauntlet/".len() - MAX_TAG);
+        let deep = SCENARIO.replace(
+            "maison/salon/temperature, payload",
+            &format!("{topic}, payload"),
+        );
+        assert!(not_isolatable(&load(&deep))
+            .unwrap()
+            .contains("longer than 65,535 bytes"));
+        let fits = SCENARIO.replace(
+            "maison/salon/temperature, payload",
+            &format!("{}, payload", &topic[1..]),
+        );
+        assert_eq!(not_isolatable(&load(&fits)), None);
         assert_eq!(not_isolatable(&load(SCENARIO)), None);
     }
 }

@@ -458,9 +458,10 @@ fn of_type(t: &str) -> Value {
 }
 
 /// `any` (not checked, the default), `absent`, `present`, `{is: VALUE}`
-/// (for a literal "any", "absent" or "present"), or the value itself.
+/// (for a literal "any", "absent" or "present"), `{one_of: [..]}`, or the
+/// value itself.
 fn match_of(value: Value) -> Value {
-    const HOW: &str = "Expected: the value it must have, or `any` (the default: not checked), `absent` (it must not be there) or `present` (there, with any value); for these words as values, write {is: any}. A number may be given as a range: {between: [56, 57]}.";
+    const HOW: &str = "Expected: the value it must have, or `any` (the default: not checked), `absent` (it must not be there) or `present` (there, with any value); for these words as values, write {is: any}. A number may be given as a range: {between: [56, 57]}. Where the spec lets the broker choose, {one_of: [a, b]} takes any of the values.";
     let description = match value["description"].as_str() {
         Some(what) => format!("{what} {HOW}"),
         None => HOW.to_owned(),
@@ -474,6 +475,15 @@ fn match_of(value: Value) -> Value {
                 json!({
                     "additionalProperties": false,
                     "properties": { "is": value.clone() },
+                }),
+            ),
+            (
+                json!({ "type": "object", "required": ["one_of"] }),
+                json!({
+                    "additionalProperties": false,
+                    "properties": {
+                        "one_of": { "type": "array", "minItems": 1, "items": value.clone() },
+                    },
                 }),
             ),
             (
