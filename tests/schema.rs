@@ -275,6 +275,8 @@ steps:
   - broker: restart
   - broker: { restart: { keep_store: false } }
   - broker: { crash: }
+  - broker: stop
+  - broker: { stop: }
   - carol: { disconnect: { reason: disconnect_with_will_message, session_expiry: 0 } }
   - carol: { disconnect: { abrupt: true } }
   - carol: { disconnect: }

@@ -145,6 +145,10 @@ pub enum NetworkAction {
 pub enum BrokerAction {
     /// The broker process dies: every connection is closed at once.
     Crash,
+    /// The broker is shut down cleanly (SIGTERM for a real one): it closes
+    /// every connection as it chooses (5.0 DISCONNECT 0x8B Server shutting
+    /// down), stores what it keeps, and stays down until `restart`.
+    Stop,
     /// The broker starts again (crashing it first if it runs), with what it
     /// stored unless `keep_store` is false.
     Restart { keep_store: bool },
@@ -161,13 +165,14 @@ impl<'de> Deserialize<'de> for BrokerAction {
         impl<'de> Visitor<'de> for V {
             type Value = BrokerAction;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("crash, restart, or {restart: {keep_store: false}}")
+                f.write_str("crash, stop, restart, or {restart: {keep_store: false}}")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<BrokerAction, E> {
                 match s {
                     "crash" => Ok(BrokerAction::Crash),
+                    "stop" => Ok(BrokerAction::Stop),
                     "restart" => Ok(BrokerAction::Restart { keep_store: true }),
-                    other => Err(E::unknown_variant(other, &["crash", "restart"])),
+                    other => Err(E::unknown_variant(other, &["crash", "stop", "restart"])),
                 }
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BrokerAction, A::Error> {
@@ -185,7 +190,14 @@ impl<'de> Deserialize<'de> for BrokerAction {
                         map.next_value::<de::IgnoredAny>()?;
                         Ok(BrokerAction::Crash)
                     }
-                    other => Err(de::Error::unknown_variant(other, &["crash", "restart"])),
+                    "stop" => {
+                        map.next_value::<de::IgnoredAny>()?;
+                        Ok(BrokerAction::Stop)
+                    }
+                    other => Err(de::Error::unknown_variant(
+                        other,
+                        &["crash", "stop", "restart"],
+                    )),
                 }
             }
         }

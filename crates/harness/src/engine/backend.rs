@@ -45,6 +45,8 @@ pub trait Backend {
     fn set_loss(&mut self, client: &str, rate: f64);
 
     fn crash_broker(&mut self) -> Result<(), String>;
+    /// Shuts the broker down cleanly and leaves it down.
+    fn stop_broker(&mut self) -> Result<(), String>;
     fn restart_broker(&mut self, keep_store: bool) -> Result<(), String>;
 
     /// The run is over: leave the broker as a well-behaved client would.

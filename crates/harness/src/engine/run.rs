@@ -252,6 +252,10 @@ impl<'a, B: Backend> Runner<'a, B> {
                 self.world.crash_broker()?;
                 self.world.run_for(1)
             }
+            Step::Broker(BrokerAction::Stop) => {
+                self.world.stop_broker()?;
+                self.world.run_for(1)
+            }
             Step::Broker(BrokerAction::Restart { keep_store }) => {
                 self.world.restart_broker(*keep_store)?;
                 // Give it a tick to listen again.
@@ -477,6 +481,7 @@ pub fn step_text(step: &Step) -> String {
             }
         },
         Step::Broker(BrokerAction::Crash) => "broker: crash".into(),
+        Step::Broker(BrokerAction::Stop) => "broker: stop".into(),
         Step::Broker(BrokerAction::Restart { keep_store: true }) => "broker: restart".into(),
         Step::Broker(BrokerAction::Restart { keep_store: false }) => {
             "broker: restart with an empty store".into()

@@ -297,6 +297,16 @@ impl Backend for TcpWorld<'_> {
         Ok(())
     }
 
+    fn stop_broker(&mut self) -> Result<(), String> {
+        let broker = self
+            .broker
+            .as_deref_mut()
+            .ok_or("this broker cannot be stopped (no profile manages it)")?;
+        broker.stop();
+        self.log("broker", Kind::Event("stop (SIGTERM)".into()));
+        Ok(())
+    }
+
     fn restart_broker(&mut self, keep_store: bool) -> Result<(), String> {
         let broker = self
             .broker

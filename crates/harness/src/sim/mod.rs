@@ -94,12 +94,26 @@ pub fn client_host(name: &str) -> String {
     format!("client-{name}")
 }
 
+/// A clean shutdown asked of the broker host, and its end.
+#[derive(Default)]
+struct Stop {
+    asked: tokio::sync::Notify,
+    done: std::cell::Cell<bool>,
+}
+
+/// Longest a clean shutdown may take in simulated time: the broker's own
+/// drain, and then some.
+const STOP_DEADLINE_MS: u64 = 10_000;
+
 pub struct World {
     sim: turmoil::Sim<'static>,
     store: MemoryStore,
     pub clients: BTreeMap<String, Rc<Shared>>,
     pub trace: Rc<RefCell<Trace>>,
     broker_running: bool,
+    /// How the driver asks the broker host to shut down cleanly, and hears
+    /// that it has.
+    stop: Rc<Stop>,
     losses: loss::Links,
     /// Told the simulated time at every step, for a watchdog.
     progress: Option<Arc<Progress>>,
@@ -141,9 +155,12 @@ impl World {
         let trace = Rc::new(RefCell::new(Trace::default()));
 
         let broker_store = store.clone();
+        let stop = Rc::new(Stop::default());
+        let broker_stop = stop.clone();
         sim.host(BROKER_HOST, move || {
             let store = broker_store.clone();
             let config = config.clone();
+            let stop = broker_stop.clone();
             async move {
                 let epoch = turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64);
                 let snapshot = store.load()?;
@@ -151,8 +168,14 @@ impl World {
                 let listener = turmoil::net::TcpListener::bind(("0.0.0.0", BROKER_PORT)).await?;
                 let handle = server::spawn(broker, Box::new(store), epoch);
                 loop {
-                    let (stream, _) = listener.accept().await?;
-                    handle.serve(stream);
+                    tokio::select! {
+                        accepted = listener.accept() => handle.serve(accepted?.0),
+                        () = stop.asked.notified() => {
+                            handle.shutdown().await;
+                            stop.done.set(true);
+                            return Ok(());
+                        }
+                    }
                 }
             }
         });
@@ -180,6 +203,7 @@ impl World {
             clients,
             trace,
             broker_running: true,
+            stop,
             losses: loss::Links::new(seed),
             progress: None,
         }
@@ -333,6 +357,30 @@ impl Backend for World {
             self.broker_running = false;
         }
         self.log("broker", Kind::Event("crash".into()));
+        Ok(())
+    }
+
+    /// Asks the broker host to shut down (DISCONNECT 0x8B to 5.0 clients,
+    /// wills, state stored) and runs the world until it has, then leaves
+    /// the host down until `restart`.
+    fn stop_broker(&mut self) -> Result<(), String> {
+        self.log("broker", Kind::Event("stop".into()));
+        if self.broker_running {
+            self.stop.done.set(false);
+            self.stop.asked.notify_one();
+            let deadline = self.now_ms() + STOP_DEADLINE_MS;
+            while !self.stop.done.get() {
+                if self.now_ms() >= deadline {
+                    return Err(format!(
+                        "the broker did not finish shutting down within {} s",
+                        STOP_DEADLINE_MS / 1000
+                    ));
+                }
+                self.step()?;
+            }
+            self.sim.crash(BROKER_HOST);
+            self.broker_running = false;
+        }
         Ok(())
     }
 

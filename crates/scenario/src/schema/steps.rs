@@ -512,8 +512,8 @@ pub(super) fn network() -> Value {
 
 pub(super) fn broker_action() -> Value {
     switch(
-        "`crash`: the broker dies, every connection closes at once. `restart`: the broker starts again (crashing first if it runs) with what it had stored; {restart: {keep_store: false}} starts it with nothing.",
-        vec![(of_type("string"), json!({ "enum": ["crash", "restart"] }))],
+        "`crash`: the broker dies, every connection closes at once. `stop`: the broker shuts down cleanly (SIGTERM for a real one; 5.0 clients get DISCONNECT 0x8B) and stays down. `restart`: the broker starts again (crashing first if it runs) with what it had stored; {restart: {keep_store: false}} starts it with nothing.",
+        vec![(of_type("string"), json!({ "enum": ["crash", "stop", "restart"] }))],
         json!({
                 "type": "object",
                 "minProperties": 1,
@@ -521,6 +521,7 @@ pub(super) fn broker_action() -> Value {
                 "additionalProperties": false,
                 "properties": {
                     "crash": { "description": "Its value is ignored." },
+                    "stop": { "description": "Its value is ignored." },
                     "restart": {
                         "type": "object",
                         "additionalProperties": false,
