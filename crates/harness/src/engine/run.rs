@@ -223,6 +223,14 @@ impl<'a, B: Backend> Runner<'a, B> {
                 });
             }
         }
+        // Every packet the broker sent held to the rules the wire monitor
+        // checked it against: a passing run asserts them too.
+        for name in self.clients.keys() {
+            let shared = self.world.client(name);
+            let state = shared.state.borrow();
+            self.asserted
+                .extend(state.monitor.checked().iter().map(|id| (*id).to_owned()));
+        }
         Outcome::Passed
     }
 

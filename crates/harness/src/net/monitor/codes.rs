@@ -36,6 +36,43 @@ fn client_only(packet: PacketType) -> &'static [u8] {
     }
 }
 
+/// The statement the reason codes of `p` are checked against, for a packet
+/// that has them in `version`.
+pub(super) fn rule_for(p: &Packet, version: Version) -> Option<&'static str> {
+    let t = p.packet_type();
+    let has_codes = match t {
+        PacketType::ConnAck | PacketType::SubAck => true,
+        PacketType::PubAck
+        | PacketType::PubRec
+        | PacketType::PubRel
+        | PacketType::PubComp
+        | PacketType::UnsubAck
+        | PacketType::Disconnect
+        | PacketType::Auth => version == Version::V5,
+        _ => false,
+    };
+    has_codes.then(|| rule(t, version))
+}
+
+/// 5.0's rules that a Reason String or User Property must not take a
+/// packet of this type over the receiver's Maximum Packet Size: a packet
+/// within the limit keeps them.
+pub(super) fn size_rules(packet: PacketType) -> &'static [&'static str] {
+    use PacketType::*;
+    match packet {
+        ConnAck => &["MQTT-3.2.2-19", "MQTT-3.2.2-20"],
+        PubAck => &["MQTT-3.4.2-2", "MQTT-3.4.2-3"],
+        PubRec => &["MQTT-3.5.2-2", "MQTT-3.5.2-3"],
+        PubRel => &["MQTT-3.6.2-2", "MQTT-3.6.2-3"],
+        PubComp => &["MQTT-3.7.2-2", "MQTT-3.7.2-3"],
+        SubAck => &["MQTT-3.9.2-1", "MQTT-3.9.2-2"],
+        UnsubAck => &["MQTT-3.11.2-1", "MQTT-3.11.2-2"],
+        Disconnect => &["MQTT-3.14.2-3", "MQTT-3.14.2-4"],
+        Auth => &["MQTT-3.15.2-2", "MQTT-3.15.2-3"],
+        _ => &[],
+    }
+}
+
 /// Each reason code in `p` a server may not send: (rule, code).
 pub(super) fn invalid(p: &Packet, version: Version) -> Vec<(&'static str, ReasonCode)> {
     let codes: Vec<ReasonCode> = match p {

@@ -152,6 +152,9 @@ pub struct Monitor {
     ids: ClientIds,
     session: Session,
     conn: Connection,
+    /// Every statement a packet was checked against (held or not): in a
+    /// run that passes, what the monitor asserted.
+    checked: BTreeSet<&'static str>,
 }
 
 impl Monitor {
@@ -163,6 +166,7 @@ impl Monitor {
             ids,
             session: Session::default(),
             conn: Connection::default(),
+            checked: BTreeSet::new(),
         }
     }
 
@@ -173,7 +177,16 @@ impl Monitor {
     }
 
     /// The connection is gone (closed by either side, reset, lost).
+    /// The statements the packets seen so far were checked against.
+    pub fn checked(&self) -> &BTreeSet<&'static str> {
+        &self.checked
+    }
+
     pub fn on_connection_closed(&mut self) {
+        if self.conn.phase == Phase::Disconnected && !self.conn.client_at_fault {
+            // Nothing came after the broker's DISCONNECT.
+            self.checked.insert("MQTT-3.14.4-1");
+        }
         if self.conn.phase != Phase::Closed {
             self.session.connection_closed();
         }
@@ -244,6 +257,19 @@ impl Monitor {
             packet: p,
             breaches: Vec::new(),
         };
+        if self.conn.phase == Phase::Opened
+            && self.version == Version::V5
+            && matches!(p, Packet::Disconnect(_))
+        {
+            // Whatever the client sent instead of CONNECT, the broker closes
+            // without a DISCONNECT: it has sent no CONNACK.
+            self.checked.insert("MQTT-3.14.0-1");
+            found.must(
+                "MQTT-3.14.0-1",
+                "DISCONNECT before any CONNECT was accepted with a CONNACK".into(),
+            );
+            return found.breaches;
+        }
         if matches!(
             self.conn.phase,
             Phase::Closed | Phase::Opened | Phase::Garbled
@@ -257,6 +283,9 @@ impl Monitor {
                 why,
             );
             return found.breaches;
+        }
+        if let Some(rule) = codes::rule_for(p, self.version) {
+            self.checked.insert(rule);
         }
         for (rule, code) in codes::invalid(p, self.version) {
             found.must(
@@ -275,6 +304,10 @@ impl Monitor {
             );
         }
         if let Some(max) = self.conn.limits.and_then(|l| l.max_packet_size) {
+            self.checked.insert("MQTT-3.1.2-24");
+            // Within the limit, no Reason String or User Property the
+            // packet carries took it over.
+            self.checked.extend(codes::size_rules(p.packet_type()));
             if wire_len as u64 > u64::from(max) {
                 found.must(
                     "MQTT-3.1.2-24",
@@ -288,6 +321,8 @@ impl Monitor {
             Packet::Publish(pb) => self.publish(pb, &mut found),
             Packet::SubAck(a) => {
                 if let Some(filters) = self.session.take_pending(a.packet_id) {
+                    self.checked
+                        .insert(pick(self.version, "MQTT-3.8.4-5", "MQTT-3.8.4-6"));
                     if a.reasons.len() != filters.len() {
                         found.must(
                             pick(self.version, "MQTT-3.8.4-5", "MQTT-3.8.4-6"),
@@ -310,6 +345,7 @@ impl Monitor {
             Packet::UnsubAck(a) => {
                 let asked = self.conn.unsubscribes.remove(&a.packet_id);
                 if let (true, Some(n)) = (v5, asked) {
+                    self.checked.insert("MQTT-3.11.3-2");
                     if a.reasons.len() != n {
                         found.must(
                             "MQTT-3.11.3-2",
@@ -387,6 +423,10 @@ impl Monitor {
             return;
         }
         let v5 = self.version == Version::V5;
+        self.checked.insert("MQTT-3.2.0-1");
+        if v5 {
+            self.checked.extend(["MQTT-3.2.0-2", "MQTT-3.14.0-1"]);
+        }
         match (self.conn.phase, found.packet) {
             (Phase::Connecting, Packet::ConnAck(_)) => {}
             (Phase::Accepted | Phase::Refused | Phase::Disconnected, Packet::ConnAck(_)) if v5 => {
@@ -432,6 +472,9 @@ impl Monitor {
             );
         }
         let auth = self.conn.limits.is_some_and(|l| l.auth_method);
+        if self.version == Version::V5 && !auth {
+            self.checked.insert("MQTT-4.12.0-6");
+        }
         if a.properties.authentication_method.is_some() && !auth {
             found.must(
                 "MQTT-4.12.0-6",
@@ -460,6 +503,13 @@ impl Monitor {
 
     fn publish(&mut self, p: &Publish, found: &mut Found<'_>) {
         let v = self.version;
+        self.checked.insert(match p.qos {
+            QoS::AtMostOnce => pick(v, "MQTT-2.3.1-5", "MQTT-2.2.1-2"),
+            _ => pick(v, "MQTT-2.3.1-1", "MQTT-2.2.1-4"),
+        });
+        if p.qos == QoS::AtMostOnce {
+            self.checked.insert("MQTT-3.3.1-2");
+        }
         match (p.qos, p.packet_id) {
             (QoS::AtMostOnce, id) => {
                 if p.dup {
@@ -486,6 +536,7 @@ impl Monitor {
             self.in_flight(p, id, topic.as_deref(), found);
             let limits = self.conn.limits;
             if let (Version::V5, Some(l)) = (v, limits) {
+                self.checked.insert("MQTT-3.3.4-9");
                 self.conn.unacked.insert(id);
                 let allowed = usize::from(l.receive_maximum) + self.conn.credit;
                 if self.conn.unacked.len() > allowed {
@@ -506,6 +557,7 @@ impl Monitor {
         }
         if let Some(topic) = &topic {
             if let Some(granted) = self.session.max_granted(topic) {
+                self.checked.insert(pick(v, "MQTT-3.8.4-6", "MQTT-3.8.4-8"));
                 if p.qos > granted {
                     found.must(
                         pick(v, "MQTT-3.8.4-6", "MQTT-3.8.4-8"),
@@ -525,6 +577,7 @@ impl Monitor {
         // 3.1.1: MQTT-2.3.1-4 applies to the server the reuse rule of
         // MQTT-2.3.1-3 (an id is free after PUBACK, or PUBCOMP).
         let rule = pick(self.version, "MQTT-2.3.1-4", "MQTT-2.2.1-4");
+        self.checked.insert(rule);
         if let Some(held) = self.session.inflight.get(&id) {
             let same = held.same_message(topic, &p.payload);
             if !(p.dup && same) {
@@ -549,10 +602,20 @@ impl Monitor {
     /// The topic a PUBLISH is for, through its Topic Alias (5.0): checks
     /// the alias against the client's Topic Alias Maximum.
     fn topic_of(&mut self, p: &Publish, found: &mut Found<'_>) -> Option<String> {
+        if self.conn.limits.is_some_and(|l| l.topic_alias_maximum == 0)
+            && self.version == Version::V5
+        {
+            self.checked.insert("MQTT-3.1.2-27");
+        }
         let Some(alias) = p.properties.topic_alias else {
             return Some(p.topic.clone());
         };
         if let Some(l) = self.conn.limits {
+            self.checked.insert(if l.topic_alias_maximum == 0 {
+                "MQTT-3.1.2-27"
+            } else {
+                "MQTT-3.3.2-11"
+            });
             if l.topic_alias_maximum == 0 {
                 found.must(
                     "MQTT-3.1.2-27",

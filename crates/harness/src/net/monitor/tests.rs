@@ -306,8 +306,15 @@ fn nothing_but_auth_before_connack() {
     for v in [Version::V311, Version::V5] {
         let mut m = Monitor::new(v, ClientIds::default());
         m.on_connection_opened();
-        // Before the client's CONNECT nothing is judged.
+        // Before the client's CONNECT nothing else is judged ...
         assert!(recv(&mut m, &Packet::PingResp).is_empty());
+        // ... but a 5.0 DISCONNECT needs a CONNACK before it, whatever
+        // the client sent instead of CONNECT.
+        let before = recv(&mut m, &Packet::Disconnect(Disconnect::default()));
+        match v {
+            Version::V5 => assert_eq!(before, ["MQTT-3.14.0-1"]),
+            Version::V311 => assert!(before.is_empty()),
+        }
         m.on_sent(&Packet::from(connect(v, "c", true)));
         assert_eq!(recv(&mut m, &Packet::PingResp), ["MQTT-3.2.0-1"]);
         assert!(recv(&mut m, &connack(false)).is_empty());
@@ -581,4 +588,33 @@ fn nothing_is_judged_after_the_broker_sent_bytes_that_do_not_decode() {
     let mut m = accepted(Version::V5);
     m.on_received_malformed();
     assert!(recv(&mut m, &publish("a", 0, None, true, "x")).is_empty());
+}
+
+/// What a run asserts when it passes: every rule a packet was weighed
+/// against, whether or not it could have broken it.
+#[test]
+fn the_rules_checked_are_kept_for_coverage() {
+    let mut c = connect(Version::V5, "c", true);
+    c.properties.maximum_packet_size = Some(64);
+    let mut m = accepted_with(c);
+    m.on_sent(&subscribe(1, &[("a", 1)]));
+    assert!(recv(&mut m, &suback(1, &[1])).is_empty());
+    assert!(recv(&mut m, &publish("a", 1, Some(1), false, "x")).is_empty());
+    let checked: Vec<&str> = m.checked().iter().copied().collect();
+    for id in [
+        "MQTT-3.2.0-1",
+        "MQTT-3.1.2-24",
+        "MQTT-3.9.2-1",
+        "MQTT-3.9.3-2",
+        "MQTT-2.2.1-4",
+        "MQTT-3.3.4-9",
+        "MQTT-3.8.4-8",
+        "MQTT-3.1.2-27",
+    ] {
+        assert!(checked.contains(&id), "{id}: {checked:?}");
+    }
+    // No DISCONNECT came: the rule on what follows one was never weighed.
+    assert!(!checked.contains(&"MQTT-3.14.4-1"));
+    let m = accepted(Version::V311);
+    assert!(!m.checked().contains("MQTT-3.1.2-24"));
 }
