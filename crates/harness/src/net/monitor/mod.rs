@@ -287,6 +287,7 @@ impl Monitor {
         if let Some(rule) = codes::rule_for(p, self.version) {
             self.checked.insert(rule);
         }
+        self.decoded(p);
         for (rule, code) in codes::invalid(p, self.version) {
             found.must(
                 rule,
@@ -357,7 +358,16 @@ impl Monitor {
                     }
                 }
             }
-            Packet::Disconnect(_) if v5 => self.conn.phase = Phase::Disconnected,
+            Packet::Disconnect(d) if v5 => {
+                self.checked.insert("MQTT-3.14.2-2");
+                if d.properties.session_expiry_interval.is_some() {
+                    found.must(
+                        "MQTT-3.14.2-2",
+                        "a Session Expiry Interval on a DISCONNECT from the server".into(),
+                    );
+                }
+                self.conn.phase = Phase::Disconnected;
+            }
             Packet::Auth(_) if !self.conn.limits.is_some_and(|l| l.auth_method) => {
                 found.must(
                     "MQTT-4.12.0-6",
@@ -367,6 +377,51 @@ impl Monitor {
             _ => {}
         }
         found.breaches
+    }
+
+    /// What the packet held to by decoding at all: the client's codec is
+    /// as strict as the broker's must be, and refuses (so the run fails on)
+    /// any packet that breaks these.
+    fn decoded(&mut self, p: &Packet) {
+        let v5 = self.version == Version::V5;
+        // Reserved fixed-header flags.
+        self.checked
+            .insert(pick(self.version, "MQTT-2.2.2-1", "MQTT-2.1.3-1"));
+        if !v5 {
+            return;
+        }
+        // Variable Byte Integers in their shortest form.
+        self.checked.insert("MQTT-1.5.5-1");
+        if matches!(
+            p,
+            Packet::ConnAck(_) | Packet::Publish(_) | Packet::SubAck(_) | Packet::UnsubAck(_)
+        ) {
+            // These always carry a Property Length, zero when empty.
+            self.checked.insert("MQTT-2.2.2-1");
+        }
+        match p {
+            // CONNACK flags bits 7-1 reserved.
+            Packet::ConnAck(_) => {
+                self.checked.insert("MQTT-3.2.2-1");
+            }
+            Packet::Publish(pb) => {
+                // No Topic Alias 0.
+                self.checked.insert("MQTT-3.3.2-8");
+                let props = &pb.properties;
+                if props.response_topic.is_some() {
+                    // A UTF-8 string, without wildcards.
+                    self.checked.extend(["MQTT-3.3.2-13", "MQTT-3.3.2-14"]);
+                }
+                if props.content_type.is_some() {
+                    self.checked.insert("MQTT-3.3.2-19");
+                }
+                if !props.user_properties.is_empty() {
+                    // Both strings of each pair well-formed UTF-8.
+                    self.checked.insert("MQTT-1.5.7-1");
+                }
+            }
+            _ => {}
+        }
     }
 
     fn connect_sent(&mut self, c: &Connect) {

@@ -618,3 +618,23 @@ fn the_rules_checked_are_kept_for_coverage() {
     let m = accepted(Version::V311);
     assert!(!m.checked().contains("MQTT-3.1.2-24"));
 }
+
+#[test]
+fn a_server_disconnect_carries_no_session_expiry() {
+    let mut m = accepted(Version::V5);
+    let mut d = Disconnect::default();
+    d.properties.session_expiry_interval = Some(10);
+    assert_eq!(recv(&mut m, &Packet::Disconnect(d)), ["MQTT-3.14.2-2"]);
+    let mut m = accepted(Version::V5);
+    assert!(recv(&mut m, &Packet::Disconnect(Disconnect::default())).is_empty());
+    assert!(m.checked().contains("MQTT-3.14.2-2"));
+    // What a strict decoder let through counts as checked.
+    for id in [
+        "MQTT-1.5.5-1",
+        "MQTT-2.1.3-1",
+        "MQTT-3.2.2-1",
+        "MQTT-2.2.2-1",
+    ] {
+        assert!(m.checked().contains(id), "{id}");
+    }
+}
