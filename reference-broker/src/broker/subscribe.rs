@@ -44,7 +44,8 @@ impl Broker {
                 None
             };
             if let Some(r) = refusal {
-                reasons.push(r);
+                // 3.1.1 has one failure code (§3.9.3): 0x80.
+                reasons.push(if v5 { r } else { ReasonCode::UNSPECIFIED_ERROR });
                 continue;
             }
             let granted = req.options.qos.min(cfg.maximum_qos());
