@@ -67,6 +67,11 @@ pub const ALL: &[(&str, &str)] = &[
         "the broker uses topic aliases on messages it sends, up to the client's Topic Alias Maximum",
     ),
     (
+        "queue_limit_exact",
+        "max_queued_messages bounds the QoS 1/2 messages an offline session holds, exactly, \
+         keeping the oldest (the spec sets no queue limits; brokers count them their own way)",
+    ),
+    (
         "packet_ids_from_1",
         "the broker numbers the messages it sends to a new session 1, 2, 3, ...",
     ),
