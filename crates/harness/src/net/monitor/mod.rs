@@ -100,6 +100,9 @@ struct Limits {
     max_packet_size: Option<u32>,
     topic_alias_maximum: u16,
     auth_method: bool,
+    /// Request Problem Information 0: no Reason String or User Property
+    /// but on PUBLISH, CONNACK and DISCONNECT (MQTT-3.1.2-29).
+    no_problem_info: bool,
 }
 
 impl Limits {
@@ -111,6 +114,7 @@ impl Limits {
             max_packet_size: p.maximum_packet_size,
             topic_alias_maximum: p.topic_alias_maximum.unwrap_or(0),
             auth_method: p.authentication_method.is_some(),
+            no_problem_info: p.request_problem_information == Some(0),
         }
     }
 }
@@ -316,6 +320,19 @@ impl Monitor {
                 );
             }
         }
+        if self.conn.limits.is_some_and(|l| l.no_problem_info) {
+            if let Some(props) = problem_carrier(p) {
+                self.checked.insert("MQTT-3.1.2-29");
+                if props.reason_string.is_some() || !props.user_properties.is_empty() {
+                    found.must(
+                        "MQTT-3.1.2-29",
+                        "a Reason String or User Property, though the client's CONNECT said \
+                         Request Problem Information 0"
+                            .into(),
+                    );
+                }
+            }
+        }
         self.order(&mut found);
         match p {
             Packet::ConnAck(a) => self.connack(a, &mut found),
@@ -443,6 +460,7 @@ impl Monitor {
                 max_packet_size: None,
                 topic_alias_maximum: 0,
                 auth_method: false,
+                no_problem_info: false,
             },
         });
     }
@@ -699,6 +717,21 @@ impl Monitor {
             );
         }
         known
+    }
+}
+
+/// The properties of a packet that may carry a Reason String or User
+/// Properties only when the client asks for problem information (all but
+/// PUBLISH, CONNACK and DISCONNECT).
+fn problem_carrier(p: &Packet) -> Option<&protocol::Properties> {
+    match p {
+        Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a) => {
+            Some(&a.properties)
+        }
+        Packet::SubAck(a) => Some(&a.properties),
+        Packet::UnsubAck(a) => Some(&a.properties),
+        Packet::Auth(a) => Some(&a.properties),
+        _ => None,
     }
 }
 

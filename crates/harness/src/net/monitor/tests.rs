@@ -638,3 +638,25 @@ fn a_server_disconnect_carries_no_session_expiry() {
         assert!(m.checked().contains(id), "{id}");
     }
 }
+
+#[test]
+fn no_reason_string_on_an_ack_to_a_client_that_asked_for_no_problem_information() {
+    let mut c = connect(Version::V5, "c", true);
+    c.properties.request_problem_information = Some(0);
+    let mut m = accepted_with(c);
+    let mut ack = Ack::new(1);
+    ack.reason = ReasonCode(0x10);
+    ack.properties.reason_string = Some("no one listens".into());
+    m.on_sent(&publish("a", 1, Some(1), false, "x"));
+    assert_eq!(recv(&mut m, &Packet::PubAck(ack)), ["MQTT-3.1.2-29"]);
+    // On a PUBLISH, CONNACK or DISCONNECT it may; a client that did not
+    // say 0 may get one anywhere.
+    let mut d = Disconnect::default();
+    d.properties.reason_string = Some("bye".into());
+    assert!(recv(&mut m, &Packet::Disconnect(d)).is_empty());
+    let mut m = accepted(Version::V5);
+    let mut ack = Ack::new(1);
+    ack.properties.reason_string = Some("fine".into());
+    m.on_sent(&publish("a", 1, Some(1), false, "x"));
+    assert!(recv(&mut m, &Packet::PubAck(ack)).is_empty());
+}
