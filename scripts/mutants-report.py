@@ -60,8 +60,9 @@ out.append(
 )
 out.append(
     "Each shard is measured at the commit in its `commit` file; a missed mutant whose "
-    "triage says `caught now` is caught by a scenario written after that commit (checked "
-    "by applying the mutant by hand), and counts in the last column only.\n"
+    "triage says `caught now` is caught by a scenario written after that commit (the triage "
+    "says which, and whether the mutant was applied by hand), and counts in the last "
+    "column only.\n"
 )
 out.append("## Missed mutants\n")
 if not found["missed"]:
