@@ -75,6 +75,9 @@ pub(super) fn size_rules(packet: PacketType) -> &'static [&'static str] {
 
 /// Each reason code in `p` a server may not send: (rule, code).
 pub(super) fn invalid(p: &Packet, version: Version) -> Vec<(&'static str, ReasonCode)> {
+    let Some(rule) = rule_for(p, version) else {
+        return Vec::new();
+    };
     let codes: Vec<ReasonCode> = match p {
         Packet::ConnAck(a) => vec![a.reason],
         Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a) => {
@@ -87,13 +90,9 @@ pub(super) fn invalid(p: &Packet, version: Version) -> Vec<(&'static str, Reason
         _ => return Vec::new(),
     };
     let t = p.packet_type();
-    let has_codes = version == Version::V5 || matches!(t, PacketType::ConnAck | PacketType::SubAck);
-    if !has_codes {
-        return Vec::new();
-    }
     codes
         .into_iter()
         .filter(|c| !c.is_allowed(t, version) || client_only(t).contains(&c.0))
-        .map(|c| (rule(t, version), c))
+        .map(|c| (rule, c))
         .collect()
 }
