@@ -53,6 +53,19 @@ pub struct Config {
     /// authorized): a requested filter is refused if it equals one of these,
     /// or one of these (as a filter) matches it read as a topic name.
     pub refused_filters: Vec<String>,
+    /// Topics clients may not publish to (a filter matching the topic name).
+    /// The message goes nowhere and is not retained; 5.0 says so in the
+    /// PUBACK/PUBREC (0x87 Not authorized), 3.1.1 has no way to (MQTT-3.3.5-2)
+    /// and acknowledges it as usual.
+    pub refused_topics: Vec<String>,
+    /// If not empty, a client identifier must start with one of these;
+    /// another gets CONNACK Identifier rejected (3.1.1 0x02) / Client
+    /// Identifier not valid (5.0 0x85). An assigned identifier always passes.
+    pub client_id_prefixes: Vec<String>,
+    /// A client whose subscriptions overlap gets one copy of a message per
+    /// matching subscription, each with that subscription's QoS and
+    /// identifier (MQTT-3.3.4-5), rather than one copy for them all.
+    pub copy_per_subscription: bool,
     /// Deliberate defects, to show that gauntlet's checkers catch real
     /// broker bugs. Empty unless a test asks; never for real use. Only with
     /// the `defects` feature: without it a config naming `bugs` is refused.
@@ -80,6 +93,9 @@ impl Default for Config {
             allow_anonymous: true,
             users: BTreeMap::new(),
             refused_filters: Vec::new(),
+            refused_topics: Vec::new(),
+            client_id_prefixes: Vec::new(),
+            copy_per_subscription: false,
             #[cfg(feature = "defects")]
             bugs: BTreeSet::new(),
         }
@@ -108,6 +124,20 @@ impl Config {
             .any(|r| r == filter || topic::matches(r, filter))
     }
 
+    /// Whether a client may not publish to `topic`.
+    pub fn refuses_publish(&self, topic: &str) -> bool {
+        self.refused_topics.iter().any(|r| topic::matches(r, topic))
+    }
+
+    /// Whether a client identifier the client chose is refused.
+    pub fn refuses_client_id(&self, id: &str) -> bool {
+        !self.client_id_prefixes.is_empty()
+            && !self
+                .client_id_prefixes
+                .iter()
+                .any(|p| id.starts_with(p.as_str()))
+    }
+
     /// Checks values the broker cannot work with.
     pub fn validate(&self) -> Result<(), String> {
         if self.max_packet_size < 16 {
@@ -121,6 +151,9 @@ impl Config {
         }
         for f in &self.refused_filters {
             topic::validate_filter(f, false).map_err(|e| format!("refused_filters: {f:?} {e}"))?;
+        }
+        for f in &self.refused_topics {
+            topic::validate_filter(f, false).map_err(|e| format!("refused_topics: {f:?} {e}"))?;
         }
         Ok(())
     }

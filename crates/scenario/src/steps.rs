@@ -368,11 +368,50 @@ pub struct DisconnectStep {
 pub enum SendStep {
     /// Hex, whitespace ignored: `"30 05 00 01 61 68 69"`.
     Raw(String),
-    Puback(u16),
-    Pubrec(u16),
-    Pubrel(u16),
-    Pubcomp(u16),
+    Puback(AckSend),
+    Pubrec(AckSend),
+    Pubrel(AckSend),
+    Pubcomp(AckSend),
     Pingreq,
+}
+
+/// `puback: 1`, or `puback: {id: 1, reason: 0x80}` with a 5.0 reason code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AckSend {
+    pub id: u16,
+    pub reason: Option<Reason>,
+}
+
+impl From<u16> for AckSend {
+    fn from(id: u16) -> AckSend {
+        AckSend { id, reason: None }
+    }
+}
+
+impl<'de> Deserialize<'de> for AckSend {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AckSend, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            id: u16,
+            reason: Option<Reason>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Id(u16),
+            Full(Full),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            de::Error::custom("expected a packet identifier (1) or {id: 1, reason: 0x80}")
+        })? {
+            Raw::Id(id) => Ok(id.into()),
+            Raw::Full(f) => Ok(AckSend {
+                id: f.id,
+                reason: f.reason,
+            }),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -390,6 +429,10 @@ pub struct ExpectStep {
     pub packet: PacketMatch,
     pub within: Option<Dur>,
     pub unordered: bool,
+    /// `or_closed: true`: the broker may close the connection instead of
+    /// sending the packet, where the spec lets it choose (3.1.1
+    /// MQTT-3.3.5-2: acknowledge an unauthorised PUBLISH or close).
+    pub or_closed: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -497,6 +540,7 @@ impl PacketMatch {
 enum ExpectKey {
     Within,
     Unordered,
+    OrClosed,
     Packet(&'static str),
 }
 
@@ -506,11 +550,12 @@ impl<'de> Deserialize<'de> for ExpectKey {
         match key.as_str() {
             "within" => Ok(ExpectKey::Within),
             "unordered" => Ok(ExpectKey::Unordered),
+            "or_closed" => Ok(ExpectKey::OrClosed),
             other => match PACKET_NAMES.iter().find(|n| **n == other) {
                 Some(name) => Ok(ExpectKey::Packet(name)),
                 None => {
                     let mut names = PACKET_NAMES.to_vec();
-                    names.extend(["within", "unordered"]);
+                    names.extend(["within", "unordered", "or_closed"]);
                     Err(de::Error::custom(format!(
                         "unknown packet {other:?}; expected one of {}",
                         names.join(", ")
@@ -534,12 +579,14 @@ impl<'de> Deserialize<'de> for ExpectStep {
                     packet: PacketMatch::from_name(s)?,
                     within: None,
                     unordered: false,
+                    or_closed: false,
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExpectStep, A::Error> {
                 let mut packet = None;
                 let mut within = None;
                 let mut unordered = false;
+                let mut or_closed = false;
                 while let Some(key) = map.next_key::<ExpectKey>()? {
                     let name = match key {
                         ExpectKey::Within => {
@@ -548,6 +595,10 @@ impl<'de> Deserialize<'de> for ExpectStep {
                         }
                         ExpectKey::Unordered => {
                             unordered = map.next_value()?;
+                            continue;
+                        }
+                        ExpectKey::OrClosed => {
+                            or_closed = map.next_value()?;
                             continue;
                         }
                         ExpectKey::Packet(name) => name,
@@ -578,6 +629,7 @@ impl<'de> Deserialize<'de> for ExpectStep {
                     packet,
                     within,
                     unordered,
+                    or_closed,
                 })
             }
         }

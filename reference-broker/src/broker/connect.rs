@@ -104,6 +104,10 @@ impl Broker {
             };
             assigned = Some(id.clone());
             id
+        } else if self.config.refuses_client_id(&connect.client_id) {
+            // A valid identifier the broker's policy does not allow (5.0
+            // MQTT-3.1.3-8, 3.1.1 §3.1.3.1 / MQTT-3.2.2-5): refused, closed.
+            return self.refuse_connect(conn, version, ReasonCode::CLIENT_IDENTIFIER_NOT_VALID);
         } else {
             connect.client_id.clone()
         };

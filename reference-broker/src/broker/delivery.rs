@@ -54,6 +54,18 @@ impl Broker {
                 }
                 let qos = message.qos.min(sub.options.qos);
                 let retain = sub.options.retain_as_published && message.retain;
+                if self.config.copy_per_subscription {
+                    deliveries.push((
+                        session.client_id.clone(),
+                        Delivery {
+                            message: message.clone(),
+                            qos,
+                            retain,
+                            subscription_ids: sub.id.into_iter().collect(),
+                        },
+                    ));
+                    continue;
+                }
                 let d = best.get_or_insert_with(|| Delivery {
                     message: message.clone(),
                     qos,

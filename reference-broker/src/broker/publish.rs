@@ -58,6 +58,9 @@ impl Broker {
                 c.aliases_in.insert(alias, p.topic.clone());
             }
         }
+        if self.config.refuses_publish(&p.topic) {
+            return self.refuse_publish(conn, client_id, v5, &p);
+        }
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
@@ -114,6 +117,32 @@ impl Broker {
             QoS::ExactlyOnce => {
                 self.touch(client_id);
                 self.send(conn, &Packet::PubRec(Ack::new(p.packet_id.unwrap_or(0))))
+            }
+        }
+    }
+
+    /// A PUBLISH to a topic the client may not publish to: the message goes
+    /// nowhere. 5.0 answers 0x87 Not authorized, and a refused QoS 2
+    /// message awaits no PUBREL: its packet identifier is free at once, and
+    /// a PUBLISH that reuses it is a new message (MQTT-4.3.3-9). 3.1.1 has
+    /// no way to say no (MQTT-3.3.5-2): the flow runs as if delivered.
+    fn refuse_publish(&mut self, conn: ConnId, client_id: &str, v5: bool, p: &Publish) {
+        let id = p.packet_id.unwrap_or(0);
+        let mut ack = Ack::new(id);
+        if v5 {
+            ack.reason = ReasonCode::NOT_AUTHORIZED;
+        }
+        match p.qos {
+            QoS::AtMostOnce => {}
+            QoS::AtLeastOnce => self.send(conn, &Packet::PubAck(ack)),
+            QoS::ExactlyOnce => {
+                if !v5 {
+                    if let Some(s) = self.sessions.get_mut(client_id) {
+                        s.inbound_qos2.insert(id);
+                    }
+                    self.touch(client_id);
+                }
+                self.send(conn, &Packet::PubRec(ack))
             }
         }
     }

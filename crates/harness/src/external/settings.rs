@@ -88,6 +88,17 @@ pub fn render(settings: &Settings, profile: &str, c: &Config) -> Result<String, 
             for (k, v) in &changed {
                 let value = match v {
                     Value::String(s) => s.clone(),
+                    // A list of one (mosquitto's clientid_prefixes takes one).
+                    Value::Array(a) if a.len() == 1 && a[0].is_string() => {
+                        a[0].as_str().unwrap_or_default().to_owned()
+                    }
+                    Value::Array(a) => {
+                        return Err(format!(
+                            "needs broker setting {k}: {v}, and the {profile} profile \
+                             sets {k} from one value, not {}",
+                            a.len()
+                        ))
+                    }
                     other => other.to_string(),
                 };
                 out.push_str(&lines[k].replace("{value}", &value));
@@ -130,6 +141,25 @@ mod tests {
         let e = render(&lines, "m", &c).unwrap_err();
         assert!(e.contains("max_session_expiry: 10"), "{e}");
         assert!(e.contains("the m profile cannot set"), "{e}");
+    }
+
+    #[test]
+    fn a_list_of_one_is_written_as_its_value() {
+        let lines = Settings::Lines(BTreeMap::from([(
+            "client_id_prefixes".to_string(),
+            "clientid_prefixes {value}".to_string(),
+        )]));
+        let mut c = Config {
+            client_id_prefixes: vec!["capteur-".into()],
+            ..Config::default()
+        };
+        assert_eq!(
+            render(&lines, "m", &c).unwrap(),
+            "clientid_prefixes capteur-\n"
+        );
+        c.client_id_prefixes.push("sonde-".into());
+        let e = render(&lines, "m", &c).unwrap_err();
+        assert!(e.contains("from one value, not 2"), "{e}");
     }
 
     #[test]

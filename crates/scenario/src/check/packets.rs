@@ -84,14 +84,20 @@ pub(crate) fn of(
         }
         ClientAction::Send(s) => match s {
             SendStep::Raw(_) => return None,
-            SendStep::Puback(id) => Packet::PubAck(Ack::new(*id)),
-            SendStep::Pubrec(id) => Packet::PubRec(Ack::new(*id)),
-            SendStep::Pubrel(id) => Packet::PubRel(Ack::new(*id)),
-            SendStep::Pubcomp(id) => Packet::PubComp(Ack::new(*id)),
+            SendStep::Puback(a) => Packet::PubAck(ack(a)),
+            SendStep::Pubrec(a) => Packet::PubRec(ack(a)),
+            SendStep::Pubrel(a) => Packet::PubRel(ack(a)),
+            SendStep::Pubcomp(a) => Packet::PubComp(ack(a)),
             SendStep::Pingreq => Packet::PingReq,
         },
         _ => return None,
     })
+}
+
+fn ack(a: &crate::AckSend) -> Ack {
+    let mut ack = Ack::new(a.id);
+    ack.reason = ReasonCode(a.reason.map_or(0, |r| r.0));
+    ack
 }
 
 fn will(w: &WillSpec) -> Option<Will> {
@@ -200,7 +206,7 @@ mod tests {
             verdict(&shared, V5).is_some_and(|w| w.contains("no local on a shared subscription"))
         );
         assert!(verdict(&shared, V311).is_some_and(|w| w.contains("only in 5.0")));
-        assert!(verdict(&ClientAction::Send(SendStep::Pubrel(0)), V5).is_some());
+        assert!(verdict(&ClientAction::Send(SendStep::Pubrel(0.into())), V5).is_some());
         // Raw bytes are sent as they are: the codec has no say.
         let raw = ClientAction::Send(SendStep::Raw("30 00".into()));
         assert!(of("a", &ClientSpec::default(), &raw, V5).is_none());

@@ -234,12 +234,14 @@ pub(crate) fn broker(p: &mut Problems, c: &reference_broker::Config, place: Plac
         p.at(place.get("maximum_qos"), "broker: maximum_qos is 0, 1 or 2");
     }
     let both = [VersionName::V311, VersionName::V5];
-    for (i, f) in c.refused_filters.iter().enumerate() {
-        if let Err(e) = topic::plain_filter(f, &both) {
-            p.at(
-                place.get("refused_filters").item(i),
-                format!("broker: refused_filters: {e}"),
-            );
+    for (key, filters) in [
+        ("refused_filters", &c.refused_filters),
+        ("refused_topics", &c.refused_topics),
+    ] {
+        for (i, f) in filters.iter().enumerate() {
+            if let Err(e) = topic::plain_filter(f, &both) {
+                p.at(place.get(key).item(i), format!("broker: {key}: {e}"));
+            }
         }
     }
     // What the broker refuses that is not named above.

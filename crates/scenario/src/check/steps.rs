@@ -56,7 +56,7 @@ pub(crate) fn action(p: &mut Problems, a: &ClientAction, s: &Step) {
         ClientAction::Publish(pb) => publish(p, pb, s),
         ClientAction::Disconnect(d) => disconnect(p, d, s),
         ClientAction::Send(send) => {
-            let (key, id) = match send {
+            let (key, a) = match send {
                 SendStep::Raw(hex) => {
                     if let Err(e) = crate::values::parse_hex(hex) {
                         p.at(s.place.get("raw"), e);
@@ -64,11 +64,20 @@ pub(crate) fn action(p: &mut Problems, a: &ClientAction, s: &Step) {
                     return;
                 }
                 SendStep::Pingreq => return,
-                SendStep::Puback(id) => ("puback", *id),
-                SendStep::Pubrec(id) => ("pubrec", *id),
-                SendStep::Pubrel(id) => ("pubrel", *id),
-                SendStep::Pubcomp(id) => ("pubcomp", *id),
+                SendStep::Puback(a) => ("puback", a),
+                SendStep::Pubrec(a) => ("pubrec", a),
+                SendStep::Pubrel(a) => ("pubrel", a),
+                SendStep::Pubcomp(a) => ("pubcomp", a),
             };
+            if a.reason.is_some_and(|r| r.0 != 0)
+                && !s.versions.iter().all(|v| *v == VersionName::V5)
+            {
+                p.at(
+                    s.place.get(key).get("reason"),
+                    "a reason code in an acknowledgement needs MQTT 5 (use `versions: [5]`)",
+                );
+            }
+            let id = a.id;
             if id == 0 {
                 p.at(
                     s.place.get(key),

@@ -60,6 +60,20 @@ pub(super) fn broker_config() -> Value {
                 "type": "array",
                 "items": { "type": "string" },
             },
+            "refused_topics": {
+                "description": "Topic filters naming topics clients may not publish to: the message goes nowhere (5.0: PUBACK/PUBREC 0x87 Not authorized; 3.1.1 acknowledges as usual).",
+                "type": "array",
+                "items": { "type": "string" },
+            },
+            "client_id_prefixes": {
+                "description": "If not empty, a client identifier must start with one of these; another is refused (CONNACK 0x02 / 5.0 0x85) and the connection closed.",
+                "type": "array",
+                "items": { "type": "string" },
+            },
+            "copy_per_subscription": {
+                "description": "A client whose subscriptions overlap gets one copy of a message per matching subscription, each with its own QoS and identifier, rather than one copy. Default false.",
+                "type": "boolean", "default": false,
+            },
         },
     });
     // Only a build with the reference broker's defects (gauntlet's own

@@ -376,12 +376,23 @@ pub(super) fn publish() -> Value {
 pub(super) fn send() -> Value {
     let ack = |what: &str| {
         json!({
-            "description": format!("Send a {what} with this packet identifier."),
-            "$ref": "#/$defs/packetId",
+            "description": format!("Send a {what} with this packet identifier, or {{id: 1, reason: 0x80}} with an MQTT 5 reason code."),
+            "oneOf": [
+                { "$ref": "#/$defs/packetId" },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["id"],
+                    "properties": {
+                        "id": { "$ref": "#/$defs/packetId" },
+                        "reason": { "description": "MQTT 5 reason code, e.g. 0x80 or unspecified_error.", "$ref": "#/$defs/reasonCode" },
+                    },
+                },
+            ],
         })
     };
     switch(
-        "Send bytes or a bare packet as they are, without checks: {raw: \"30 05 ..\"}, {puback: 1}, {pubrec: 1}, {pubrel: 1}, {pubcomp: 1} or pingreq.",
+        "Send bytes or a bare packet as they are, without checks: {raw: \"30 05 ..\"}, {puback: 1} or {puback: {id: 1, reason: 0x80}}, {pubrec: 1}, {pubrel: 1}, {pubcomp: 1} or pingreq.",
         vec![(of_type("string"), json!({ "const": "pingreq" }))],
         json!({
                 "type": "object",
@@ -432,6 +443,14 @@ pub(super) fn expect() -> Value {
         }),
     );
     fields.insert(
+        "or_closed".to_owned(),
+        json!({
+            "description": "The broker may close the connection instead of sending the packet (where the spec lets it choose); the step then passes. Default false.",
+            "type": "boolean",
+            "default": false,
+        }),
+    );
+    fields.insert(
         "within".to_owned(),
         json!({
             "description": "How long to wait for it; default the scenario's timeout (5s).",
@@ -448,18 +467,18 @@ pub(super) fn expect() -> Value {
     for n in &names {
         alone.insert(
             (*n).to_owned(),
-            json!({ "propertyNames": { "enum": [n, "within", "unordered"] } }),
+            json!({ "propertyNames": { "enum": [n, "within", "unordered", "or_closed"] } }),
         );
     }
     switch(
-        "Check the next packet the client receives: a packet name (puback), or {<packet>: {fields to check}, within: 2s, unordered: true}. Fields not given are not checked.",
+        "Check the next packet the client receives: a packet name (puback), or {<packet>: {fields to check}, within: 2s, unordered: true, or_closed: true}. Fields not given are not checked.",
         vec![(of_type("string"), json!({ "enum": names }))],
         json!({
             "type": "object",
             "additionalProperties": false,
             "properties": fields,
             // Without a packet, say so: `"<packet>" is a required property`.
-            "if": { "propertyNames": { "enum": ["within", "unordered"] } },
+            "if": { "propertyNames": { "enum": ["within", "unordered", "or_closed"] } },
             "then": { "required": ["<packet>"] },
             "dependentSchemas": alone,
         }),
