@@ -66,6 +66,13 @@ pub struct Config {
     /// matching subscription, each with that subscription's QoS and
     /// identifier (MQTT-3.3.4-5), rather than one copy for them all.
     pub copy_per_subscription: bool,
+    /// 5.0 enhanced authentication (§4.12): the one Authentication Method
+    /// the broker supports. A CONNECT naming it is challenged with an AUTH
+    /// carrying `auth_challenge` and accepted only if the client answers
+    /// with `auth_response`; a client may re-authenticate the same way.
+    pub auth_method: Option<String>,
+    pub auth_challenge: String,
+    pub auth_response: String,
     /// Deliberate defects, to show that gauntlet's checkers catch real
     /// broker bugs. Empty unless a test asks; never for real use. Only with
     /// the `defects` feature: without it a config naming `bugs` is refused.
@@ -96,6 +103,9 @@ impl Default for Config {
             refused_topics: Vec::new(),
             client_id_prefixes: Vec::new(),
             copy_per_subscription: false,
+            auth_method: None,
+            auth_challenge: "challenge".into(),
+            auth_response: "response".into(),
             #[cfg(feature = "defects")]
             bugs: BTreeSet::new(),
         }

@@ -183,6 +183,7 @@ pub fn describe(packet: &Packet) -> String {
         }
         Packet::Auth(a) => {
             let _ = write!(s, "AUTH reason={}", a.reason);
+            props(&mut s, &a.properties);
         }
     }
     s

@@ -373,6 +373,25 @@ pub enum SendStep {
     Pubrel(AckSend),
     Pubcomp(AckSend),
     Pingreq,
+    /// 5.0 AUTH: `auth: {reason: 0x18, properties: {authentication_method: ..}}`.
+    Auth(AuthSend),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSend {
+    /// Default 0x18 Continue authentication.
+    #[serde(default = "AuthSend::continue_authentication")]
+    pub reason: Reason,
+    /// Properties by name (authentication_method, authentication_data, ...).
+    #[serde(default)]
+    pub properties: BTreeMap<String, serde_value::Value>,
+}
+
+impl AuthSend {
+    fn continue_authentication() -> Reason {
+        Reason(0x18)
+    }
 }
 
 /// `puback: 1`, or `puback: {id: 1, reason: 0x80}` with a 5.0 reason code.
@@ -475,6 +494,14 @@ pub struct DisconnectMatch {
     pub reason: Match<Reason>,
 }
 
+/// `expect: {auth: {reason: 0x18, properties: {authentication_method: ..}}}`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthMatch {
+    pub reason: Match<Reason>,
+    pub properties: BTreeMap<String, Match<serde_value::Value>>,
+}
+
 #[derive(Clone, Debug)]
 pub enum PacketMatch {
     ConnAck(ConnAckMatch),
@@ -487,6 +514,7 @@ pub enum PacketMatch {
     UnsubAck(ReasonsMatch),
     PingResp,
     Disconnect(DisconnectMatch),
+    Auth(AuthMatch),
 }
 
 const PACKET_NAMES: &[&str] = &[
@@ -500,6 +528,7 @@ const PACKET_NAMES: &[&str] = &[
     "unsuback",
     "pingresp",
     "disconnect",
+    "auth",
 ];
 
 impl PacketMatch {
@@ -515,6 +544,7 @@ impl PacketMatch {
             PacketMatch::UnsubAck(_) => "UNSUBACK",
             PacketMatch::PingResp => "PINGRESP",
             PacketMatch::Disconnect(_) => "DISCONNECT",
+            PacketMatch::Auth(_) => "AUTH",
         }
     }
 
@@ -530,6 +560,7 @@ impl PacketMatch {
             "unsuback" => PacketMatch::UnsubAck(ReasonsMatch::default()),
             "pingresp" => PacketMatch::PingResp,
             "disconnect" => PacketMatch::Disconnect(DisconnectMatch::default()),
+            "auth" => PacketMatch::Auth(AuthMatch::default()),
             other => return Err(E::unknown_variant(other, PACKET_NAMES)),
         })
     }
@@ -618,6 +649,7 @@ impl<'de> Deserialize<'de> for ExpectStep {
                         "suback" => PacketMatch::SubAck(map.next_value()?),
                         "unsuback" => PacketMatch::UnsubAck(map.next_value()?),
                         "disconnect" => PacketMatch::Disconnect(map.next_value()?),
+                        "auth" => PacketMatch::Auth(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                             PacketMatch::PingResp

@@ -34,7 +34,7 @@ impl Broker {
         self.conns.remove(&conn);
     }
 
-    fn refuse_connect(&mut self, conn: ConnId, version: Version, reason: ReasonCode) {
+    pub(super) fn refuse_connect(&mut self, conn: ConnId, version: Version, reason: ReasonCode) {
         tracing::debug!(?conn, %reason, "CONNECT refused");
         let sendable = version == Version::V5 || reason.to_v311_connack().is_some();
         if sendable {
@@ -57,9 +57,14 @@ impl Broker {
             c.version = version;
         }
         let v5 = version == Version::V5;
-        if connect.properties.authentication_method.is_some() {
-            // Enhanced authentication is not configured (MQTT-4.12.0-1).
-            return self.refuse_connect(conn, version, ReasonCode::BAD_AUTHENTICATION_METHOD);
+        if let Some(method) = &connect.properties.authentication_method {
+            if self.config.auth_method.as_ref() != Some(method) {
+                // Not the method the broker supports (MQTT-4.12.0-1).
+                return self.refuse_connect(conn, version, ReasonCode::BAD_AUTHENTICATION_METHOD);
+            }
+            if !self.authenticated(conn, method) {
+                return self.challenge_connect(conn, connect);
+            }
         }
         let connected = self
             .conns
@@ -218,6 +223,8 @@ impl Broker {
             let cfg = &self.config;
             let p = &mut *properties;
             p.assigned_client_identifier = assigned;
+            // MQTT-4.12.0-5: a successful CONNACK repeats the method.
+            p.authentication_method = connect.properties.authentication_method.clone();
             p.server_keep_alive = cfg.server_keep_alive;
             p.receive_maximum = Some(cfg.receive_maximum);
             p.maximum_packet_size = Some(cfg.max_packet_size);

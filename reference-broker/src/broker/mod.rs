@@ -10,12 +10,14 @@
 //! means no acknowledgement leaves before the state behind it is stored.
 //!
 //! The handling is split by concern, each file one `impl Broker` block:
-//! `connect` (CONNECT, DISCONNECT, sessions starting and ending), `publish`
+//! `connect` (CONNECT, DISCONNECT, sessions starting and ending), `auth`
+//! (5.0 enhanced authentication over AUTH), `publish`
 //! (messages coming in, QoS 1/2 acknowledgements, retained messages, wills),
 //! `delivery` (routing, queues, messages in flight), `subscribe` (SUBSCRIBE,
 //! UNSUBSCRIBE), `timers` (deadlines). `session` holds the per-client state,
 //! `persist` its store records.
 
+mod auth;
 mod connect;
 mod delivery;
 mod persist;
@@ -82,6 +84,7 @@ struct Connection {
     /// Packet ids of messages in flight from an earlier connection, to resend
     /// here when the send quota allows, in order.
     resend: VecDeque<u16>,
+    auth: auth::AuthState,
 }
 
 impl Connection {
@@ -220,6 +223,7 @@ impl Broker {
                 aliases_in: BTreeMap::new(),
                 aliases_out: BTreeMap::new(),
                 resend: VecDeque::new(),
+                auth: auth::AuthState::Off,
             },
         );
         id
@@ -386,6 +390,9 @@ impl Broker {
             return;
         };
         let Some(client_id) = c.client_id().map(str::to_owned) else {
+            if c.auth.is_connecting() {
+                return self.on_auth_connecting(conn, packet);
+            }
             return match packet {
                 Packet::Connect(connect) => self.on_connect(conn, *connect),
                 // MQTT-3.1.0-1: the first packet must be CONNECT.
@@ -408,12 +415,7 @@ impl Broker {
             Packet::Unsubscribe(u) => self.on_unsubscribe(conn, &client_id, u),
             Packet::PingReq => self.send(conn, &Packet::PingResp),
             Packet::Disconnect(d) => self.on_disconnect(conn, &client_id, d),
-            // MQTT-4.12.0-7: no Authentication Method in CONNECT, so no AUTH.
-            Packet::Auth(_) => self.protocol_error(
-                conn,
-                ReasonCode::PROTOCOL_ERROR,
-                "AUTH without an authentication method",
-            ),
+            Packet::Auth(a) => self.on_auth(conn, a),
             Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => self
                 .protocol_error(
                     conn,

@@ -125,6 +125,10 @@ pub fn check_packet(expected: &PacketMatch, got: &Packet) -> StepResult {
         (PacketMatch::Disconnect(m), Packet::Disconnect(d)) => {
             note(field("reason", &m.reason, Some(&Reason(d.reason.0))));
         }
+        (PacketMatch::Auth(m), Packet::Auth(a)) => {
+            note(field("reason", &m.reason, Some(&Reason(a.reason.0))));
+            note(props::check(&m.properties, &a.properties));
+        }
         (m, got) => {
             return Err(format!("expected {}, received {}", m.name(), describe(got)));
         }

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use protocol::{
-    Ack, Connect, Disconnect, Packet, Properties, Publish, QoS, ReasonCode, RetainHandling,
+    Ack, Auth, Connect, Disconnect, Packet, Properties, Publish, QoS, ReasonCode, RetainHandling,
     Subscribe, Subscription, SubscriptionOptions, Unsubscribe, Version, Will,
 };
 use record::trace::describe;
@@ -65,6 +65,10 @@ impl<B: Backend> Runner<'_, B> {
                     SendStep::Pubrel(a) => Packet::PubRel(self.ack(name, a, false)),
                     SendStep::Pubcomp(a) => Packet::PubComp(self.ack(name, a, true)),
                     SendStep::Pingreq => Packet::PingReq,
+                    SendStep::Auth(a) => Packet::Auth(Auth {
+                        reason: ReasonCode(a.reason.0),
+                        properties: Properties::from(props::build(&a.properties)?),
+                    }),
                 };
                 self.send(name, &packet)
             }
@@ -262,6 +266,13 @@ impl<B: Backend> Runner<'_, B> {
         match &c.raw {
             Some(hex) => {
                 let bytes = scenario::values::parse_hex(hex)?;
+                let speaks = match self.version {
+                    Version::V311 => 4,
+                    Version::V5 => 5,
+                };
+                if connect_level(&bytes).is_some_and(|l| l != speaks) {
+                    shared.state.borrow_mut().connack_any_form = true;
+                }
                 let label = format!("raw {}", scenario::values::hex(&bytes));
                 self.send_bytes(name, Bytes::from(bytes), label)?;
             }
@@ -464,4 +475,19 @@ impl<B: Backend> Runner<'_, B> {
             }
         }
     }
+}
+
+/// The protocol level a raw CONNECT names, if the bytes go that far.
+fn connect_level(bytes: &[u8]) -> Option<u8> {
+    if bytes.first()? >> 4 != 1 {
+        return None;
+    }
+    // The Remaining Length: up to four bytes, the last below 0x80.
+    let len_bytes = bytes.iter().skip(1).take(4).position(|b| b & 0x80 == 0)? + 1;
+    let name_at = 1 + len_bytes;
+    let name_len = usize::from(u16::from_be_bytes([
+        *bytes.get(name_at)?,
+        *bytes.get(name_at + 1)?,
+    ]));
+    bytes.get(name_at + 2 + name_len).copied()
 }

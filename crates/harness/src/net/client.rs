@@ -51,6 +51,11 @@ pub struct ClientState {
     pub connect_error: Option<String>,
     /// The broker sent bytes that are not a valid packet.
     pub protocol_error: Option<String>,
+    /// The CONNECT sent names a protocol level this client does not speak:
+    /// the broker cannot know which version's CONNACK to answer with (5.0
+    /// MQTT-3.1.2-2), so one that reads only in the other version's form
+    /// is taken as it is.
+    pub connack_any_form: bool,
     /// Watches every packet each way on this client's connections.
     pub monitor: Monitor,
     /// What the broker sent that breaks a MUST of the spec, with when (ms):
@@ -153,6 +158,7 @@ impl Shared {
                 closed: false,
                 connect_error: None,
                 protocol_error: None,
+                connack_any_form: false,
                 monitor: Monitor::new(version, ids),
                 breaches: Vec::new(),
                 advised: Vec::new(),
@@ -275,6 +281,7 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                             st.closed = false;
                             st.connect_error = None;
                             st.protocol_error = None;
+                            st.connack_any_form = false;
                             st.monitor.on_connection_opened();
                             drop(st);
                             shared.log(Kind::Event("TCP connected".into()));
@@ -349,11 +356,28 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                 shared.log(Kind::Event(why));
             }
             Wake::Read(Ok(_)) => {
-                let version = shared.state.borrow().version;
+                let (version, any_form) = {
+                    let st = shared.state.borrow();
+                    (st.version, st.connack_any_form)
+                };
                 let decoder = Decoder::new(version);
                 loop {
                     let before = buf.len();
-                    match decoder.decode(&mut buf) {
+                    let unread = any_form.then(|| buf.clone());
+                    let mut decoded = decoder.decode(&mut buf);
+                    if let (Err(_), Some(mut copy)) = (&decoded, unread) {
+                        let other = match version {
+                            Version::V5 => Version::V311,
+                            _ => Version::V5,
+                        };
+                        if let Ok(Some(p @ Packet::ConnAck(_))) =
+                            Decoder::new(other).decode(&mut copy)
+                        {
+                            buf = copy;
+                            decoded = Ok(Some(p));
+                        }
+                    }
+                    match decoded {
                         Ok(None) => break,
                         Ok(Some(packet)) => {
                             shared.log(Kind::Received(describe(&packet)));

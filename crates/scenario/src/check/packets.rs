@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use protocol::{
-    Ack, Connect, Disconnect, Packet, Properties, Publish, QoS, ReasonCode, RetainHandling,
+    Ack, Auth, Connect, Disconnect, Packet, Properties, Publish, QoS, ReasonCode, RetainHandling,
     Subscribe, Subscription, SubscriptionOptions, Unsubscribe, Will,
 };
 
@@ -89,6 +89,15 @@ pub(crate) fn of(
             SendStep::Pubrel(a) => Packet::PubRel(ack(a)),
             SendStep::Pubcomp(a) => Packet::PubComp(ack(a)),
             SendStep::Pingreq => Packet::PingReq,
+            SendStep::Auth(a) => {
+                if !v5 {
+                    return None;
+                }
+                Packet::Auth(Auth {
+                    reason: ReasonCode(a.reason.0),
+                    properties: Properties::from(props::build(&a.properties).ok()?),
+                })
+            }
         },
         _ => return None,
     })

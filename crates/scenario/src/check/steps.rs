@@ -8,8 +8,8 @@ use super::{cite, encoding, packets, topic, Problems};
 use crate::tree::{Place, Value};
 use crate::values::Match;
 use crate::{
-    ClientAction, ClientSpec, ConnectStep, DisconnectStep, ExpectStep, PacketMatch, PublishStep,
-    SendStep, SubscribeStep, VersionName, WillSpec,
+    AuthSend, ClientAction, ClientSpec, ConnectStep, DisconnectStep, ExpectStep, PacketMatch,
+    PublishStep, SendStep, SubscribeStep, VersionName, WillSpec,
 };
 
 /// A client step as the checks see it.
@@ -64,6 +64,7 @@ pub(crate) fn action(p: &mut Problems, a: &ClientAction, s: &Step) {
                     return;
                 }
                 SendStep::Pingreq => return,
+                SendStep::Auth(a) => return auth(p, a, s),
                 SendStep::Puback(a) => ("puback", a),
                 SendStep::Pubrec(a) => ("pubrec", a),
                 SendStep::Pubrel(a) => ("pubrel", a),
@@ -373,6 +374,32 @@ fn publish(p: &mut Problems, pb: &PublishStep, s: &Step) {
     );
 }
 
+fn auth(p: &mut Problems, a: &AuthSend, s: &Step) {
+    let at = s.place.get("auth");
+    if let Some(e) = encoding::only_5("AUTH", &s.versions, "use `versions: [5]`") {
+        p.at(at, e);
+        return;
+    }
+    if !ReasonCode(a.reason.0).is_allowed(PacketType::Auth, protocol::Version::V5) {
+        p.at(
+            at.get("reason"),
+            format!(
+                "send auth: 0x{:02X} is not an AUTH reason code (0x00, 0x18 or 0x19){}",
+                a.reason.0,
+                cite(&s.versions, "", "MQTT-3.15.2-1")
+            ),
+        );
+    }
+    encoding::properties(
+        p,
+        at.get("properties"),
+        &a.properties,
+        PropertyContext::Packet(PacketType::Auth),
+        &s.versions,
+        "use `versions: [5]`",
+    );
+}
+
 fn disconnect(p: &mut Problems, d: &DisconnectStep, s: &Step) {
     let fields = [
         (d.reason.is_some(), "reason", "a DISCONNECT reason code"),
@@ -453,6 +480,12 @@ fn expect(p: &mut Problems, e: &ExpectStep, s: &Step) {
                 s.place.get("connack").get("properties"),
                 &m.properties,
             );
+        }
+        PacketMatch::Auth(m) => {
+            if let Some(e) = encoding::only_5("AUTH", &s.versions, "use `versions: [5]`") {
+                p.at(s.place.get("auth"), e);
+            }
+            encoding::expected_properties(p, s.place.get("auth").get("properties"), &m.properties);
         }
         _ => {}
     }

@@ -70,6 +70,18 @@ pub(super) fn broker_config() -> Value {
                 "type": "array",
                 "items": { "type": "string" },
             },
+            "auth_method": {
+                "description": "5.0 enhanced authentication: the Authentication Method the broker supports. A CONNECT naming it is challenged (AUTH 0x18 with auth_challenge) and accepted only when the client answers AUTH 0x18 with auth_response; re-authentication (AUTH 0x19) works the same way.",
+                "type": ["string", "null"],
+            },
+            "auth_challenge": {
+                "description": "The Authentication Data of the broker's challenge. Default \"challenge\".",
+                "type": "string", "default": "challenge",
+            },
+            "auth_response": {
+                "description": "The Authentication Data the client must answer with. Default \"response\".",
+                "type": "string", "default": "response",
+            },
             "copy_per_subscription": {
                 "description": "A client whose subscriptions overlap gets one copy of a message per matching subscription, each with its own QoS and identifier, rather than one copy. Default false.",
                 "type": "boolean", "default": false,

@@ -388,6 +388,18 @@ fn defs() -> Value {
             },
         }),
     );
+    put(
+        "authMatch",
+        json!({
+            "description": "What the broker's AUTH (MQTT 5 enhanced authentication) must hold; fields not given are not checked.",
+            "type": ["object", "null"],
+            "additionalProperties": false,
+            "properties": {
+                "reason": { "description": "The reason code: 0x00 Success, 0x18 Continue authentication.", "$ref": "#/$defs/matchReason" },
+                "properties": { "$ref": "#/$defs/expectedProperties" },
+            },
+        }),
+    );
     put("matchBool", match_of(json!({ "type": "boolean" })));
     put(
         "matchTopic",

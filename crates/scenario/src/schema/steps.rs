@@ -392,7 +392,7 @@ pub(super) fn send() -> Value {
         })
     };
     switch(
-        "Send bytes or a bare packet as they are, without checks: {raw: \"30 05 ..\"}, {puback: 1} or {puback: {id: 1, reason: 0x80}}, {pubrec: 1}, {pubrel: 1}, {pubcomp: 1} or pingreq.",
+        "Send bytes or a bare packet as they are, without checks: {raw: \"30 05 ..\"}, {puback: 1} or {puback: {id: 1, reason: 0x80}}, {pubrec: 1}, {pubrel: 1}, {pubcomp: 1}, {auth: {reason: 0x19, properties: {..}}} or pingreq.",
         vec![(of_type("string"), json!({ "const": "pingreq" }))],
         json!({
                 "type": "object",
@@ -409,6 +409,15 @@ pub(super) fn send() -> Value {
                     "pubrel": ack("PUBREL"),
                     "pubcomp": ack("PUBCOMP"),
                     "pingreq": { "description": "Send a PINGREQ.", "type": "null" },
+                    "auth": {
+                        "description": "Send an MQTT 5 AUTH (enhanced authentication).",
+                        "type": "object",
+                        "additionalProperties": false,
+                        "properties": {
+                            "reason": { "description": "0x18 Continue authentication (default), 0x19 Re-authenticate, 0x00 Success.", "$ref": "#/$defs/reasonCode", "default": 24 },
+                            "properties": { "description": "Properties by name: authentication_method, authentication_data, reason_string, user_properties.", "$ref": "#/$defs/properties" },
+                        },
+                    },
                 },
         }),
     )
@@ -425,6 +434,7 @@ pub(super) fn expect() -> Value {
         ("suback", "#/$defs/reasonsMatch"),
         ("unsuback", "#/$defs/reasonsMatch"),
         ("disconnect", "#/$defs/disconnectMatch"),
+        ("auth", "#/$defs/authMatch"),
     ];
     let mut fields = Map::new();
     for (name, r) in packets {

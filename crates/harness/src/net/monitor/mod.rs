@@ -13,6 +13,7 @@
 //! decode, a second CONNECT, ...): from there on, on that connection, it
 //! judges only what the spec forbids a server whatever the client did.
 
+mod auth;
 mod codes;
 mod session;
 #[cfg(test)]
@@ -146,6 +147,8 @@ struct Connection {
     /// The client wrote bytes that do not decode: where its next packet
     /// starts is unknown.
     sent_garbled: bool,
+    /// The Authentication Method the client's CONNECT named (5.0).
+    auth_method: Option<String>,
 }
 
 /// Watches one client's connections, one at a time, and the session they
@@ -391,6 +394,7 @@ impl Monitor {
                     "the client's CONNECT had no Authentication Method".into(),
                 );
             }
+            Packet::Auth(_) => self.check_auth_method(p, &mut found),
             _ => {}
         }
         found.breaches
@@ -448,6 +452,7 @@ impl Monitor {
         }
         self.conn.phase = Phase::Connecting;
         self.conn.clean_start = c.clean_start;
+        self.conn.auth_method = c.properties.authentication_method.clone();
         self.conn.resumable = self.session.connect(&c.client_id, &self.ids);
         if c.version != self.version {
             // Another protocol: the broker answers in its terms, not ours.
@@ -553,6 +558,9 @@ impl Monitor {
                 "MQTT-4.12.0-6",
                 "an Authentication Method the client's CONNECT did not have".into(),
             );
+        }
+        if auth {
+            self.check_auth_method(found.packet, found);
         }
         // 5.0: codes below 0x80 other than 0x00 are not CONNACK codes.
         let accepted = a.reason.0 < 0x80 && (success || self.version == Version::V5);

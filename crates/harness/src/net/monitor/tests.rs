@@ -325,11 +325,12 @@ fn nothing_but_auth_before_connack() {
     let mut c = connect(Version::V5, "c", true);
     c.properties.authentication_method = Some("SCRAM".into());
     m.on_sent(&Packet::from(c));
-    let auth = Packet::Auth(Auth {
+    let mut auth = Auth {
         reason: ReasonCode::CONTINUE_AUTHENTICATION,
         properties: Properties::default(),
-    });
-    assert!(recv(&mut m, &auth).is_empty());
+    };
+    auth.properties.authentication_method = Some("SCRAM".into());
+    assert!(recv(&mut m, &Packet::Auth(auth)).is_empty());
     assert_eq!(
         recv(&mut m, &Packet::Disconnect(Disconnect::default())),
         ["MQTT-3.14.0-1"]
@@ -346,6 +347,49 @@ fn auth_only_for_a_client_that_asked_for_it() {
         properties: Properties::default(),
     });
     assert_eq!(recv(&mut m, &auth), ["MQTT-4.12.0-6"]);
+}
+
+#[test]
+fn auth_and_a_successful_connack_repeat_the_method_of_the_connect() {
+    let with = |method: Option<&str>| {
+        let mut p = Properties::default();
+        p.authentication_method = method.map(str::to_owned);
+        p
+    };
+    let auth = |method| {
+        Packet::Auth(Auth {
+            reason: ReasonCode::CONTINUE_AUTHENTICATION,
+            properties: with(method),
+        })
+    };
+    let connack = |reason, method| {
+        Packet::ConnAck(ConnAck {
+            reason,
+            properties: with(method),
+            ..ConnAck::default()
+        })
+    };
+    let start = || {
+        let mut m = Monitor::new(Version::V5, ClientIds::default());
+        m.on_connection_opened();
+        let mut c = connect(Version::V5, "c", true);
+        c.properties.authentication_method = Some("SCRAM".into());
+        m.on_sent(&Packet::from(c));
+        m
+    };
+    let mut m = start();
+    assert!(recv(&mut m, &auth(Some("SCRAM"))).is_empty());
+    assert!(recv(&mut m, &connack(ReasonCode::SUCCESS, Some("SCRAM"))).is_empty());
+    let mut m = start();
+    assert_eq!(recv(&mut m, &auth(Some("OTHER"))), ["MQTT-4.12.0-5"]);
+    assert_eq!(recv(&mut m, &auth(None)), ["MQTT-4.12.0-5"]);
+    assert_eq!(
+        recv(&mut m, &connack(ReasonCode::SUCCESS, None)),
+        ["MQTT-4.12.0-5"]
+    );
+    // A refusal need not carry it.
+    let mut m = start();
+    assert!(recv(&mut m, &connack(ReasonCode::NOT_AUTHORIZED, None)).is_empty());
 }
 
 #[test]
