@@ -85,6 +85,14 @@ pub fn execute(o: &RunOptions) -> Result<Executed, String> {
     let session = o.broker.as_ref().map(Session::start).transpose()?;
     if let Some(s) = &session {
         eprintln!("broker under test: {}", s.describe());
+        // Timing edges are exact only in simulation; say how a real
+        // clock is given room, so that a pass is read for what it shows.
+        eprintln!(
+            "timing on a real network: each deadline gets {} ms + {}% of slack, and a run's \
+             trace notes any expectation met only within it",
+            crate::external::world::SLACK_FIXED_MS,
+            crate::external::world::SLACK_PERCENT
+        );
         plan.place(s);
     }
     // On a broker given by URL, runs that cannot be prefixed go one at a
