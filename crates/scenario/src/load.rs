@@ -145,6 +145,7 @@ pub fn load_variants_str(text: &str, path: &Path) -> Result<Vec<Scenario>, LoadE
         match read_document::<Scenario>(&v.root, scenario_unit, judge) {
             Ok(mut s) => {
                 s.variant = v.label;
+                s.broker_written = written(&v.root);
                 out.push(s);
             }
             Err(list) => {
@@ -184,7 +185,17 @@ pub fn load_workload_file(path: &Path) -> Result<Workload, LoadErrors> {
 /// Parses and checks a workload; `path` is only used in errors.
 pub fn load_workload_str(text: &str, path: &Path) -> Result<Workload, LoadErrors> {
     let root = tree::parse(text).map_err(|e| LoadErrors::from(yaml_error(&e, path)))?;
-    read_document(&root, workload_unit, check::workload).map_err(|list| errors(path, list))
+    let mut w =
+        read_document(&root, workload_unit, check::workload).map_err(|list| errors(path, list))?;
+    w.broker_written = written(&root);
+    Ok(w)
+}
+
+/// The keys of the document's `broker:` map.
+fn written(root: &Node) -> Vec<String> {
+    root.get("broker")
+        .map(|b| b.entries().iter().map(|(k, _)| k.text.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// A scenario's steps and clients are read whole or not at all: a step
@@ -386,6 +397,20 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(e) => e.errors().iter().map(|e| e.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn the_settings_a_file_writes_are_kept_even_at_their_default() {
+        let text = "name: t\nbroker: { receive_maximum: 64, max_inflight: 4 }\n\
+                    clients: { a: {} }\nsteps:\n  - a: { connect: {} }\n";
+        let s = load_str(text, Path::new("t.yaml")).expect("loads");
+        assert_eq!(s.broker_written, ["receive_maximum", "max_inflight"]);
+        let none = load_str(
+            "name: t\nclients: { a: {} }\nsteps:\n  - a: { connect: {} }\n",
+            Path::new("t.yaml"),
+        )
+        .expect("loads");
+        assert!(none.broker_written.is_empty());
     }
 
     #[test]

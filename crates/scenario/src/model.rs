@@ -105,6 +105,11 @@ pub struct Scenario {
     /// Settings of the reference broker for this scenario.
     #[serde(default)]
     pub broker: reference_broker::Config,
+    /// The settings `broker:` writes, even at their default value: a real
+    /// broker must be given each, not left at a default of its own. Set by
+    /// the loader.
+    #[serde(skip)]
+    pub broker_written: Vec<String>,
     pub clients: BTreeMap<String, ClientSpec>,
     pub steps: Vec<Located<Step>>,
     /// Which variant of a file with `vary:` this is (`first=a/#, qos=2`);

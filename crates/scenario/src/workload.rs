@@ -42,6 +42,10 @@ pub struct Workload {
     /// Reference-broker settings.
     #[serde(default)]
     pub broker: reference_broker::Config,
+    /// The settings `broker:` writes, even at their default value (set by
+    /// the loader; see `Scenario::broker_written`).
+    #[serde(skip)]
+    pub broker_written: Vec<String>,
     pub workload: Traffic,
     /// Checkers to run over the history (names as in `gauntlet explore
     /// --help`).

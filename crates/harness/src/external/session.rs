@@ -187,6 +187,7 @@ impl Session {
                     &profile.settings,
                     &profile.name,
                     &reference_broker::Config::default(),
+                    &[],
                 )?;
                 let shared = Box::new(Instance::start(&profile, &defaults)?);
                 Target::Managed {
@@ -273,8 +274,14 @@ impl Session {
 
     /// Where a run goes that needs broker `config` (as a change from the
     /// defaults) and, if `own`, a broker of its own.
-    fn place(&self, config: &reference_broker::Config, own: bool, shared: Placement) -> Placement {
-        let changed = settings::changed(config);
+    fn place(
+        &self,
+        config: &reference_broker::Config,
+        written: &[String],
+        own: bool,
+        shared: Placement,
+    ) -> Placement {
+        let changed = settings::changed(config, written);
         match &self.target {
             Target::Url { .. } if !changed.is_empty() => {
                 let keys: Vec<&str> = changed.iter().map(|(k, _)| k.as_str()).collect();
@@ -286,7 +293,7 @@ impl Session {
             Target::Url { .. } => shared,
             Target::Managed { .. } if changed.is_empty() && !own => Placement::Shared,
             Target::Managed { profile, .. } => {
-                match settings::render(&profile.settings, &profile.name, config) {
+                match settings::render(&profile.settings, &profile.name, config, written) {
                     Ok(text) => Placement::Dedicated(text),
                     Err(why) => Placement::Skip(why),
                 }
@@ -305,7 +312,7 @@ impl Session {
             Some(why) => Placement::Exclusive(why),
             None => Placement::Shared,
         };
-        self.place(&s.broker, own, shared)
+        self.place(&s.broker, &s.broker_written, own, shared)
     }
 
     /// A workload goes on the shared broker under prefixes, or on one of
@@ -316,7 +323,7 @@ impl Session {
             return Placement::Skip(why);
         }
         let own = required.iter().any(|c| c == "restart");
-        self.place(&w.broker, own, Placement::Shared)
+        self.place(&w.broker, &w.broker_written, own, Placement::Shared)
     }
 
     /// Clears what a run on the shared broker left there.

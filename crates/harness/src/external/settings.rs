@@ -50,19 +50,27 @@ pub fn names() -> Vec<String> {
     as_map(&Config::default()).keys().cloned().collect()
 }
 
-/// The settings `c` changes from the defaults, by name, in name order.
-pub fn changed(c: &Config) -> Vec<(String, Value)> {
+/// The settings `c` changes from the defaults, and those a scenario wrote
+/// (`written`) even at their default value — a real broker has defaults
+/// of its own, so a value the scenario relies on must be set — by name, in
+/// name order.
+pub fn changed(c: &Config, written: &[String]) -> Vec<(String, Value)> {
     let defaults = as_map(&Config::default());
     as_map(c)
         .into_iter()
-        .filter(|(k, v)| defaults.get(k) != Some(v))
+        .filter(|(k, v)| defaults.get(k) != Some(v) || written.contains(k))
         .collect()
 }
 
 /// The text that replaces `{settings}` in the profile's files, or why the
 /// profile cannot express these settings.
-pub fn render(settings: &Settings, profile: &str, c: &Config) -> Result<String, String> {
-    let changed = changed(c);
+pub fn render(
+    settings: &Settings,
+    profile: &str,
+    c: &Config,
+    written: &[String],
+) -> Result<String, String> {
+    let changed = changed(c, written);
     match settings {
         // JSON is YAML: the reference broker reads it as its config file.
         Settings::Yaml => serde_json::to_string_pretty(c).map_err(|e| e.to_string()),
@@ -132,14 +140,32 @@ mod tests {
             maximum_qos: 1,
             ..Config::default()
         };
-        assert_eq!(render(&lines, "m", &c).unwrap(), "max_qos 1\n");
-        assert_eq!(render(&lines, "m", &Config::default()).unwrap(), "");
+        assert_eq!(render(&lines, "m", &c, &[]).unwrap(), "max_qos 1\n");
+        assert_eq!(render(&lines, "m", &Config::default(), &[]).unwrap(), "");
         let c = Config {
             max_session_expiry: Some(10),
             ..Config::default()
         };
-        let e = render(&lines, "m", &c).unwrap_err();
+        let e = render(&lines, "m", &c, &[]).unwrap_err();
         assert!(e.contains("max_session_expiry: 10"), "{e}");
+        assert!(e.contains("the m profile cannot set"), "{e}");
+    }
+
+    #[test]
+    fn a_setting_written_at_its_default_value_is_still_a_setting() {
+        // A real broker's default need not be the reference broker's: a
+        // scenario that writes `maximum_qos: 2` relies on 2.
+        let lines = Settings::Lines(BTreeMap::from([(
+            "maximum_qos".to_string(),
+            "max_qos {value}".to_string(),
+        )]));
+        let c = Config::default();
+        assert_eq!(render(&lines, "m", &c, &[]).unwrap(), "");
+        let written = vec!["maximum_qos".to_string()];
+        assert_eq!(render(&lines, "m", &c, &written).unwrap(), "max_qos 2\n");
+        let written = vec!["receive_maximum".to_string()];
+        let e = render(&lines, "m", &c, &written).unwrap_err();
+        assert!(e.contains("receive_maximum: 64"), "{e}");
         assert!(e.contains("the m profile cannot set"), "{e}");
     }
 
@@ -154,11 +180,11 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(
-            render(&lines, "m", &c).unwrap(),
+            render(&lines, "m", &c, &[]).unwrap(),
             "clientid_prefixes capteur-\n"
         );
         c.client_id_prefixes.push("sonde-".into());
-        let e = render(&lines, "m", &c).unwrap_err();
+        let e = render(&lines, "m", &c, &[]).unwrap_err();
         assert!(e.contains("from one value, not 2"), "{e}");
     }
 
@@ -168,7 +194,7 @@ mod tests {
             maximum_qos: 1,
             ..Config::default()
         };
-        let text = render(&Settings::Yaml, "r", &c).unwrap();
+        let text = render(&Settings::Yaml, "r", &c, &[]).unwrap();
         let back: Config = serde_saphyr::from_str(&text).unwrap();
         assert_eq!(back, c);
     }
