@@ -117,6 +117,37 @@ fn scenarios_run_against_a_broker_given_by_url() {
 }
 
 #[test]
+fn a_scenario_takes_the_limits_the_broker_announces() {
+    // A broker whose Receive Maximum is not the reference default (64):
+    // the run reads 7 from its CONNACK (the scenario's CONNACK check fails
+    // on any other value), sends 7 QoS 2 messages awaiting PUBREL, and the
+    // eighth gets DISCONNECT 0x93 at once (or the run would end with an
+    // advisory, not a pass).
+    let broker = LocalBroker::with_config(
+        None,
+        Config {
+            receive_maximum: 7,
+            ..Config::default()
+        },
+    );
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        &broker.url(),
+        "scenarios/conformance/v5/receive_maximum_announced.yaml",
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains(
+            "it announces Receive Maximum 7, Maximum Packet Size 1048576, Topic Alias Maximum 16"
+        ),
+        "{t}"
+    );
+    assert!(t.contains("1 runs: 1 passed, 0 failed"), "{t}");
+}
+
+#[test]
 fn what_a_url_broker_cannot_do_is_skipped_with_the_reason() {
     let broker = LocalBroker::start(None);
     let out = gauntlet(&[

@@ -112,10 +112,21 @@ pub fn scenario_id(path: &Path) -> String {
 /// Every scripted scenario file under `paths`, loaded: one entry per
 /// variant, in the order of the files and of their `vary:` tables.
 pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Entry>, String> {
+    load_all_announced(paths, None)
+}
+
+/// [`load_all`] for a broker that announced `announced` in its CONNACK:
+/// `$(broker.…)` takes its values.
+pub fn load_all_announced(
+    paths: &[PathBuf],
+    announced: Option<&crate::vary::Announced>,
+) -> Result<Vec<Entry>, String> {
     let mut out = Vec::new();
     for path in discover(paths)? {
         let id = scenario_id(&path);
-        match crate::load_variants(&path) {
+        let loaded = crate::load::read(&path)
+            .and_then(|text| crate::load::load_variants_announced(&text, &path, announced));
+        match loaded {
             Ok(all) => out.extend(all.into_iter().map(|s| Entry {
                 path: path.clone(),
                 id: id.clone(),

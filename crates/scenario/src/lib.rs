@@ -24,6 +24,7 @@ pub mod steps;
 pub mod tree;
 pub mod values;
 mod vary;
+pub use vary::{Announced, LARGEST_PACKET};
 pub mod workload;
 
 pub use load::{load_file, load_str, load_variants, load_variants_str, LoadError, LoadErrors};

@@ -76,7 +76,7 @@ impl fmt::Display for LoadErrors {
 
 impl std::error::Error for LoadErrors {}
 
-fn read(path: &Path) -> Result<String, LoadErrors> {
+pub(crate) fn read(path: &Path) -> Result<String, LoadErrors> {
     std::fs::read_to_string(path).map_err(|e| {
         LoadErrors::from(LoadError {
             file: path.to_owned(),
@@ -120,8 +120,18 @@ pub fn load_variants(path: &Path) -> Result<Vec<Scenario>, LoadErrors> {
 /// [`load_variants`] of a text; `path` is only used in errors. A mistake
 /// every variant makes is reported once; one only some make names them.
 pub fn load_variants_str(text: &str, path: &Path) -> Result<Vec<Scenario>, LoadErrors> {
+    load_variants_announced(text, path, None)
+}
+
+/// [`load_variants_str`] for a broker that announced `announced` in its
+/// CONNACK (`$(broker.…)`); `None`: the reference broker's own values.
+pub fn load_variants_announced(
+    text: &str,
+    path: &Path,
+    announced: Option<&vary::Announced>,
+) -> Result<Vec<Scenario>, LoadErrors> {
     let root = tree::parse(text).map_err(|e| LoadErrors::from(yaml_error(&e, path)))?;
-    let variants = vary::expand(&root).map_err(|list| errors(path, list))?;
+    let variants = vary::expand(&root, announced).map_err(|list| errors(path, list))?;
     let count = variants.len();
     // The versions the file's variants run on between them.
     let mut file_versions: Vec<VersionName> = variants

@@ -43,6 +43,82 @@ mod expr;
 
 use expr::{eval, FUNCTIONS, WORDS};
 
+/// What the broker under test announces in its 5.0 CONNACK, for
+/// `$(broker.receive_maximum)`, `$(broker.maximum_packet_size)` and
+/// `$(broker.topic_alias_maximum)` in a scenario. In simulation the values
+/// are the reference broker's with the file's own `broker:` settings; on a
+/// real broker, what its CONNACK says (an absent property its default:
+/// Receive Maximum 65,535, Topic Alias Maximum 0, Maximum Packet Size the
+/// protocol's largest, 268,435,460 bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Announced {
+    pub receive_maximum: u64,
+    pub maximum_packet_size: u64,
+    pub topic_alias_maximum: u64,
+}
+
+/// The largest packet MQTT can frame: 1 + 4 + 268,435,455 bytes.
+pub const LARGEST_PACKET: u64 = 268_435_460;
+
+impl Announced {
+    fn of_reference(c: &reference_broker::Config) -> Announced {
+        Announced {
+            receive_maximum: c.receive_maximum.into(),
+            maximum_packet_size: c.max_packet_size.into(),
+            topic_alias_maximum: c.topic_alias_maximum.into(),
+        }
+    }
+
+    fn node(&self) -> Node {
+        let text = format!(
+            "{{receive_maximum: {}, maximum_packet_size: {}, topic_alias_maximum: {}}}",
+            self.receive_maximum, self.maximum_packet_size, self.topic_alias_maximum
+        );
+        crate::tree::parse(&text).expect("a map of numbers parses")
+    }
+}
+
+/// `$(broker.…)` in a variant: what `announced` says, or else what the
+/// reference broker announces with the variant's `broker:` settings
+/// (their `$(...)` worked out with `vars` first).
+fn broker_var(doc: &Node, vars: &BTreeMap<&str, &Node>, announced: Option<&Announced>) -> Node {
+    let section = doc.get("broker").map(|b| {
+        let mut b = b.clone();
+        let mut ignored = Vec::new();
+        substitute(&mut b, vars, &mut ignored);
+        b
+    });
+    let config = section
+        .as_ref()
+        .and_then(|b| crate::de::from_node::<reference_broker::Config>(b).ok())
+        .unwrap_or_default();
+    let ours = Announced::of_reference(&config);
+    let Some(theirs) = announced else {
+        return ours.node();
+    };
+    // A setting the file writes is given to the broker it runs on (or the
+    // run is skipped), so that value is what it announces.
+    let written = |key: &str| section.as_ref().is_some_and(|b| b.get(key).is_some());
+    Announced {
+        receive_maximum: if written("receive_maximum") {
+            ours.receive_maximum
+        } else {
+            theirs.receive_maximum
+        },
+        maximum_packet_size: if written("max_packet_size") {
+            ours.maximum_packet_size
+        } else {
+            theirs.maximum_packet_size
+        },
+        topic_alias_maximum: if written("topic_alias_maximum") {
+            ours.topic_alias_maximum
+        } else {
+            theirs.topic_alias_maximum
+        },
+    }
+    .node()
+}
+
 /// One expanded copy of a document.
 pub(crate) struct Variant {
     /// `first=a/#, qos=2`: what sets it apart (`None`: no `vary:`).
@@ -56,11 +132,13 @@ const MAX_VARIANTS: usize = 1_000;
 type Problems = Vec<(Pos, String)>;
 
 /// The document's variants: one, unlabelled, without `vary:`.
-pub(crate) fn expand(root: &Node) -> Result<Vec<Variant>, Problems> {
+pub(crate) fn expand(root: &Node, announced: Option<&Announced>) -> Result<Vec<Variant>, Problems> {
     let Some(i) = root.entries().iter().position(|(k, _)| k.text == "vary") else {
         let mut doc = root.clone();
         let mut problems = Vec::new();
-        substitute(&mut doc, &BTreeMap::new(), &mut problems);
+        let broker = broker_var(root, &BTreeMap::new(), announced);
+        let vars = BTreeMap::from([("broker", &broker)]);
+        substitute(&mut doc, &vars, &mut problems);
         apply_when(&mut doc, &mut problems);
         return if problems.is_empty() {
             Ok(vec![Variant {
@@ -106,7 +184,9 @@ pub(crate) fn expand(root: &Node) -> Result<Vec<Variant>, Problems> {
                 (*n, v)
             })
             .collect();
-        let vars: BTreeMap<&str, &Node> = resolved.iter().map(|(n, v)| (*n, v)).collect();
+        let mut vars: BTreeMap<&str, &Node> = resolved.iter().map(|(n, v)| (*n, v)).collect();
+        let broker = broker_var(&base, &vars, announced);
+        vars.insert("broker", &broker);
         let mut doc = base.clone();
         substitute(&mut doc, &vars, &mut found);
         apply_when(&mut doc, &mut found);
@@ -144,13 +224,14 @@ fn rows<'t>(key: &Node, table: &'t Node) -> Result<Vec<Row<'t>>, Problems> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !FUNCTIONS.contains(&k.text.as_str())
-            && !WORDS.contains(&k.text.as_str());
+            && !WORDS.contains(&k.text.as_str())
+            && k.text != "broker";
         if !ok {
             problems.push((
                 k.pos,
                 format!(
                     "vary: {:?} is not a variable name: letters, digits and _, not starting \
-                     with a digit (and not len, min, max, and, or, not, true or false)",
+                     with a digit (and not len, min, max, and, or, not, true, false or broker)",
                     k.text
                 ),
             ));

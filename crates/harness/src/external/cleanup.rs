@@ -1,11 +1,13 @@
-//! After a run on a shared broker: clear the retained messages it set and
-//! end the sessions it may have kept, so the broker is as the run found it.
+//! gauntlet's own connections to a real broker: after a run on a shared
+//! broker, clear the retained messages it set and end the sessions it may
+//! have kept, so the broker is as the run found it; before the runs, read
+//! what the broker announces in its 5.0 CONNACK.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use protocol::{Connect, Disconnect, Packet, Properties, Publish, QoS, Version};
+use protocol::{ConnAck, Connect, Disconnect, Packet, Properties, Publish, QoS, Version};
 
 use super::isolate::Leftovers;
 use crate::net::client::Stream;
@@ -40,7 +42,7 @@ pub fn clean(
     rt.block_on(async {
         tokio::time::timeout(DEADLINE, async {
             if !left.retained.is_empty() {
-                let mut c =
+                let (mut c, _) =
                     Conn::open(addr, tls, version, &format!("{id_prefix}-clean"), creds).await?;
                 for (i, topic) in left.retained.iter().enumerate() {
                     // An empty retained message deletes the retained one
@@ -64,13 +66,36 @@ pub fn clean(
             for id in &left.client_ids {
                 // A clean start discards the session; so does the end of a
                 // 5.0 connection with no Session Expiry Interval.
-                let c = Conn::open(addr, tls, version, id, creds).await?;
+                let (c, _) = Conn::open(addr, tls, version, id, creds).await?;
                 c.close().await;
             }
             Ok::<(), String>(())
         })
         .await
         .map_err(|_| format!("clean-up took longer than {} s", DEADLINE.as_secs()))?
+    })
+}
+
+/// The CONNACK the broker at `addr` answers a plain 5.0 CONNECT with
+/// (client id `client_id`, clean start, no session kept).
+pub fn connack(
+    addr: SocketAddr,
+    tls: Option<&Tls>,
+    client_id: &str,
+    creds: &Credentials<'_>,
+) -> Result<ConnAck, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        tokio::time::timeout(DEADLINE, async {
+            let (c, ack) = Conn::open(addr, tls, Version::V5, client_id, creds).await?;
+            c.close().await;
+            Ok::<ConnAck, String>(ack)
+        })
+        .await
+        .map_err(|_| format!("no CONNACK within {} s", DEADLINE.as_secs()))?
     })
 }
 
@@ -83,7 +108,7 @@ impl Conn {
         version: Version,
         client_id: &str,
         creds: &Credentials<'_>,
-    ) -> Result<Conn, String> {
+    ) -> Result<(Conn, ConnAck), String> {
         let tcp = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|e| format!("clean-up: cannot connect to {addr}: {e}"))?;
@@ -109,7 +134,7 @@ impl Conn {
         .await?;
         let ack = c.wait_for(|p| matches!(p, Packet::ConnAck(_))).await?;
         match ack {
-            Packet::ConnAck(a) if a.reason.0 < 0x80 => Ok(c),
+            Packet::ConnAck(a) if a.reason.0 < 0x80 => Ok((c, a)),
             other => Err(format!(
                 "clean-up: the broker refused {client_id:?}: {}",
                 record::trace::describe(&other)

@@ -205,6 +205,34 @@ impl Session {
         })
     }
 
+    /// What the broker announces in its 5.0 CONNACK, for `$(broker.…)` in
+    /// scenarios (an absent property is its default); an error if it gave
+    /// no 5.0 CONNACK.
+    pub fn announced(&self) -> Result<scenario::Announced, String> {
+        if let Some(why) = self.unsupported(VersionName::V5, &[]) {
+            return Err(why);
+        }
+        let (addr, tls) = match &self.target {
+            Target::Url { addr, tls, .. } => (*addr, tls.clone()),
+            Target::Managed { shared, .. } => (shared.addr_for(VersionName::V5), None),
+        };
+        let credentials = Credentials {
+            username: self.username.as_deref(),
+            password: self.password.as_deref(),
+        };
+        let id = format!("{}-limits", self.tag);
+        let ack = cleanup::connack(addr, tls.as_ref(), &id, &credentials)?;
+        let p = &ack.properties;
+        Ok(scenario::Announced {
+            // 5.0 §3.2.2.3.3, .6, .8: what an absent property means.
+            receive_maximum: p.receive_maximum.map_or(65_535, u64::from),
+            maximum_packet_size: p
+                .maximum_packet_size
+                .map_or(scenario::LARGEST_PACKET, u64::from),
+            topic_alias_maximum: p.topic_alias_maximum.map_or(0, u64::from),
+        })
+    }
+
     /// "mosquitto on 127.0.0.1:40123" or the URL.
     pub fn describe(&self) -> String {
         match &self.target {

@@ -69,7 +69,28 @@ enum Done {
 /// the broker) and returns what it found.
 pub fn execute(o: &RunOptions) -> Result<Executed, String> {
     let only = plan::parse_version(o.version.as_deref())?;
-    let entries = plan::load_suite(&o.paths)?;
+    let session = o.broker.as_ref().map(Session::start).transpose()?;
+    // `$(broker.…)` in a scenario takes what this broker announces.
+    let announced = session.as_ref().and_then(|s| {
+        eprintln!("broker under test: {}", s.describe());
+        match s.announced() {
+            Ok(a) => {
+                eprintln!(
+                    "it announces Receive Maximum {}, Maximum Packet Size {}, Topic Alias Maximum {}",
+                    a.receive_maximum, a.maximum_packet_size, a.topic_alias_maximum
+                );
+                Some(a)
+            }
+            Err(why) => {
+                eprintln!(
+                    "no 5.0 CONNACK to read its limits from ({why}); `$(broker.…)` takes the \
+                     reference broker's"
+                );
+                None
+            }
+        }
+    });
+    let entries = plan::load_suite_announced(&o.paths, announced.as_ref())?;
     let baseline = o.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut plan = Plan::make(&entries, &o.paths, only, o.filter.as_deref())?;
     let stale = match &baseline {
@@ -82,9 +103,7 @@ pub fn execute(o: &RunOptions) -> Result<Executed, String> {
     };
     // Only a run of the whole suite can say an entry names no run.
     let whole_suite = o.paths.is_empty() && o.filter.is_none() && o.version.is_none();
-    let session = o.broker.as_ref().map(Session::start).transpose()?;
     if let Some(s) = &session {
-        eprintln!("broker under test: {}", s.describe());
         // Timing edges are exact only in simulation; say how a real
         // clock is given room, so that a pass is read for what it shows.
         eprintln!(

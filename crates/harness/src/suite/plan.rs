@@ -32,7 +32,15 @@ pub fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 /// The scripted scenario files under `paths` (or `scenarios/`), loaded.
 pub fn load_suite(paths: &[PathBuf]) -> Result<Vec<Entry>, String> {
-    discover::load_all(&paths_or_default(paths))
+    load_suite_announced(paths, None)
+}
+
+/// [`load_suite`] for a broker that announced `announced` (`$(broker.…)`).
+pub fn load_suite_announced(
+    paths: &[PathBuf],
+    announced: Option<&scenario::Announced>,
+) -> Result<Vec<Entry>, String> {
+    discover::load_all_announced(&paths_or_default(paths), announced)
 }
 
 /// One run to do: a scenario file's version.

@@ -337,3 +337,49 @@ steps:
     assert!(e("1000000").contains("0 to 100000"));
     assert!(e("$(n + x)").contains("unknown variable x"));
 }
+
+#[test]
+fn broker_limits_come_from_the_reference_broker_or_from_what_a_broker_announced() {
+    let text = "name: t\nversions: [5]\nbroker: { max_packet_size: $(size) }\n\
+                vary:\n  size: [100, 200]\nclients: { a: {} }\nsteps:\n  \
+                - a: { publish: { topic: t, payload: { size: $(broker.maximum_packet_size - 10) } } }\n  \
+                - a: { publish: { topic: t, payload: { size: $(broker.receive_maximum) } } }\n  \
+                - a: { publish: { topic: t, payload: { size: $(broker.topic_alias_maximum) } } }\n";
+    let sizes = |announced: Option<&Announced>| -> Vec<Vec<usize>> {
+        crate::load::load_variants_announced(text, Path::new("t.yaml"), announced)
+            .expect("loads")
+            .iter()
+            .map(|s| {
+                s.steps
+                    .iter()
+                    .map(|step| match &step.value {
+                        Step::Client {
+                            action: ClientAction::Publish(p),
+                            ..
+                        } => p.payload.0.len(),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    // The reference broker: its defaults (Receive Maximum 64, Topic Alias
+    // Maximum 16) and the variant's own max_packet_size.
+    assert_eq!(sizes(None), [[90, 64, 16], [190, 64, 16]]);
+    // A real broker: what it announced, but a setting the file writes is
+    // given to the broker the run goes to, so that one is the file's.
+    let mosquitto = Announced {
+        receive_maximum: 20,
+        maximum_packet_size: LARGEST_PACKET,
+        topic_alias_maximum: 10,
+    };
+    assert_eq!(sizes(Some(&mosquitto)), [[90, 20, 10], [190, 20, 10]]);
+    // `broker` is taken: no vary variable may be named so.
+    let e = load_variants_str(
+        "name: t\nvary:\n  broker: [1]\nclients: { a: {} }\nsteps:\n  - a: { connect: {} }\n",
+        Path::new("t.yaml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("is not a variable name"), "{e}");
+}
