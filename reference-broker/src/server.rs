@@ -27,6 +27,10 @@ const READ_BUFFER: usize = 16 * 1024;
 /// How long a shutdown waits for connections to write what they were left
 /// with (5.0 DISCONNECT 0x8B) and close.
 const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
+/// How long a connection the broker closed goes on reading (and dropping)
+/// what its peer still sends, so that the reason it was sent reaches the
+/// peer before a reset can.
+const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 /// Pause after accept fails for lack of resources (file descriptors).
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
@@ -295,5 +299,20 @@ async fn connection<S>(
     };
     if !broker_closed {
         let _ = events.send(Event::Closed(id)).await;
+        return;
     }
+    // The write side is shut (FIN) after the DISCONNECT or refusing CONNACK.
+    // Closing a socket with input still unread sends a reset, which can
+    // overtake those bytes: the peer would read ECONNRESET, not the reason.
+    // So read and drop what still comes, until the peer closes too or a
+    // moment has passed.
+    let mut buf = vec![0u8; READ_BUFFER];
+    let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+        while let Ok(n) = rd.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
