@@ -289,11 +289,22 @@ impl Parser<'_> {
             Tok::Name(n) => {
                 let first = self.at == 1;
                 let Some(&root) = self.vars.get(n.as_str()) else {
-                    let known: Vec<&str> = self.vars.keys().copied().collect();
+                    // `broker` is always there; the others come from vary:.
+                    let known: Vec<&str> = self
+                        .vars
+                        .keys()
+                        .copied()
+                        .filter(|k| *k != "broker")
+                        .collect();
                     return Err(if known.is_empty() {
-                        format!("unknown variable {n}: the file has no vary:")
+                        format!(
+                            "unknown variable {n}: the file has no vary: (only broker.… is known)"
+                        )
                     } else {
-                        format!("unknown variable {n}: vary: sets {}", known.join(", "))
+                        format!(
+                            "unknown variable {n}: vary: sets {} (and broker.… is known)",
+                            known.join(", ")
+                        )
                     });
                 };
                 let mut node = root;
