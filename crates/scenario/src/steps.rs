@@ -392,6 +392,14 @@ impl AuthSend {
     fn continue_authentication() -> Reason {
         Reason(0x18)
     }
+
+    /// The AUTH packet; an error if a property does not read.
+    pub fn packet(&self) -> Result<protocol::Packet, String> {
+        Ok(protocol::Packet::Auth(protocol::Auth {
+            reason: protocol::ReasonCode(self.reason.0),
+            properties: protocol::Properties::from(crate::props::build(&self.properties)?),
+        }))
+    }
 }
 
 /// `puback: 1`, or `puback: {id: 1, reason: 0x80}` with a 5.0 reason code.
@@ -399,6 +407,16 @@ impl AuthSend {
 pub struct AckSend {
     pub id: u16,
     pub reason: Option<Reason>,
+}
+
+impl AckSend {
+    /// The acknowledgement, carrying packet identifier `id` (the engine
+    /// maps a logical identifier to the broker's first).
+    pub fn ack(&self, id: u16) -> protocol::Ack {
+        let mut ack = protocol::Ack::new(id);
+        ack.reason = protocol::ReasonCode(self.reason.map_or(0, |r| r.0));
+        ack
+    }
 }
 
 impl From<u16> for AckSend {

@@ -98,23 +98,30 @@ fn broker_var(doc: &Node, vars: &BTreeMap<&str, &Node>, announced: Option<&Annou
     };
     // A setting the file writes is given to the broker it runs on (or the
     // run is skipped), so that value is what it announces.
-    let written = |key: &str| section.as_ref().is_some_and(|b| b.get(key).is_some());
+    let pick = |key: &str, ours: u64, theirs: u64| {
+        let written = section.as_ref().is_some_and(|b| b.get(key).is_some());
+        if written {
+            ours
+        } else {
+            theirs
+        }
+    };
     Announced {
-        receive_maximum: if written("receive_maximum") {
-            ours.receive_maximum
-        } else {
-            theirs.receive_maximum
-        },
-        maximum_packet_size: if written("max_packet_size") {
-            ours.maximum_packet_size
-        } else {
-            theirs.maximum_packet_size
-        },
-        topic_alias_maximum: if written("topic_alias_maximum") {
-            ours.topic_alias_maximum
-        } else {
-            theirs.topic_alias_maximum
-        },
+        receive_maximum: pick(
+            "receive_maximum",
+            ours.receive_maximum,
+            theirs.receive_maximum,
+        ),
+        maximum_packet_size: pick(
+            "max_packet_size",
+            ours.maximum_packet_size,
+            theirs.maximum_packet_size,
+        ),
+        topic_alias_maximum: pick(
+            "topic_alias_maximum",
+            ours.topic_alias_maximum,
+            theirs.topic_alias_maximum,
+        ),
     }
     .node()
 }

@@ -54,27 +54,23 @@ impl Broker {
                 }
                 let qos = message.qos.min(sub.options.qos);
                 let retain = sub.options.retain_as_published && message.retain;
-                if self.config.copy_per_subscription {
-                    deliveries.push((
-                        session.client_id.clone(),
-                        Delivery {
-                            message: message.clone(),
-                            qos,
-                            retain,
-                            subscription_ids: sub.id.into_iter().collect(),
-                        },
-                    ));
-                    continue;
-                }
-                let d = best.get_or_insert_with(|| Delivery {
+                let this = Delivery {
                     message: message.clone(),
                     qos,
                     retain,
-                    subscription_ids: Vec::new(),
-                });
-                d.qos = d.qos.max(qos);
-                d.retain |= retain;
-                d.subscription_ids.extend(sub.id);
+                    subscription_ids: sub.id.into_iter().collect(),
+                };
+                match &mut best {
+                    _ if self.config.copy_per_subscription => {
+                        deliveries.push((session.client_id.clone(), this));
+                    }
+                    None => best = Some(this),
+                    Some(d) => {
+                        d.qos = d.qos.max(qos);
+                        d.retain |= retain;
+                        d.subscription_ids.extend(sub.id);
+                    }
+                }
             }
             if let Some(d) = best {
                 deliveries.push((session.client_id.clone(), d));

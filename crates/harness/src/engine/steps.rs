@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use protocol::{
-    Ack, Auth, Connect, Disconnect, Packet, Properties, Publish, QoS, ReasonCode, RetainHandling,
+    Ack, Connect, Disconnect, Packet, Properties, Publish, QoS, ReasonCode, RetainHandling,
     Subscribe, Subscription, SubscriptionOptions, Unsubscribe, Version, Will,
 };
 use record::trace::describe;
@@ -65,10 +65,7 @@ impl<B: Backend> Runner<'_, B> {
                     SendStep::Pubrel(a) => Packet::PubRel(self.ack(name, a, false)),
                     SendStep::Pubcomp(a) => Packet::PubComp(self.ack(name, a, true)),
                     SendStep::Pingreq => Packet::PingReq,
-                    SendStep::Auth(a) => Packet::Auth(Auth {
-                        reason: ReasonCode(a.reason.0),
-                        properties: Properties::from(props::build(&a.properties)?),
-                    }),
+                    SendStep::Auth(a) => a.packet()?,
                 };
                 self.send(name, &packet)
             }
@@ -193,14 +190,11 @@ impl<B: Backend> Runner<'_, B> {
     /// broker's messages carry the identifier the broker chose (`theirs`);
     /// a PUBREL, the client's own.
     fn ack(&self, name: &str, a: &scenario::AckSend, theirs: bool) -> Ack {
-        let id = if theirs {
+        a.ack(if theirs {
             self.broker_id(name, a.id)
         } else {
             a.id
-        };
-        let mut ack = Ack::new(id);
-        ack.reason = ReasonCode(a.reason.map_or(0, |r| r.0));
-        ack
+        })
     }
 
     pub(super) fn connect(&mut self, name: &str, c: &scenario::ConnectStep) -> StepResult {

@@ -35,44 +35,36 @@ pub fn clean(
     if left.retained.is_empty() && left.client_ids.is_empty() {
         return Ok(());
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        tokio::time::timeout(DEADLINE, async {
-            if !left.retained.is_empty() {
-                let (mut c, _) =
-                    Conn::open(addr, tls, version, &format!("{id_prefix}-clean"), creds).await?;
-                for (i, topic) in left.retained.iter().enumerate() {
-                    // An empty retained message deletes the retained one
-                    // (MQTT-3.3.1-10/11); QoS 1 so its PUBACK says it is done.
-                    let id = i as u16 + 1;
-                    c.send(&Packet::Publish(Publish {
-                        dup: false,
-                        qos: QoS::AtLeastOnce,
-                        retain: true,
-                        topic: topic.clone(),
-                        packet_id: Some(id),
-                        properties: Properties::default(),
-                        payload: Bytes::new(),
-                    }))
+    within_deadline("clean-up took longer than", async {
+        if !left.retained.is_empty() {
+            let (mut c, _) =
+                Conn::open(addr, tls, version, &format!("{id_prefix}-clean"), creds).await?;
+            for (i, topic) in left.retained.iter().enumerate() {
+                // An empty retained message deletes the retained one
+                // (MQTT-3.3.1-10/11); QoS 1 so its PUBACK says it is done.
+                let id = i as u16 + 1;
+                c.send(&Packet::Publish(Publish {
+                    dup: false,
+                    qos: QoS::AtLeastOnce,
+                    retain: true,
+                    topic: topic.clone(),
+                    packet_id: Some(id),
+                    properties: Properties::default(),
+                    payload: Bytes::new(),
+                }))
+                .await?;
+                c.wait_for(|p| matches!(p, Packet::PubAck(a) if a.packet_id == id))
                     .await?;
-                    c.wait_for(|p| matches!(p, Packet::PubAck(a) if a.packet_id == id))
-                        .await?;
-                }
-                c.close().await;
             }
-            for id in &left.client_ids {
-                // A clean start discards the session; so does the end of a
-                // 5.0 connection with no Session Expiry Interval.
-                let (c, _) = Conn::open(addr, tls, version, id, creds).await?;
-                c.close().await;
-            }
-            Ok::<(), String>(())
-        })
-        .await
-        .map_err(|_| format!("clean-up took longer than {} s", DEADLINE.as_secs()))?
+            c.close().await;
+        }
+        for id in &left.client_ids {
+            // A clean start discards the session; so does the end of a
+            // 5.0 connection with no Session Expiry Interval.
+            let (c, _) = Conn::open(addr, tls, version, id, creds).await?;
+            c.close().await;
+        }
+        Ok(())
     })
 }
 
@@ -84,18 +76,27 @@ pub fn connack(
     client_id: &str,
     creds: &Credentials<'_>,
 ) -> Result<ConnAck, String> {
+    within_deadline("no CONNACK within", async {
+        let (c, ack) = Conn::open(addr, tls, Version::V5, client_id, creds).await?;
+        c.close().await;
+        Ok(ack)
+    })
+}
+
+/// Runs `work` on a runtime of its own, for at most `DEADLINE`; past it,
+/// the error is `late` followed by the deadline (`no CONNACK within 10 s`).
+fn within_deadline<T>(
+    late: &str,
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
-        tokio::time::timeout(DEADLINE, async {
-            let (c, ack) = Conn::open(addr, tls, Version::V5, client_id, creds).await?;
-            c.close().await;
-            Ok::<ConnAck, String>(ack)
-        })
-        .await
-        .map_err(|_| format!("no CONNACK within {} s", DEADLINE.as_secs()))?
+        tokio::time::timeout(DEADLINE, work)
+            .await
+            .map_err(|_| format!("{late} {} s", DEADLINE.as_secs()))?
     })
 }
 

@@ -212,16 +212,9 @@ impl Session {
         if let Some(why) = self.unsupported(VersionName::V5, &[]) {
             return Err(why);
         }
-        let (addr, tls) = match &self.target {
-            Target::Url { addr, tls, .. } => (*addr, tls.clone()),
-            Target::Managed { shared, .. } => (shared.addr_for(VersionName::V5), None),
-        };
-        let credentials = Credentials {
-            username: self.username.as_deref(),
-            password: self.password.as_deref(),
-        };
+        let (addr, tls) = self.shared_endpoint(VersionName::V5);
         let id = format!("{}-limits", self.tag);
-        let ack = cleanup::connack(addr, tls.as_ref(), &id, &credentials)?;
+        let ack = cleanup::connack(addr, tls.as_ref(), &id, &self.credentials())?;
         let p = &ack.properties;
         Ok(scenario::Announced {
             // 5.0 §3.2.2.3.3, .6, .8: what an absent property means.
@@ -354,6 +347,23 @@ impl Session {
         self.place(&w.broker, &w.broker_written, own, Placement::Shared)
     }
 
+    /// Where the broker every run shares listens for `v`, and the TLS to
+    /// use there.
+    fn shared_endpoint(&self, v: VersionName) -> (SocketAddr, Option<Tls>) {
+        match &self.target {
+            Target::Url { addr, tls, .. } => (*addr, tls.clone()),
+            Target::Managed { shared, .. } => (shared.addr_for(v), None),
+        }
+    }
+
+    /// gauntlet's own connections log in as `--username`/`--password` say.
+    fn credentials(&self) -> Credentials<'_> {
+        Credentials {
+            username: self.username.as_deref(),
+            password: self.password.as_deref(),
+        }
+    }
+
     /// Clears what a run on the shared broker left there.
     fn clean_up(
         &self,
@@ -363,11 +373,7 @@ impl Session {
         left: &isolate::Leftovers,
         tag: &str,
     ) -> Result<(), String> {
-        let credentials = Credentials {
-            username: self.username.as_deref(),
-            password: self.password.as_deref(),
-        };
-        cleanup::clean(addr, tls, v.protocol(), left, tag, &credentials)
+        cleanup::clean(addr, tls, v.protocol(), left, tag, &self.credentials())
     }
 
     /// Runs one scenario version where `placement` (from `placement`) says.
@@ -384,10 +390,7 @@ impl Session {
         let connect_timeout =
             Duration::from_millis(s.timeout.map_or(engine::DEFAULT_TIMEOUT_MS, |d| d.millis()));
         let names: Vec<String> = s.clients.keys().cloned().collect();
-        let (addr, tls) = match &self.target {
-            Target::Url { addr, tls, .. } => (*addr, tls.clone()),
-            Target::Managed { shared, .. } => (shared.addr_for(v), None),
-        };
+        let (addr, tls) = self.shared_endpoint(v);
         let world = |broker, instance| {
             let link = Link {
                 seed,
@@ -465,10 +468,7 @@ impl Session {
     ) -> Verdict<Box<Outcome>> {
         let faults = workload_run::schedule(w, seed);
         let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
-        let (addr, tls) = match &self.target {
-            Target::Url { addr, tls, .. } => (*addr, tls.clone()),
-            Target::Managed { shared, .. } => (shared.addr_for(v), None),
-        };
+        let (addr, tls) = self.shared_endpoint(v);
         let mut names = workload_run::clients(w);
         let broker_name = self.broker_name();
         let run = |broker, instance, naming: &Naming| {

@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use protocol::{Ack, Decoder, Packet, QoS, Version};
+use bytes::{Buf, Bytes, BytesMut};
+use protocol::{Ack, DecodeError, Decoder, Packet, QoS, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
@@ -363,20 +363,12 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
                 let decoder = Decoder::new(version);
                 loop {
                     let before = buf.len();
-                    let unread = any_form.then(|| buf.clone());
-                    let mut decoded = decoder.decode(&mut buf);
-                    if let (Err(_), Some(mut copy)) = (&decoded, unread) {
-                        let other = match version {
-                            Version::V5 => Version::V311,
-                            _ => Version::V5,
-                        };
-                        if let Ok(Some(p @ Packet::ConnAck(_))) =
-                            Decoder::new(other).decode(&mut copy)
-                        {
-                            buf = copy;
-                            decoded = Ok(Some(p));
-                        }
-                    }
+                    // Only a CONNACK may come in the other version's form.
+                    let decoded = if any_form && buf.first().is_some_and(|b| b >> 4 == 2) {
+                        connack_any_form(&mut buf, version)
+                    } else {
+                        decoder.decode(&mut buf)
+                    };
                     match decoded {
                         Ok(None) => break,
                         Ok(Some(packet)) => {
@@ -434,6 +426,24 @@ async fn run_inner(shared: &Rc<Shared>) -> turmoil::Result {
             }
         }
     }
+}
+
+/// The CONNACK at the start of `buf`, read in `version`'s form or else the
+/// other version's (taken off `buf` once read): a broker that does not know
+/// the client's protocol level cannot know which to use (5.0 MQTT-3.1.2-2).
+fn connack_any_form(buf: &mut BytesMut, version: Version) -> Result<Option<Packet>, DecodeError> {
+    let other = match version {
+        Version::V5 => Version::V311,
+        _ => Version::V5,
+    };
+    let bytes = buf.clone().freeze();
+    let read = Decoder::new(version)
+        .decode_bytes(&bytes)
+        .or_else(|e| Decoder::new(other).decode_bytes(&bytes).map_err(|_| e))?;
+    Ok(read.map(|(packet, len)| {
+        buf.advance(len);
+        packet
+    }))
 }
 
 /// The acknowledgement a well-behaved client sends, if auto-ack is on.

@@ -6,8 +6,8 @@
 
 use bytes::Bytes;
 use protocol::{
-    Ack, Auth, Connect, Disconnect, Packet, Properties, Publish, QoS, ReasonCode, RetainHandling,
-    Subscribe, Subscription, SubscriptionOptions, Unsubscribe, Will,
+    Connect, Disconnect, Packet, Properties, Publish, QoS, ReasonCode, RetainHandling, Subscribe,
+    Subscription, SubscriptionOptions, Unsubscribe, Will,
 };
 
 use crate::props;
@@ -84,29 +84,16 @@ pub(crate) fn of(
         }
         ClientAction::Send(s) => match s {
             SendStep::Raw(_) => return None,
-            SendStep::Puback(a) => Packet::PubAck(ack(a)),
-            SendStep::Pubrec(a) => Packet::PubRec(ack(a)),
-            SendStep::Pubrel(a) => Packet::PubRel(ack(a)),
-            SendStep::Pubcomp(a) => Packet::PubComp(ack(a)),
+            SendStep::Puback(a) => Packet::PubAck(a.ack(a.id)),
+            SendStep::Pubrec(a) => Packet::PubRec(a.ack(a.id)),
+            SendStep::Pubrel(a) => Packet::PubRel(a.ack(a.id)),
+            SendStep::Pubcomp(a) => Packet::PubComp(a.ack(a.id)),
             SendStep::Pingreq => Packet::PingReq,
-            SendStep::Auth(a) => {
-                if !v5 {
-                    return None;
-                }
-                Packet::Auth(Auth {
-                    reason: ReasonCode(a.reason.0),
-                    properties: Properties::from(props::build(&a.properties).ok()?),
-                })
-            }
+            SendStep::Auth(_) if !v5 => return None,
+            SendStep::Auth(a) => a.packet().ok()?,
         },
         _ => return None,
     })
-}
-
-fn ack(a: &crate::AckSend) -> Ack {
-    let mut ack = Ack::new(a.id);
-    ack.reason = ReasonCode(a.reason.map_or(0, |r| r.0));
-    ack
 }
 
 fn will(w: &WillSpec) -> Option<Will> {

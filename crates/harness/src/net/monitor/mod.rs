@@ -100,7 +100,6 @@ struct Limits {
     receive_maximum: u16,
     max_packet_size: Option<u32>,
     topic_alias_maximum: u16,
-    auth_method: bool,
     /// Request Problem Information 0: no Reason String or User Property
     /// but on PUBLISH, CONNACK and DISCONNECT (MQTT-3.1.2-29).
     no_problem_info: bool,
@@ -114,7 +113,6 @@ impl Limits {
             receive_maximum: p.receive_maximum.unwrap_or(u16::MAX),
             max_packet_size: p.maximum_packet_size,
             topic_alias_maximum: p.topic_alias_maximum.unwrap_or(0),
-            auth_method: p.authentication_method.is_some(),
             no_problem_info: p.request_problem_information == Some(0),
         }
     }
@@ -147,7 +145,8 @@ struct Connection {
     /// The client wrote bytes that do not decode: where its next packet
     /// starts is unknown.
     sent_garbled: bool,
-    /// The Authentication Method the client's CONNECT named (5.0).
+    /// The Authentication Method the client's CONNECT named (5.0; none when
+    /// the CONNECT was of another version).
     auth_method: Option<String>,
 }
 
@@ -388,7 +387,7 @@ impl Monitor {
                 }
                 self.conn.phase = Phase::Disconnected;
             }
-            Packet::Auth(_) if !self.conn.limits.is_some_and(|l| l.auth_method) => {
+            Packet::Auth(_) if self.conn.auth_method.is_none() => {
                 found.must(
                     "MQTT-4.12.0-6",
                     "the client's CONNECT had no Authentication Method".into(),
@@ -452,19 +451,18 @@ impl Monitor {
         }
         self.conn.phase = Phase::Connecting;
         self.conn.clean_start = c.clean_start;
-        self.conn.auth_method = c.properties.authentication_method.clone();
         self.conn.resumable = self.session.connect(&c.client_id, &self.ids);
         if c.version != self.version {
             // Another protocol: the broker answers in its terms, not ours.
             return self.client_fault();
         }
+        self.conn.auth_method = c.properties.authentication_method.clone();
         self.conn.limits = Some(match self.version {
             Version::V5 => Limits::of(c),
             Version::V311 => Limits {
                 receive_maximum: u16::MAX,
                 max_packet_size: None,
                 topic_alias_maximum: 0,
-                auth_method: false,
                 no_problem_info: false,
             },
         });
@@ -549,7 +547,7 @@ impl Monitor {
                 "Session Present 1 answering a Clean Start".into(),
             );
         }
-        let auth = self.conn.limits.is_some_and(|l| l.auth_method);
+        let auth = self.conn.auth_method.is_some();
         if self.version == Version::V5 && !auth {
             self.checked.insert("MQTT-4.12.0-6");
         }
