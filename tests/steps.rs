@@ -42,3 +42,16 @@ fn a_reason_code_in_an_acknowledgement_needs_mqtt_5() {
         "{t}"
     );
 }
+
+#[test]
+fn a_silent_close_fails_on_a_packet_sent_before_it() {
+    let out = gauntlet(&["run", "tests/fixtures/steps/not_silent_close.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = gauntlet(&["run", "tests/fixtures/steps/silent_close.yaml"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("the broker closed the connection, but first sent SUBACK"),
+        "{t}"
+    );
+}

@@ -8,10 +8,12 @@
 pub mod decode;
 pub mod encode;
 pub mod error;
+pub mod malformed;
 pub mod packet;
 pub mod properties;
 pub mod raw;
 pub mod reason;
+pub mod template;
 pub mod topic;
 pub mod types;
 mod wire;

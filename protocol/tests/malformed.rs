@@ -2175,3 +2175,53 @@ fn every_strict_prefix_of_a_valid_packet_is_incomplete_and_left_untouched() {
         }
     }
 }
+
+/// The library's table (`protocol::malformed`): every row renders, the
+/// decoder refuses every row that is malformed as bytes (the rest decode,
+/// and only the connection's state makes them wrong), each row names its
+/// rule, and no label is used twice in a version.
+#[test]
+fn the_library_table_is_refused_by_the_decoder_row_by_row() {
+    use protocol::malformed::{rows, Expect};
+    use protocol::template::Template;
+    for version in [V311, V5] {
+        let rows = rows(version);
+        assert!(rows.len() >= 60, "{version}: only {} rows", rows.len());
+        let statements = statement_ids(match version {
+            V311 => "mqtt-3.1.1-statements.tsv",
+            V5 => "mqtt-5.0-statements.tsv",
+        });
+        let mut labels = HashSet::new();
+        for r in &rows {
+            assert!(
+                labels.insert(&r.label),
+                "{version}: label {:?} twice",
+                r.label
+            );
+            let bytes = Template::parse(&r.template).unwrap().render().unwrap();
+            let decoded = decode_exact(&bytes, version);
+            assert_eq!(
+                decoded.is_err(),
+                r.decoded.is_some(),
+                "{version} {}: {decoded:?}",
+                r.label
+            );
+            assert!(
+                !r.rule.is_empty(),
+                "{version} {}: no rule ({decoded:?})",
+                r.label
+            );
+            if r.rule.starts_with("MQTT-") {
+                assert!(
+                    statements.contains(&r.rule),
+                    "{version} {}: no statement {}",
+                    r.label,
+                    r.rule
+                );
+            }
+            if let Expect::Advisory(why) = &r.expect {
+                assert!(!why.is_empty());
+            }
+        }
+    }
+}

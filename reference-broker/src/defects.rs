@@ -42,12 +42,50 @@ pub enum Bug {
     /// The broker's own Maximum Packet Size is enforced one byte low: a
     /// packet exactly at the limit it announced is refused as too large.
     PacketSizeOffByOne,
+    /// Fixed-header flags are not checked: a packet whose reserved bits
+    /// are wrong is read as if they were right.
+    ReservedFlagsIgnored,
+    /// A PUBLISH with both QoS bits set is read as QoS 1.
+    Qos3ReadAsQos1,
+    /// A second CONNECT on a connection is ignored rather than closing it.
+    SecondConnectIgnored,
+}
+
+/// What a broker that does not check fixed-header flags reads: the first
+/// byte mended to the flags the type must have (PUBLISH QoS 3 as QoS 1).
+/// Whether it mended anything; only errors of the fixed header, raised
+/// before the decoder consumes the packet, can be. (Without the `defects`
+/// feature no bug is ever on, and nothing is mended.)
+pub(crate) fn mend_fixed_header(
+    config: &crate::Config,
+    e: &protocol::DecodeError,
+    buf: &mut bytes::BytesMut,
+) -> bool {
+    use protocol::{ErrorKind, PacketType};
+    let Some(first) = buf.first().copied() else {
+        return false;
+    };
+    let mended = match &e.kind {
+        ErrorKind::ReservedFlags { packet, .. } if config.has_bug(Bug::ReservedFlagsIgnored) => {
+            let must = match packet {
+                PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => 0b0010,
+                _ => 0,
+            };
+            (first & 0xF0) | must
+        }
+        ErrorKind::InvalidQoS(3) if first >> 4 == 3 && config.has_bug(Bug::Qos3ReadAsQos1) => {
+            first & !0b0100
+        }
+        _ => return false,
+    };
+    buf[0] = mended;
+    true
 }
 
 #[cfg(feature = "defects")]
 impl Bug {
     /// Every defect, for whoever lists them (gauntlet's schema).
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 13] = [
         Bug::OfflineQueueDroppedOnResume,
         Bug::Qos2ResendForwarded,
         Bug::PlusMatchesManyLevels,
@@ -58,5 +96,8 @@ impl Bug {
         Bug::ReusesInflightPacketId,
         Bug::RetainedQosNotCapped,
         Bug::PacketSizeOffByOne,
+        Bug::ReservedFlagsIgnored,
+        Bug::Qos3ReadAsQos1,
+        Bug::SecondConnectIgnored,
     ];
 }

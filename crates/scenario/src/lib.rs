@@ -21,6 +21,7 @@ pub mod props;
 pub mod schema;
 pub mod spec;
 pub mod steps;
+mod sweep;
 pub mod tree;
 pub mod values;
 mod vary;

@@ -131,6 +131,11 @@ pub fn load_variants_announced(
     announced: Option<&vary::Announced>,
 ) -> Result<Vec<Scenario>, LoadErrors> {
     let root = tree::parse(text).map_err(|e| LoadErrors::from(yaml_error(&e, path)))?;
+    if let Some(kind) = crate::sweep::kind(&root) {
+        kind.map_err(|(pos, m)| LoadErrors::from(error(path, pos, m)))?;
+        let at = root.get("sweep").map_or(Pos::UNKNOWN, |n| n.pos);
+        return sweep(path, announced, at);
+    }
     let variants = vary::expand(&root, announced).map_err(|list| errors(path, list))?;
     let count = variants.len();
     // The versions the file's variants run on between them.
@@ -185,6 +190,38 @@ pub fn load_variants_announced(
         })
         .collect();
     Err(errors(path, list))
+}
+
+/// The runs a `sweep:` file stands for, each loaded as the scenario it is
+/// written out as; a run that does not load is a mistake of the generator,
+/// named with the run. Its steps are placed at the `sweep:` line: they
+/// are in no file.
+fn sweep(
+    path: &Path,
+    announced: Option<&vary::Announced>,
+    at: Pos,
+) -> Result<Vec<Scenario>, LoadErrors> {
+    let mut out = Vec::new();
+    for (label, text) in crate::sweep::malformed() {
+        let mut s = load_variants_announced(&text, path, announced).map_err(|e| {
+            LoadErrors(
+                e.0.into_iter()
+                    .map(|mut l| {
+                        l.message = format!("generated run [{label}]: {}", l.message);
+                        l
+                    })
+                    .collect(),
+            )
+        })?;
+        for one in &mut s {
+            one.variant = Some(label.clone());
+            for step in &mut one.steps {
+                step.at = at;
+            }
+        }
+        out.extend(s);
+    }
+    Ok(out)
 }
 
 /// Loads and checks a workload file.

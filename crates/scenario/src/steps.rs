@@ -455,6 +455,11 @@ impl<'de> Deserialize<'de> for AckSend {
 #[serde(deny_unknown_fields)]
 pub struct ExpectClosedStep {
     pub within: Option<Dur>,
+    /// Nothing may arrive before the close but a DISCONNECT or (5.0) a
+    /// CONNACK refusing the connection: a broker that acknowledged the
+    /// packet it then closed for acted on it.
+    #[serde(default)]
+    pub silent: bool,
 }
 
 /// `expect: puback`, or `expect: {publish: {topic: .., qos: 1}, within: 2s}`.

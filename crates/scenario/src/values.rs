@@ -106,6 +106,23 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Parses hex digits, ignoring whitespace.
+/// The bytes of a `raw:` step: plain hex, or a template with slots
+/// (`30 {len} {topic 'a'} '21'`, see [`protocol::template`]).
+pub fn raw_bytes(s: &str) -> Result<Vec<u8>, String> {
+    if is_template(s) {
+        protocol::template::Template::parse(s)
+            .and_then(|t| t.render())
+            .map_err(|e| format!("raw template {s:?}: {e}"))
+    } else {
+        parse_hex(s)
+    }
+}
+
+/// Whether a `raw:` string is a template rather than plain hex.
+pub fn is_template(s: &str) -> bool {
+    s.contains(['{', '\''])
+}
+
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if !digits.len().is_multiple_of(2) {

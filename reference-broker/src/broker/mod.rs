@@ -258,6 +258,7 @@ impl Broker {
                     c.last_packet_at = now;
                     self.handle_packet(conn, packet);
                 }
+                Err(e) if crate::defects::mend_fixed_header(&self.config, &e, &mut c.buf) => {}
                 Err(e) if !connected => return self.bad_connect(conn, e),
                 Err(e) => {
                     tracing::debug!(?conn, error = %e, "malformed packet");
@@ -403,6 +404,7 @@ impl Broker {
             };
         };
         match packet {
+            Packet::Connect(_) if self.config.has_bug(Bug::SecondConnectIgnored) => {}
             Packet::Connect(_) => {
                 self.protocol_error(conn, ReasonCode::PROTOCOL_ERROR, "second CONNECT")
             }

@@ -54,7 +54,7 @@ impl<B: Backend> Runner<'_, B> {
                 use scenario::SendStep;
                 let packet = match s {
                     SendStep::Raw(hex) => {
-                        let bytes = scenario::values::parse_hex(hex)?;
+                        let bytes = scenario::values::raw_bytes(hex)?;
                         let label = format!("raw {}", scenario::values::hex(&bytes));
                         return self.send_bytes(name, Bytes::from(bytes), label);
                     }
@@ -171,7 +171,30 @@ impl<B: Backend> Runner<'_, B> {
                 let (closed, late) = self.timed_wait(within, e.within.is_some(), &mut || {
                     shared.state.borrow().closed
                 })?;
-                if closed {
+                if closed && e.silent {
+                    let v5 = self.version == Version::V5;
+                    let state = shared.state.borrow();
+                    let spoke: Vec<String> = state
+                        .inbox
+                        .iter()
+                        .filter(|p| match p {
+                            Packet::Disconnect(_) => false,
+                            Packet::ConnAck(c) => !(v5 && c.reason.0 >= 0x80),
+                            _ => true,
+                        })
+                        .map(describe)
+                        .collect();
+                    if spoke.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "the broker closed the connection, but first sent {} (only a \
+                             DISCONNECT{} may come before the close)",
+                            spoke.join(", "),
+                            if v5 { " or a refusing CONNACK" } else { "" }
+                        ))
+                    }
+                } else if closed {
                     Ok(())
                 } else if !late.is_empty() {
                     Err(format!(
@@ -259,7 +282,7 @@ impl<B: Backend> Runner<'_, B> {
         }
         match &c.raw {
             Some(hex) => {
-                let bytes = scenario::values::parse_hex(hex)?;
+                let bytes = scenario::values::raw_bytes(hex)?;
                 let speaks = match self.version {
                     Version::V311 => 4,
                     Version::V5 => 5,

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use serde_value::Value;
 
-use scenario::values::Match;
+use protocol::template::Template;
+use scenario::values::{is_template, Match};
 use scenario::{ClientAction, ClientSpec, PacketMatch, Scenario, SendStep, Step, WillSpec};
 
 /// 3.1.1 servers need only accept client ids up to 23 characters
@@ -52,6 +53,13 @@ impl Prefix<'_> {
             ));
         }
         Ok(prefixed)
+    }
+
+    /// A raw template with its names prefixed.
+    fn raw(&self, raw: &str) -> Result<String, String> {
+        Ok(Template::parse(raw)?
+            .prefixed(&self.topic, self.client)?
+            .to_string())
     }
 
     fn properties(&self, props: &mut BTreeMap<String, Value>) {
@@ -97,9 +105,11 @@ pub fn not_isolatable(s: &Scenario) -> Option<String> {
             continue;
         };
         match action {
-            ClientAction::Send(SendStep::Raw(_)) => return Some("it sends raw bytes".into()),
-            ClientAction::Connect(c) if c.raw.is_some() => {
-                return Some("it sends a raw CONNECT".into())
+            ClientAction::Send(SendStep::Raw(r)) if !is_template(r) => {
+                return Some("it sends raw bytes (not a template with slots)".into())
+            }
+            ClientAction::Connect(c) if c.raw.as_deref().is_some_and(|r| !is_template(r)) => {
+                return Some("it sends a raw CONNECT (not a template with slots)".into())
             }
             ClientAction::Connect(c) if c.client_id.as_deref().is_some_and(too_long) => {
                 return Some(format!(
@@ -155,7 +165,11 @@ pub fn isolate(s: &Scenario, tag: &str) -> Result<Scenario, String> {
             continue;
         };
         match action {
+            ClientAction::Send(SendStep::Raw(r)) => *r = p.raw(r)?,
             ClientAction::Connect(c) => {
+                if let Some(r) = &mut c.raw {
+                    *r = p.raw(r)?;
+                }
                 if let Some(id) = &c.client_id {
                     c.client_id = Some(p.client_id(id)?);
                 }
@@ -236,6 +250,17 @@ pub fn leftovers(s: &Scenario) -> Leftovers {
         match action {
             ClientAction::Publish(p) if p.retain && !p.topic.is_empty() => {
                 retained.push(p.topic.clone())
+            }
+            // A broker that wrongly takes a raw PUBLISH may retain it.
+            ClientAction::Send(SendStep::Raw(r)) if is_template(r) => {
+                if let Ok(t) = Template::parse(r) {
+                    retained.extend(
+                        t.topics()
+                            .into_iter()
+                            .filter_map(|b| String::from_utf8(b).ok())
+                            .filter(|t| !t.is_empty() && protocol::topic::validate_name(t).is_ok()),
+                    );
+                }
             }
             ClientAction::Connect(c) => {
                 if let Some(id) = &c.client_id {
@@ -329,7 +354,10 @@ steps:
             "  - phone: { connect: {} }",
             "  - phone: { connect: {} }\n  - phone: { send: { raw: \"c0 00\" } }",
         );
-        assert_eq!(not_isolatable(&load(&raw)).unwrap(), "it sends raw bytes");
+        assert_eq!(
+            not_isolatable(&load(&raw)).unwrap(),
+            "it sends raw bytes (not a template with slots)"
+        );
         let dollar = SCENARIO.replace("maison/salon/temperature, payload", "$SYS/x, payload");
         assert_eq!(not_isolatable(&load(&dollar)).unwrap(), "it uses $ topics");
         let long = SCENARIO.replace("client_id: dashboard", "client_id: dashboard-du-salon");
@@ -351,5 +379,35 @@ steps:
         );
         assert_eq!(not_isolatable(&load(&fits)), None);
         assert_eq!(not_isolatable(&load(SCENARIO)), None);
+    }
+
+    #[test]
+    fn raw_templates_are_isolated_slot_by_slot() {
+        let raw = SCENARIO.replace(
+            "  - phone: { connect: {} }",
+            "  - phone: { connect: {} }\n  - phone: { send: { raw: \"33 {len} {topic 'a/b'} 00 01 '!'\" } }",
+        );
+        let s = load(&raw);
+        assert_eq!(not_isolatable(&s), None);
+        let isolated = isolate(&s, "gab1").unwrap();
+        let sent = isolated
+            .steps
+            .iter()
+            .find_map(|st| match &st.value {
+                Step::Client {
+                    action: ClientAction::Send(SendStep::Raw(r)),
+                    ..
+                } => Some(r.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let bytes = scenario::values::raw_bytes(&sent).unwrap();
+        let topic = b"gauntlet/gab1/a/b";
+        assert_eq!(bytes[1] as usize, 2 + topic.len() + 3);
+        assert_eq!(&bytes[4..4 + topic.len()], topic);
+        // A broker that wrongly retains it is cleaned up after.
+        assert!(leftovers(&isolated)
+            .retained
+            .contains(&"gauntlet/gab1/a/b".to_string()));
     }
 }

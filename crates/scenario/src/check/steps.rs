@@ -58,7 +58,7 @@ pub(crate) fn action(p: &mut Problems, a: &ClientAction, s: &Step) {
         ClientAction::Send(send) => {
             let (key, a) = match send {
                 SendStep::Raw(hex) => {
-                    if let Err(e) = crate::values::parse_hex(hex) {
+                    if let Err(e) = crate::values::raw_bytes(hex) {
                         p.at(s.place.get("raw"), e);
                     }
                     return;
@@ -162,7 +162,7 @@ pub(crate) fn will(
 
 fn connect(p: &mut Problems, c: &ConnectStep, s: &Step) {
     if let Some(hex) = &c.raw {
-        if let Err(e) = crate::values::parse_hex(hex) {
+        if let Err(e) = crate::values::raw_bytes(hex) {
             p.at(s.place.get("raw"), e);
         }
         // The raw bytes are the whole CONNECT: fields would be ignored.

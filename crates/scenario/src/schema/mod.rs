@@ -34,6 +34,9 @@ const DURATION: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|min)$";
 const DURATION_RANGE: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|min)(\.\.[0-9]+(\.[0-9]+)?(ms|s|m|min))?$";
 /// Pairs of hex digits; whitespace anywhere is ignored.
 const HEX: &str = r"^\s*([0-9A-Fa-f]\s*[0-9A-Fa-f]\s*)*$";
+/// Raw bytes: hex, `'text'`, and slots (`{len}`, `{topic ..}`, `}`); the
+/// nesting of slots is left to the loader.
+const RAW: &str = r"^(\s|[0-9A-Fa-f]{2}|'[^']*'|\{(len(:[1-5]|[+-][0-9]+)?|str|topic|filter|client_id|props)|\})*$";
 const CLIENT_NAME: &str =
     r"^(?!(wait|network|broker|only|spec|advisory|when|repeat)$)[A-Za-z0-9_-]+$";
 
@@ -49,6 +52,16 @@ pub fn scenario_schema() -> Value {
     if let Value::Object(d) = &mut defs {
         d.insert("scenarioFile".into(), scenario_file());
         d.insert("workloadFile".into(), workload_file());
+        d.insert(
+            "sweepFile".into(),
+            json!({
+                "description": "Generated runs: `sweep: malformed` is one run per row of the codec's malformed-packet table, each sending one malformed packet and checking the broker closes the connection without acting on it.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["sweep"],
+                "properties": { "sweep": { "enum": ["malformed"] } },
+            }),
+        );
     }
     let mut schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -57,7 +70,11 @@ pub fn scenario_schema() -> Value {
         "type": "object",
         "if": { "type": "object", "required": ["workload"] },
         "then": { "$ref": "#/$defs/workloadFile" },
-        "else": { "$ref": "#/$defs/scenarioFile" },
+        "else": {
+            "if": { "type": "object", "required": ["sweep"] },
+            "then": { "$ref": "#/$defs/sweepFile" },
+            "else": { "$ref": "#/$defs/scenarioFile" },
+        },
         "$defs": defs,
     });
     vary::accept_expressions(&mut schema);
@@ -281,6 +298,14 @@ fn defs() -> Value {
             "description": "Bytes in hex, two digits a byte; spaces and line breaks are ignored: \"30 05 00 01 61 68 69\".",
             "type": "string",
             "pattern": HEX,
+        }),
+    );
+    put(
+        "raw",
+        json!({
+            "description": "Bytes sent as they are: hex, two digits a byte (spaces ignored), `'text'` for its UTF-8, and slots: `{len}` the Remaining Length of the rest (`{len:N}` in N bytes, `{len+K}`/`{len-K}` off by K), `{str ..}` a length-prefixed string, `{topic ..}`/`{filter ..}`/`{client_id ..}` the same, marked so a run on a shared broker prefixes it, `{props ..}` a 5.0 property list. `\"30 {len} {topic 'salon'} '21'\"`.",
+            "type": "string",
+            "pattern": RAW,
         }),
     );
     put("payload", payload());

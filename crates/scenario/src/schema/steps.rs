@@ -220,6 +220,10 @@ pub(super) fn client_action() -> Value {
                 "additionalProperties": false,
                 "properties": {
                     "within": { "$ref": "#/$defs/duration" },
+                    "silent": {
+                        "description": "Nothing may arrive before the close but a DISCONNECT or (5.0) a CONNACK refusing the connection.",
+                        "type": "boolean",
+                    },
                 },
             },
         },
@@ -250,8 +254,8 @@ pub(super) fn connect() -> Value {
             },
             "expect": { "$ref": "#/$defs/connack" },
             "raw": {
-                "description": "Bytes (hex) to send instead of a CONNECT built from the fields: a CONNECT a correct client cannot write (a reserved flag set, an unknown protocol level), or a first packet that is not a CONNECT. Cannot be combined with the CONNECT fields.",
-                "$ref": "#/$defs/hex",
+                "description": "Bytes (hex, or a template with slots) to send instead of a CONNECT built from the fields: a CONNECT a correct client cannot write (a reserved flag set, an unknown protocol level), or a first packet that is not a CONNECT. Cannot be combined with the CONNECT fields.",
+                "$ref": "#/$defs/raw",
             },
         },
         "dependentSchemas": {
@@ -401,8 +405,8 @@ pub(super) fn send() -> Value {
                 "additionalProperties": false,
                 "properties": {
                     "raw": {
-                        "description": "Bytes to write on the connection as they are, in hex, e.g. \"30 05 00 01 61 68 69\": to test how the broker handles malformed packets.",
-                        "$ref": "#/$defs/hex",
+                        "description": "Bytes to write on the connection as they are, in hex, e.g. \"30 05 00 01 61 68 69\", or a template with slots (`30 {len} {topic 'a'} '21'`): to test how the broker handles malformed packets.",
+                        "$ref": "#/$defs/raw",
                     },
                     "puback": ack("PUBACK"),
                     "pubrec": ack("PUBREC"),

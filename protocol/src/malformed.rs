@@ -1,0 +1,682 @@
+//! The malformed-packet table: every rule the decoder enforces on what a
+//! client sends, applied to every packet type it applies to, as bytes a
+//! scenario can send ([`crate::template`], with the names marked so a run on
+//! a shared broker can prefix them). A broker must refuse each row; the
+//! decoder must too (its tests check every row against it), and the rule,
+//! the statement it cites and the 5.0 reason code come from the decoder, so
+//! the table and the codec cannot drift apart.
+//!
+//! Rows are generated, per version: reserved fixed-header bits, Remaining
+//! Lengths wrong for the type (and, in 5.0, not minimal), QoS 3, the
+//! packets only a server sends, reserved packet types, a second CONNECT,
+//! reason codes no acknowledgement has, 5.0 properties with an invalid
+//! value, in the wrong packet or repeated, malformed UTF-8, U+0000 and
+//! surrogates in every string field, malformed `$share` filters and
+//! wildcards where a topic name stands.
+
+use crate::decode::decode_exact;
+use crate::template::Template;
+use crate::types::Version;
+
+/// How the bad packet is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// As the connection's first packet, in place of a CONNECT.
+    First,
+    /// After a good CONNECT and its CONNACK.
+    Connected,
+}
+
+/// What the broker must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Close the connection without acting on the packet.
+    Close,
+    /// The rule binds the sender; what a receiver does is not prescribed:
+    /// a broker that goes on is reported, as an advisory with this reason.
+    Advisory(&'static str),
+}
+
+/// One malformed packet.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// `PUBACK flags 0100`: the packet and what is wrong with it; unique
+    /// within a version.
+    pub label: String,
+    pub version: Version,
+    pub sent: Sent,
+    /// The bytes, as a template (names marked, lengths worked out).
+    pub template: String,
+    pub expect: Expect,
+    /// The rule broken: a statement id (`MQTT-3.3.1-4`) or a section
+    /// (`MQTT 5.0 §2.2.2.2`) where the rule has no number.
+    pub rule: String,
+    /// The 5.0 Reason Code the broker should give.
+    pub reason: u8,
+    /// The decoder's own refusal, where the bytes alone are malformed
+    /// (`None` for a packet only the connection's state makes wrong).
+    pub decoded: Option<String>,
+    /// A broker that takes the packet must forward the offending field as
+    /// it is (MQTT-3.3.2-4, -3.3.2-15): what it forwards is no fault of its
+    /// own, so only the will is watched for.
+    pub forwarded_as_is: bool,
+}
+
+/// A row before the decoder has been asked about it.
+struct Draft {
+    label: String,
+    sent: Sent,
+    template: String,
+    expect: Expect,
+    /// For a packet the decoder accepts: the rule and reason code.
+    state: Option<(&'static str, u8)>,
+    forwarded_as_is: bool,
+}
+
+const PROTOCOL_ERROR: u8 = 0x82;
+
+/// Why a row is only an advisory: the rule binds the sender, and no rule
+/// says the receiver must refuse the packet.
+const TRAILING: &str =
+    "the packet's length is fixed by its format (3.1.1: 'this has the value 2'; \
+    5.0: nothing follows the properties) but no rule says a receiver must close on bytes over it";
+const NOT_MINIMAL: &str = "MQTT-1.5.5-1 binds the sender (the minimum number of bytes); \
+    no rule says a receiver must refuse a longer encoding";
+const FORMAT_INDICATOR: &str = "5.0 §3.3.2.3.2 defines the values 0 and 1; \
+    no rule calls another a Protocol Error or a Malformed Packet";
+const RESPONSE_WILDCARD: &str = "MQTT-3.3.2-14 binds the sender; \
+    no rule says what a receiver does with a wildcard in a Response Topic";
+
+/// Every row of `version`, in a fixed order.
+pub fn rows(version: Version) -> Vec<Row> {
+    let mut g = Gen {
+        v: version,
+        out: Vec::new(),
+    };
+    g.fixed_header();
+    g.remaining_length();
+    g.not_a_client_packet();
+    g.strings();
+    g.topics_and_filters();
+    if version == Version::V5 {
+        g.reason_codes();
+        g.properties();
+    }
+    g.out
+        .into_iter()
+        .map(|d| {
+            let bytes = Template::parse(&d.template)
+                .and_then(|t| t.render())
+                .unwrap_or_else(|e| panic!("row {:?}: template {:?}: {e}", d.label, d.template));
+            let refused = decode_exact(&bytes, version).err();
+            let (rule, reason) = match (&refused, d.state) {
+                (Some(e), _) => (e.rule.to_string(), e.reason_code().0),
+                (None, Some((rule, reason))) => (rule.to_string(), reason),
+                (None, None) => (String::new(), 0),
+            };
+            Row {
+                label: d.label,
+                version,
+                sent: d.sent,
+                template: d.template,
+                expect: d.expect,
+                rule,
+                reason,
+                decoded: refused.map(|e| e.kind.to_string()),
+                forwarded_as_is: d.forwarded_as_is,
+            }
+        })
+        .collect()
+}
+
+struct Gen {
+    v: Version,
+    out: Vec<Draft>,
+}
+
+/// The three ways a string goes wrong (MQTT-1.5.3-1/-2, 5.0 MQTT-1.5.4-1/-2).
+const BAD_STRINGS: [(&str, &str); 3] = [
+    ("C3 28", "ill-formed UTF-8 C3 28"),
+    ("00", "U+0000"),
+    ("ED A0 80", "surrogate U+D800"),
+];
+
+impl Gen {
+    fn v5(&self) -> bool {
+        self.v == Version::V5
+    }
+
+    /// `{props …}` in 5.0, nothing in 3.1.1.
+    fn props(&self, p: &str) -> String {
+        if self.v5() {
+            format!("{{props {p}}}")
+        } else {
+            String::new()
+        }
+    }
+
+    fn level(&self) -> &'static str {
+        if self.v5() {
+            "05"
+        } else {
+            "04"
+        }
+    }
+
+    /// A CONNECT with these flags and fields (`props` only in 5.0).
+    fn connect_with(&self, first: &str, flags: u8, props: &str, payload: &str) -> String {
+        format!(
+            "{first} {{len}} {{str 'MQTT'}} {} {flags:02X} 00 3C {} {payload}",
+            self.level(),
+            self.props(props)
+        )
+    }
+
+    /// A clean-start CONNECT with client id `bad`.
+    fn connect(&self) -> String {
+        self.connect_with("10", 0x02, "", "{client_id 'bad'}")
+    }
+
+    /// A QoS 1 retained PUBLISH to `m/t` (so that one acted on is seen by a
+    /// subscriber, a later subscriber, and as a PUBACK).
+    fn publish(&self, first: &str, topic: &str, props: &str) -> String {
+        format!(
+            "{first} {{len}} {{topic {topic}}} 00 01 {} 'x'",
+            self.props(props)
+        )
+    }
+
+    fn subscribe(&self, first: &str, props: &str, filter: &str, options: &str) -> String {
+        format!(
+            "{first} {{len}} 00 01 {} {{filter {filter}}} {options}",
+            self.props(props)
+        )
+    }
+
+    fn unsubscribe(&self, first: &str, filter: &str) -> String {
+        format!(
+            "{first} {{len}} 00 01 {} {{filter {filter}}}",
+            self.props("")
+        )
+    }
+
+    /// PUBACK, PUBREC, PUBREL or PUBCOMP of packet id 1.
+    fn ack(&self, first: &str) -> String {
+        format!("{first} {{len}} 00 01")
+    }
+
+    fn add(&mut self, label: String, sent: Sent, template: String) {
+        self.out.push(Draft {
+            label,
+            sent,
+            template,
+            expect: Expect::Close,
+            state: None,
+            forwarded_as_is: false,
+        });
+    }
+
+    fn add_state(
+        &mut self,
+        label: String,
+        sent: Sent,
+        template: String,
+        rule: &'static str,
+        reason: u8,
+    ) {
+        self.out.push(Draft {
+            label,
+            sent,
+            template,
+            expect: Expect::Close,
+            state: Some((rule, reason)),
+            forwarded_as_is: false,
+        });
+    }
+
+    /// The row just added is only an advisory.
+    fn advisory(&mut self, why: &'static str) {
+        if let Some(d) = self.out.last_mut() {
+            d.expect = Expect::Advisory(why);
+        }
+    }
+
+    /// The row just added is forwarded as it is by a broker that takes it.
+    fn forwarded_as_is(&mut self) {
+        if let Some(d) = self.out.last_mut() {
+            d.forwarded_as_is = true;
+        }
+    }
+
+    fn advise(&mut self, label: String, template: String, why: &'static str) {
+        self.advise_sent(label, Sent::Connected, template, why);
+    }
+
+    fn advise_sent(&mut self, label: String, sent: Sent, template: String, why: &'static str) {
+        self.out.push(Draft {
+            label,
+            sent,
+            template,
+            expect: Expect::Advisory(why),
+            state: None,
+            forwarded_as_is: false,
+        });
+    }
+
+    /// Each packet a client sends, with its flags and what its body is.
+    fn client_packets(&self) -> Vec<(&'static str, u8, u8, Sent)> {
+        let mut p = vec![
+            ("CONNECT", 1, 0b0000, Sent::First),
+            ("PUBACK", 4, 0b0000, Sent::Connected),
+            ("PUBREC", 5, 0b0000, Sent::Connected),
+            ("PUBREL", 6, 0b0010, Sent::Connected),
+            ("PUBCOMP", 7, 0b0000, Sent::Connected),
+            ("SUBSCRIBE", 8, 0b0010, Sent::Connected),
+            ("UNSUBSCRIBE", 10, 0b0010, Sent::Connected),
+            ("PINGREQ", 12, 0b0000, Sent::Connected),
+            ("DISCONNECT", 14, 0b0000, Sent::Connected),
+        ];
+        if self.v5() {
+            p.push(("AUTH", 15, 0b0000, Sent::Connected));
+        }
+        p
+    }
+
+    /// The packet's body after the fixed header's first byte `first`.
+    fn body(&self, name: &str, first: &str) -> String {
+        match name {
+            "CONNECT" => self.connect_with(first, 0x02, "", "{client_id 'bad'}"),
+            "PUBACK" | "PUBREC" | "PUBREL" | "PUBCOMP" => self.ack(first),
+            "SUBSCRIBE" => self.subscribe(first, "", "'m/s'", "01"),
+            "UNSUBSCRIBE" => self.unsubscribe(first, "'m/s'"),
+            "PINGREQ" | "DISCONNECT" => format!("{first} {{len}}"),
+            // AUTH needs a method; the broker's state refuses it anyway,
+            // but its flags are checked first.
+            _ => format!("{first} {{len}} 18 {{props 15 {{str 'x'}}}}"),
+        }
+    }
+
+    fn fixed_header(&mut self) {
+        for (name, ty, flags, sent) in self.client_packets() {
+            // A client that forgets the 0010 of SUBSCRIBE, UNSUBSCRIBE
+            // and PUBREL sends 0000.
+            let mut wrong = vec![flags ^ 0b0001, flags ^ 0b1000];
+            if flags == 0b0010 {
+                wrong.insert(0, 0);
+            }
+            for bad in wrong {
+                let first = format!("{:02X}", ty << 4 | bad);
+                let t = self.body(name, &first);
+                self.add(format!("{name} flags {bad:04b}"), sent, t);
+            }
+        }
+        // QoS 3, with and without DUP and RETAIN (MQTT-3.3.1-4).
+        for flags in [0b0110, 0b1111] {
+            let t = self.publish(&format!("3{flags:X}"), "'m/t'", "");
+            self.add(
+                format!("PUBLISH flags {flags:04b} (QoS 3)"),
+                Sent::Connected,
+                t,
+            );
+        }
+        // DUP on QoS 0 breaks a rule of the sender (MQTT-3.3.1-2) and no
+        // rule says what the receiver does.
+        let t = format!("39 {{len}} {{topic 'm/t'}} {} 'x'", self.props(""));
+        self.advise(
+            "PUBLISH flags 1001 (DUP on QoS 0)".into(),
+            t,
+            "MQTT-3.3.1-2 binds the sender (DUP MUST be 0 on QoS 0); no rule says what a receiver does",
+        );
+    }
+
+    fn remaining_length(&mut self) {
+        // A Remaining Length of five bytes (3.1.1 §2.2.3, 5.0 §1.5.5).
+        self.add(
+            "PUBLISH Remaining Length of 5 bytes".into(),
+            Sent::Connected,
+            "30 FF FF FF FF 7F".into(),
+        );
+        let ack_extra = if self.v5() {
+            "00 01 00 00 00"
+        } else {
+            "00 01 00"
+        };
+        for (name, first) in [
+            ("PUBACK", "40"),
+            ("PUBREC", "50"),
+            ("PUBREL", "62"),
+            ("PUBCOMP", "70"),
+        ] {
+            self.add(
+                format!("{name} one byte short"),
+                Sent::Connected,
+                format!("{first} {{len}} 00"),
+            );
+            self.add(
+                format!("{name} one byte over"),
+                Sent::Connected,
+                format!("{first} {{len}} {ack_extra}"),
+            );
+            self.advisory(TRAILING);
+        }
+        self.add(
+            "PINGREQ one byte over".into(),
+            Sent::Connected,
+            "C0 {len} 00".into(),
+        );
+        self.advisory(TRAILING);
+        let disconnect_extra = if self.v5() { "00 00 00" } else { "00" };
+        self.add(
+            "DISCONNECT one byte over".into(),
+            Sent::Connected,
+            format!("E0 {{len}} {disconnect_extra}"),
+        );
+        self.advisory(TRAILING);
+        let t = self.subscribe("82", "", "'m/s'", "");
+        self.add(
+            "SUBSCRIBE without its options byte".into(),
+            Sent::Connected,
+            t,
+        );
+        let t = self.subscribe("82", "", "'m/s'", "01 00");
+        self.add("SUBSCRIBE one byte over".into(), Sent::Connected, t);
+        let t = format!("{} 00", self.unsubscribe("A2", "'m/s'"));
+        self.add("UNSUBSCRIBE one byte over".into(), Sent::Connected, t);
+        self.add(
+            "PUBLISH cut in its packet identifier".into(),
+            Sent::Connected,
+            "32 {len} {topic 'm/t'} 00".into(),
+        );
+        let t = format!("10 {{len}} {{str 'MQTT'}} {} 02 00", self.level());
+        self.add("CONNECT cut in its Keep Alive".into(), Sent::First, t);
+        let t = format!("{} 00", self.connect());
+        self.add("CONNECT one byte over".into(), Sent::First, t);
+        if !self.v5() {
+            // 3.1.1 states no rule that the Remaining Length be minimal.
+            return;
+        }
+        for (name, ty, flags, sent) in self.client_packets() {
+            let first = format!("{:02X}", ty << 4 | flags);
+            let t = self.body(name, &first).replacen("{len}", "{len:2}", 1);
+            self.add(format!("{name} Remaining Length not minimal"), sent, t);
+            self.advisory(NOT_MINIMAL);
+        }
+        let t = self
+            .publish("33", "'m/t'", "")
+            .replacen("{len}", "{len:3}", 1);
+        self.add(
+            "PUBLISH Remaining Length not minimal".into(),
+            Sent::Connected,
+            t,
+        );
+        self.advisory(NOT_MINIMAL);
+    }
+
+    fn not_a_client_packet(&mut self) {
+        let (connack, suback, unsuback) = if self.v5() {
+            (
+                "20 {len} 00 00 00",
+                "90 {len} 00 01 00 01",
+                "B0 {len} 00 01 00 00",
+            )
+        } else {
+            ("20 {len} 00 00", "90 {len} 00 01 01", "B0 {len} 00 01")
+        };
+        let (rule, reason) = if self.v5() {
+            ("MQTT-4.13.1-1", PROTOCOL_ERROR)
+        } else {
+            ("MQTT-4.8.0-1", PROTOCOL_ERROR)
+        };
+        for (name, t) in [
+            ("CONNACK", connack),
+            ("SUBACK", suback),
+            ("UNSUBACK", unsuback),
+            ("PINGRESP", "D0 {len}"),
+        ] {
+            self.add_state(
+                format!("{name} from a client"),
+                Sent::Connected,
+                t.into(),
+                rule,
+                reason,
+            );
+        }
+        let t = self.connect_with("10", 0x02, "", "{client_id 'bad2'}");
+        self.add_state(
+            "CONNECT a second time".into(),
+            Sent::Connected,
+            t,
+            "MQTT-3.1.0-2",
+            PROTOCOL_ERROR,
+        );
+        self.add("packet type 0".into(), Sent::Connected, "00 {len}".into());
+        if !self.v5() {
+            self.add("packet type 15".into(), Sent::Connected, "F0 {len}".into());
+        }
+    }
+
+    fn strings(&mut self) {
+        for (bad, what) in BAD_STRINGS {
+            let t = self.connect_with("10", 0x02, "", &format!("{{client_id 'bad' {bad}}}"));
+            self.add(format!("CONNECT client id {what}"), Sent::First, t);
+            let will = format!(
+                "{{client_id 'bad'}} {} {{topic 'm/w' {bad}}} {{str 'x'}}",
+                self.props("")
+            );
+            let t = self.connect_with("10", 0x06, "", &will);
+            self.add(format!("CONNECT will topic {what}"), Sent::First, t);
+            let t = self.connect_with(
+                "10",
+                0x82,
+                "",
+                &format!("{{client_id 'bad'}} {{str 'u' {bad}}}"),
+            );
+            self.add(format!("CONNECT user name {what}"), Sent::First, t);
+            let t = self.publish("33", &format!("'m/t' {bad}"), "");
+            self.add(format!("PUBLISH topic {what}"), Sent::Connected, t);
+            let t = self.subscribe("82", "", &format!("'m/s' {bad}"), "01");
+            self.add(format!("SUBSCRIBE filter {what}"), Sent::Connected, t);
+            let t = self.unsubscribe("A2", &format!("'m/s' {bad}"));
+            self.add(format!("UNSUBSCRIBE filter {what}"), Sent::Connected, t);
+            if !self.v5() {
+                continue;
+            }
+            let s = format!("{{str 'v' {bad}}}");
+            for (field, props) in [
+                ("response topic", format!("08 {{topic 'm/r' {bad}}}")),
+                ("content type", format!("03 {s}")),
+                ("user property name", format!("26 {s} {{str 'v'}}")),
+                ("user property value", format!("26 {{str 'k'}} {s}")),
+            ] {
+                let t = self.publish("33", "'m/t'", &props);
+                self.add(format!("PUBLISH {field} {what}"), Sent::Connected, t);
+            }
+            let t = format!("40 {{len}} 00 01 00 {{props 1F {s}}}");
+            self.add(format!("PUBACK reason string {what}"), Sent::Connected, t);
+            let t = self.connect_with("10", 0x02, &format!("15 {s}"), "{client_id 'bad'}");
+            self.add(
+                format!("CONNECT authentication method {what}"),
+                Sent::First,
+                t,
+            );
+            let will = format!("{{client_id 'bad'}} {{props 03 {s}}} {{topic 'm/w'}} {{str 'x'}}");
+            let t = self.connect_with("10", 0x06, "", &will);
+            self.add(format!("CONNECT will content type {what}"), Sent::First, t);
+        }
+    }
+
+    fn topics_and_filters(&mut self) {
+        for (level, what) in [("'m/+'", "+"), ("'m/#'", "#")] {
+            let t = self.publish("33", level, "");
+            self.add(format!("PUBLISH topic with {what}"), Sent::Connected, t);
+            let will = format!(
+                "{{client_id 'bad'}} {} {{topic {level}}} {{str 'x'}}",
+                self.props("")
+            );
+            let t = self.connect_with("10", 0x06, "", &will);
+            self.add(format!("CONNECT will topic with {what}"), Sent::First, t);
+            if self.v5() {
+                let t = self.publish("33", "'m/t'", &format!("08 {{topic {level}}}"));
+                self.add(
+                    format!("PUBLISH response topic with {what}"),
+                    Sent::Connected,
+                    t,
+                );
+                self.advisory(RESPONSE_WILDCARD);
+                self.forwarded_as_is();
+            }
+        }
+        for (filter, what) in [("'m/#/s'", "# not last"), ("'m/s+'", "+ inside a level")] {
+            let t = self.subscribe("82", "", filter, "01");
+            self.add(format!("SUBSCRIBE filter with {what}"), Sent::Connected, t);
+        }
+        // Reserved bits and QoS 3 in the subscription options (3.1.1
+        // MQTT-3.8.3-4, 5.0 MQTT-3.8.3-5).
+        for (options, what) in [("03", "QoS 3"), ("C1", "reserved bits 11")] {
+            let t = self.subscribe("82", "", "'m/s'", options);
+            self.add(format!("SUBSCRIBE options {what}"), Sent::Connected, t);
+        }
+        if !self.v5() {
+            return;
+        }
+        let t = self.subscribe("82", "", "'m/s'", "31");
+        self.add(
+            "SUBSCRIBE options Retain Handling 3".into(),
+            Sent::Connected,
+            t,
+        );
+        // A share name goes unprefixed: a run's prefix would make some of
+        // these well formed.
+        for (filter, what) in [
+            ("'$share/g'", "no filter"),
+            ("'$share//m/s'", "empty share name"),
+            ("'$share/g+/m/s'", "+ in the share name"),
+            ("'$share/g#/m/s'", "# in the share name"),
+        ] {
+            let t = format!("82 {{len}} 00 01 {{props}} {{str {filter}}} 01");
+            self.add(
+                format!("SUBSCRIBE $share filter {what}"),
+                Sent::Connected,
+                t,
+            );
+        }
+        let t = self.subscribe("82", "", "'$share/g/m/s'", "05");
+        self.add(
+            "SUBSCRIBE $share filter with No Local".into(),
+            Sent::Connected,
+            t,
+        );
+    }
+
+    /// Reason codes no acknowledgement of that type has (MQTT-3.4.2-1,
+    /// -3.5.2-1, -3.6.2-1, -3.7.2-1, -3.14.2-1, -3.15.2-1): the rules bind
+    /// the sender.
+    fn reason_codes(&mut self) {
+        const WHY: &str = "5.0 §3.x.2.1: the sender MUST use one of the packet's Reason Codes; \
+                           no rule says what a receiver does with another";
+        for (name, first, codes) in [
+            ("PUBACK", "40", &["01", "FF"][..]),
+            ("PUBREC", "50", &["01", "FF"]),
+            ("PUBREL", "62", &["80", "FF"]),
+            ("PUBCOMP", "70", &["80", "FF"]),
+        ] {
+            for code in codes {
+                let t = format!("{first} {{len}} 00 01 {code} {{props}}");
+                self.advise(format!("{name} reason code 0x{code}"), t, WHY);
+            }
+        }
+        self.advise(
+            "DISCONNECT reason code 0x01".into(),
+            "E0 {len} 01 {props}".into(),
+            WHY,
+        );
+        self.advise(
+            "AUTH reason code 0x01".into(),
+            "F0 {len} 01 {props 15 {str 'x'}}".into(),
+            WHY,
+        );
+    }
+
+    /// 5.0 properties: a value the property cannot have, a property the
+    /// packet cannot carry, a property given twice (§2.2.2.2).
+    fn properties(&mut self) {
+        let connect_props: [(&str, &str); 4] = [
+            ("Receive Maximum 0", "21 00 00"),
+            ("Maximum Packet Size 0", "27 00 00 00 00"),
+            ("Request Problem Information 2", "17 02"),
+            ("Request Response Information 2", "19 02"),
+        ];
+        for (what, p) in connect_props {
+            let t = self.connect_with("10", 0x02, p, "{client_id 'bad'}");
+            self.add(format!("CONNECT {what}"), Sent::First, t);
+        }
+        let will = "{client_id 'bad'} {props 01 02} {topic 'm/w'} {str 'x'}";
+        let t = self.connect_with("10", 0x06, "", will);
+        self.add(
+            "CONNECT will Payload Format Indicator 2".into(),
+            Sent::First,
+            t,
+        );
+        self.advisory(FORMAT_INDICATOR);
+        for (what, p) in [
+            ("Payload Format Indicator 2", "01 02"),
+            ("Topic Alias 0", "23 00 00"),
+        ] {
+            let t = self.publish("33", "'m/t'", p);
+            self.add(format!("PUBLISH {what}"), Sent::Connected, t);
+            if what.starts_with("Payload") {
+                self.advisory(FORMAT_INDICATOR);
+                self.forwarded_as_is();
+            }
+        }
+        let t = self.subscribe("82", "0B 00", "'m/s'", "01");
+        self.add(
+            "SUBSCRIBE Subscription Identifier 0".into(),
+            Sent::Connected,
+            t,
+        );
+        // In a packet that cannot carry it.
+        let t = self.publish("33", "'m/t'", "11 00 00 00 0A");
+        self.add(
+            "PUBLISH with Session Expiry Interval".into(),
+            Sent::Connected,
+            t,
+        );
+        let t = self.connect_with("10", 0x02, "23 00 01", "{client_id 'bad'}");
+        self.add("CONNECT with Topic Alias".into(), Sent::First, t);
+        let t = self.subscribe("82", "03 {str 'c'}", "'m/s'", "01");
+        self.add("SUBSCRIBE with Content Type".into(), Sent::Connected, t);
+        self.add(
+            "UNSUBSCRIBE with Subscription Identifier".into(),
+            Sent::Connected,
+            "A2 {len} 00 01 {props 0B 01} {filter 'm/s'}".into(),
+        );
+        self.add(
+            "PUBACK with Receive Maximum".into(),
+            Sent::Connected,
+            "40 {len} 00 01 00 {props 21 00 05}".into(),
+        );
+        // Twice.
+        let t = self.publish("33", "'m/t'", "01 01 01 01");
+        self.add(
+            "PUBLISH Payload Format Indicator twice".into(),
+            Sent::Connected,
+            t,
+        );
+        let t = self.publish("33", "'m/t'", "03 {str 'a'} 03 {str 'b'}");
+        self.add("PUBLISH Content Type twice".into(), Sent::Connected, t);
+        let t = self.connect_with("10", 0x02, "21 00 05 21 00 06", "{client_id 'bad'}");
+        self.add("CONNECT Receive Maximum twice".into(), Sent::First, t);
+        let t = self.subscribe("82", "0B 01 0B 02", "'m/s'", "01");
+        self.add(
+            "SUBSCRIBE Subscription Identifier twice".into(),
+            Sent::Connected,
+            t,
+        );
+        self.add(
+            "PUBACK Reason String twice".into(),
+            Sent::Connected,
+            "40 {len} 00 01 00 {props 1F {str 'a'} 1F {str 'b'}}".into(),
+        );
+    }
+}
