@@ -158,6 +158,15 @@ fn check_bad_hex_raw() {
 }
 
 #[test]
+fn check_bad_raw_template() {
+    check_broken(
+        "bad_raw_template",
+        (7, 28, "\"30 {len}"),
+        "character 25: a slot not closed with `}`",
+    );
+}
+
+#[test]
 fn check_bad_filter() {
     check_broken(
         "bad_filter",

@@ -768,9 +768,14 @@ fn loader_and_schema_both_refuse_broken_documents() {
 /// schema flags each mistake it can see; the rest needs `gauntlet check`.
 #[test]
 fn loader_and_schema_refuse_the_broken_fixtures() {
-    // Mistakes only the loader can see: a client that is not declared, and
-    // `only` naming a version the scenario does not list.
-    let semantic = ["unknown_client.yaml", "only_5_in_311.yaml"];
+    // Mistakes only the loader can see: a client that is not declared,
+    // `only` naming a version the scenario does not list, and a raw
+    // template's slot left open (a pattern cannot count braces).
+    let semantic = [
+        "unknown_client.yaml",
+        "only_5_in_311.yaml",
+        "bad_raw_template.yaml",
+    ];
     // Not YAML at all: nothing for a schema to look at.
     let unparsable = ["yaml_syntax.yaml"];
     let v = validator();
