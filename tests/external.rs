@@ -929,3 +929,69 @@ fn closing_without_disconnect_is_an_advisory_not_a_failure() {
     let html = std::fs::read_to_string(out_dir.join("comparison.html")).unwrap();
     assert!(html.contains("class=\"cell advisory\""), "its own colour");
 }
+
+/// A packet that brings the shared broker down fails only the runs on it
+/// at the time: gauntlet sees the broker no longer answers a CONNECT,
+/// starts it again, and says so in the trace of the run that found it.
+#[test]
+fn a_broker_brought_down_by_one_run_is_started_again_for_the_next() {
+    if !reference_binary_built() {
+        return;
+    }
+    let broker = Path::new(env!("CARGO_BIN_EXE_gauntlet")).with_file_name("reference-broker");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("fragile.yaml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name: fragile\nversions: [3.1.1]\ncapabilities: [qos2, retain, wildcards]\n\
+             start:\n  command: [\"{}\", --listen, \"127.0.0.1:{{port}}\", --config, \"{{dir}}/bad.yaml\"]\n\
+             \x20 files:\n    bad.yaml: \"bugs: [halts_on_server_packet]\"\n\
+             ready: {{ log: listening on, timeout: 10s }}\n",
+            broker.display()
+        ),
+    )
+    .unwrap();
+    // A client that sends a CONNACK (the defect stops the broker), then a
+    // QoS 1 flow that needs a broker that answers.
+    let scenarios = dir.path().join("scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    std::fs::write(
+        scenarios.join("a_halt.yaml"),
+        "name: a CONNACK from a client\nversions: [3.1.1]\nclients:\n  bad: {}\nsteps:\n\
+         \x20 - bad: { connect: {} }\n  - bad: { send: { raw: \"20 {len} 00 00\" } }\n\
+         \x20 - bad: { expect_closed: {} }\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/conformance/qos1_flow.yaml"),
+        scenarios.join("b_after.yaml"),
+    )
+    .unwrap();
+    let report = dir.path().join("report");
+    let out = gauntlet(&[
+        "run",
+        "--broker",
+        profile.to_str().unwrap(),
+        "--jobs",
+        "1",
+        "--version",
+        "3.1.1",
+        "--report",
+        report.to_str().unwrap(),
+        scenarios.to_str().unwrap(),
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    // The run after it passes; the one during which the broker went down
+    // held every step, and says (as an advisory: which run beside it
+    // brought the broker down cannot be known) that it was started again.
+    assert!(
+        t.contains("2 runs: 1 passed, 0 failed, 1 with advisories"),
+        "{t}"
+    );
+    assert!(
+        t.contains("the broker stopped answering a CONNECT") && t.contains("started it again"),
+        "{t}"
+    );
+}

@@ -49,6 +49,10 @@ pub enum Bug {
     Qos3ReadAsQos1,
     /// A second CONNECT on a connection is ignored rather than closing it.
     SecondConnectIgnored,
+    /// A packet only a server sends, coming from a client, stops the
+    /// broker: every connection is closed, and every new one at once (as
+    /// rumqttd 0.20's 5.0 router does after a client's CONNACK).
+    HaltsOnServerPacket,
 }
 
 /// What a broker that does not check fixed-header flags reads: the first
@@ -85,7 +89,7 @@ pub(crate) fn mend_fixed_header(
 #[cfg(feature = "defects")]
 impl Bug {
     /// Every defect, for whoever lists them (gauntlet's schema).
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 14] = [
         Bug::OfflineQueueDroppedOnResume,
         Bug::Qos2ResendForwarded,
         Bug::PlusMatchesManyLevels,
@@ -99,5 +103,6 @@ impl Bug {
         Bug::ReservedFlagsIgnored,
         Bug::Qos3ReadAsQos1,
         Bug::SecondConnectIgnored,
+        Bug::HaltsOnServerPacket,
     ];
 }

@@ -130,6 +130,9 @@ pub struct Broker {
     /// Round-robin position per shared subscription (group, filter).
     shared_cursor: BTreeMap<(String, String), usize>,
     stats: Stats,
+    /// Set by the `halts_on_server_packet` defect: the broker answers
+    /// nothing any more and closes every connection.
+    halted: bool,
 }
 
 impl Broker {
@@ -147,6 +150,7 @@ impl Broker {
             next_assigned_id: 1,
             shared_cursor: BTreeMap::new(),
             stats: Stats::default(),
+            halted: false,
         }
     }
 
@@ -232,6 +236,11 @@ impl Broker {
     /// Bytes arrived on a connection.
     pub fn handle_data(&mut self, conn: ConnId, data: &[u8], now: Millis) {
         self.now = now;
+        if self.halted {
+            self.actions.push_back(Action::Close { conn });
+            self.conns.remove(&conn);
+            return;
+        }
         // A deadline that passed before these bytes arrived applies first,
         // whether or not the driver has called `handle_timeout` for it yet
         // (3.1.1 MQTT-3.1.2-24, 5.0 MQTT-3.1.2-22).
@@ -418,6 +427,16 @@ impl Broker {
             Packet::PingReq => self.send(conn, &Packet::PingResp),
             Packet::Disconnect(d) => self.on_disconnect(conn, &client_id, d),
             Packet::Auth(a) => self.on_auth(conn, a),
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp
+                if self.config.has_bug(Bug::HaltsOnServerPacket) =>
+            {
+                self.halted = true;
+                let all: Vec<ConnId> = self.conns.keys().copied().collect();
+                for id in all {
+                    self.actions.push_back(Action::Close { conn: id });
+                    self.conns.remove(&id);
+                }
+            }
             Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => self
                 .protocol_error(
                     conn,

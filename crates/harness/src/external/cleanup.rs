@@ -76,8 +76,20 @@ pub fn connack(
     client_id: &str,
     creds: &Credentials<'_>,
 ) -> Result<ConnAck, String> {
+    connack_as(addr, tls, Version::V5, client_id, creds)
+}
+
+/// [`connack`] on a connection of `version`: whether the broker still
+/// answers.
+pub fn connack_as(
+    addr: SocketAddr,
+    tls: Option<&Tls>,
+    version: Version,
+    client_id: &str,
+    creds: &Credentials<'_>,
+) -> Result<ConnAck, String> {
     within_deadline("no CONNACK within", async {
-        let (c, ack) = Conn::open(addr, tls, Version::V5, client_id, creds).await?;
+        let (c, ack) = Conn::open(addr, tls, version, client_id, creds).await?;
         c.close().await;
         Ok(ack)
     })

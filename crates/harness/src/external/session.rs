@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::cleanup::{self, Credentials};
@@ -48,8 +49,9 @@ enum Target {
     },
     Managed {
         profile: Box<Profile>,
-        /// The broker that runs which can share one.
-        shared: Box<Instance>,
+        /// The broker that runs which can share one; started again, on
+        /// the same ports, when it stops answering.
+        shared: Box<Mutex<Instance>>,
     },
 }
 
@@ -78,6 +80,8 @@ pub struct Session {
     /// broker at once stay apart too.
     tag: String,
     next_run: AtomicU64,
+    /// How many times the shared broker was started again.
+    restarts: AtomicU64,
 }
 
 /// A short tag from the process id and the clock: a valid topic level and
@@ -189,7 +193,7 @@ impl Session {
                     &reference_broker::Config::default(),
                     &[],
                 )?;
-                let shared = Box::new(Instance::start(&profile, &defaults)?);
+                let shared = Box::new(Mutex::new(Instance::start(&profile, &defaults)?));
                 Target::Managed {
                     profile: Box::new(profile),
                     shared,
@@ -202,6 +206,7 @@ impl Session {
             password: o.password.clone(),
             tag: session_tag(),
             next_run: AtomicU64::new(1),
+            restarts: AtomicU64::new(0),
         })
     }
 
@@ -231,7 +236,7 @@ impl Session {
         match &self.target {
             Target::Url { url, addr, .. } => format!("{url} ({addr})"),
             Target::Managed { profile, shared } => {
-                format!("{} (profile) on {}", profile.name, shared.addr())
+                format!("{} (profile) on {}", profile.name, lock(shared).addr())
             }
         }
     }
@@ -240,7 +245,7 @@ impl Session {
     pub fn broker_version(&self) -> Option<String> {
         match &self.target {
             Target::Url { .. } => None,
-            Target::Managed { shared, .. } => shared.version(),
+            Target::Managed { shared, .. } => lock(shared).version(),
         }
     }
 
@@ -352,8 +357,103 @@ impl Session {
     fn shared_endpoint(&self, v: VersionName) -> (SocketAddr, Option<Tls>) {
         match &self.target {
             Target::Url { addr, tls, .. } => (*addr, tls.clone()),
-            Target::Managed { shared, .. } => (shared.addr_for(v), None),
+            Target::Managed { shared, .. } => (lock(shared).addr_for(v), None),
         }
+    }
+
+    /// One attempt of a run on the shared broker (under `tag`'s prefixes,
+    /// or alone on a URL broker), cleaned up after; `Err` if it cannot be
+    /// placed there.
+    fn shared_once<B: engine::Backend>(
+        &self,
+        s: &Scenario,
+        v: VersionName,
+        seed: u64,
+        placement: &Placement,
+        tag: &str,
+        make: impl FnOnce() -> Result<B, String>,
+    ) -> Result<RunResult, String> {
+        let (addr, tls) = self.shared_endpoint(v);
+        let mut scenario = match placement {
+            Placement::Shared => isolate::isolate(s, tag)?,
+            _ => s.clone(),
+        };
+        isolate::with_credentials(
+            &mut scenario,
+            self.username.as_deref(),
+            self.password.as_deref(),
+        );
+        let mut result = engine::run_with(&scenario, v, seed, make);
+        let left = isolate::leftovers(&scenario);
+        if let Err(e) = self.clean_up(addr, tls.as_ref(), v, &left, tag) {
+            let at = result.trace.entries.last().map_or(0, |e| e.at_ms);
+            let mut note = |what: String| {
+                result
+                    .trace
+                    .push(at, "gauntlet", record::trace::Kind::Event(what))
+            };
+            note(format!("clean-up failed: {e}"));
+            if let Some(what) = self.revive(v, tag) {
+                note(what.clone());
+                // Its steps held, but the broker went down during
+                // the run or at its end: whether this run brought
+                // it down, or another beside it, is unknown.
+                if result.passed() {
+                    result.advisories.push(record::advisory::Advisory {
+                        rule: "the broker must keep serving the clients it has not \
+                               closed for a reason of theirs"
+                            .into(),
+                        what,
+                        readings: Vec::new(),
+                        step: 0,
+                        line: 0,
+                    });
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// After a run on the shared broker whose clean-up failed: if the
+    /// broker no longer answers a CONNECT of `v`, a profile's broker is
+    /// started again (on the same ports, empty), so that one packet that
+    /// brings it down fails the run that sent it (and any running beside
+    /// it) rather than every run after. What happened, for the run's trace.
+    fn revive(&self, v: VersionName, tag: &str) -> Option<String> {
+        let (addr, tls) = self.shared_endpoint(v);
+        let id = format!("{tag}-alive");
+        let answers =
+            |addr| cleanup::connack_as(addr, tls.as_ref(), v.protocol(), &id, &self.credentials());
+        let Err(dead) = answers(addr) else {
+            return None;
+        };
+        let Target::Managed { shared, .. } = &self.target else {
+            return Some(format!("the broker no longer answers a CONNECT: {dead}"));
+        };
+        // One run restarts it; the others, waiting here, find it answering.
+        let mut instance = lock(shared);
+        if answers(addr).is_ok() {
+            return Some(format!(
+                "the broker stopped answering a CONNECT ({dead}) and was started again"
+            ));
+        }
+        let log = instance.log_tail();
+        Some(match instance.restart(false) {
+            Ok(()) => {
+                self.restarts.fetch_add(1, Ordering::AcqRel);
+                format!(
+                    "the broker stopped answering a CONNECT ({dead}); started it again, empty{}",
+                    if log.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; the end of its log:\n{log}")
+                    }
+                )
+            }
+            Err(e) => format!(
+                "the broker stopped answering a CONNECT ({dead}) and did not start again: {e}"
+            ),
+        })
     }
 
     /// gauntlet's own connections log in as `--username`/`--password` say.
@@ -425,29 +525,46 @@ impl Session {
                 }))
             }
             Placement::Shared | Placement::Exclusive(_) => {
-                let mut scenario = match placement {
-                    Placement::Shared => match isolate::isolate(s, &tag) {
-                        Ok(s) => s,
-                        Err(why) => return Verdict::Skipped(why),
-                    },
-                    _ => s.clone(),
+                let attempt = |tag: &str| {
+                    let restarts = self.restarts.load(Ordering::Acquire);
+                    let r = self.shared_once(s, v, seed, placement, tag, || world(addr, None));
+                    // Another run started the broker again while this one
+                    // ran: what it found may be that, not its own doing.
+                    (r, self.restarts.load(Ordering::Acquire) != restarts)
                 };
-                isolate::with_credentials(
-                    &mut scenario,
-                    self.username.as_deref(),
-                    self.password.as_deref(),
-                );
-                let mut result = engine::run_with(&scenario, v, seed, || world(addr, None));
-                let left = isolate::leftovers(&scenario);
-                if let Err(e) = self.clean_up(addr, tls.as_ref(), v, &left, &tag) {
-                    let at = result.trace.entries.last().map_or(0, |e| e.at_ms);
-                    result.trace.push(
-                        at,
-                        "gauntlet",
-                        record::trace::Kind::Event(format!("clean-up failed: {e}")),
-                    );
+                match attempt(&tag) {
+                    (Ok(mut first), true) if !first.passed() => {
+                        let n = self.next_run.fetch_add(1, Ordering::Relaxed);
+                        let again = format!("{}{}", self.tag, base36(n));
+                        match attempt(&again) {
+                            (Ok(mut second), _) => {
+                                let note = format!(
+                                    "run again: the broker was started again while the first \
+                                     attempt ran, and it failed ({})",
+                                    failure_text(&first)
+                                );
+                                let at = second.trace.entries.first().map_or(0, |e| e.at_ms);
+                                second.trace.entries.insert(
+                                    0,
+                                    record::trace::Entry {
+                                        at_ms: at,
+                                        who: "gauntlet".into(),
+                                        kind: record::trace::Kind::Event(note),
+                                    },
+                                );
+                                Verdict::Ran(second)
+                            }
+                            (Err(why), _) => {
+                                first
+                                    .trace
+                                    .push(0, "gauntlet", record::trace::Kind::Event(why));
+                                Verdict::Ran(first)
+                            }
+                        }
+                    }
+                    (Ok(result), _) => Verdict::Ran(result),
+                    (Err(why), _) => Verdict::Skipped(why),
                 }
-                Verdict::Ran(result)
             }
         }
     }
@@ -531,11 +648,25 @@ impl Session {
                 };
                 if let Err(e) = self.clean_up(addr, tls.as_ref(), v, &left, &tag) {
                     outcome.notes.push(format!("clean-up failed: {e}"));
+                    outcome.notes.extend(self.revive(v, &tag));
                 }
                 Verdict::Ran(Box::new(outcome))
             }
         }
     }
+}
+
+/// A failed run's message, for a note.
+fn failure_text(r: &RunResult) -> String {
+    match &r.outcome {
+        record::script::Outcome::Failed(f) => format!("step {}: {}", f.step, f.message),
+        record::script::Outcome::Passed => "passed".into(),
+    }
+}
+
+/// The shared instance; a run that panicked holding it left it as it was.
+fn lock(shared: &Mutex<Instance>) -> MutexGuard<'_, Instance> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
