@@ -2219,6 +2219,13 @@ fn the_library_table_is_refused_by_the_decoder_row_by_row() {
                     r.rule
                 );
             }
+            for id in &r.also {
+                assert!(
+                    statements.contains(*id),
+                    "{version} {}: no statement {id}",
+                    r.label
+                );
+            }
             if let Expect::Advisory(why) = &r.expect {
                 assert!(!why.is_empty());
             }

@@ -75,8 +75,10 @@ fn statements(r: &Row) -> Vec<&str> {
         (Version::V311, _) => "MQTT-4.8.0-1",
         (Version::V5, _) => "MQTT-4.13.1-1",
     };
-    if !ids.contains(&close) {
-        ids.push(close);
+    for id in r.also.iter().copied().chain([close]) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
     }
     ids
 }

@@ -23,12 +23,19 @@ impl Gen {
                 &format!("{{client_id 'bad'}} {{str 'u' {bad}}}"),
             );
             self.add(format!("CONNECT user name {what}"), Sent::First, t);
+            // Topic names and filters are UTF-8 strings without U+0000
+            // (MQTT-3.3.2-1, MQTT-4.7.3-2) besides the rule for strings.
+            let nul: &[&'static str] = if bad == "00" { &["MQTT-4.7.3-2"] } else { &[] };
             let t = self.publish("33", &format!("'m/t' {bad}"), "");
             self.add(format!("PUBLISH topic {what}"), Sent::Connected, t);
+            self.cite(&["MQTT-3.3.2-1"]);
+            self.cite(nul);
             let t = self.subscribe("82", "", &format!("'m/s' {bad}"), "01");
             self.add(format!("SUBSCRIBE filter {what}"), Sent::Connected, t);
+            self.cite(nul);
             let t = self.unsubscribe("A2", &format!("'m/s' {bad}"));
             self.add(format!("UNSUBSCRIBE filter {what}"), Sent::Connected, t);
+            self.cite(nul);
             if !self.v5() {
                 continue;
             }

@@ -62,6 +62,10 @@ pub struct Row {
     /// it is (MQTT-3.3.2-4, -3.3.2-15): what it forwards is no fault of its
     /// own, so only the will is watched for.
     pub forwarded_as_is: bool,
+    /// Statements the run asserts besides `rule`: the receiver's side of a
+    /// rule the decoder cites for the sender (3.1.1 MQTT-2.2.2-2 for
+    /// MQTT-2.2.2-1), or what the field is bound by as well.
+    pub also: Vec<&'static str>,
 }
 
 /// A row before the decoder has been asked about it.
@@ -73,6 +77,7 @@ struct Draft {
     /// For a packet the decoder accepts: the rule and reason code.
     state: Option<(&'static str, u8)>,
     forwarded_as_is: bool,
+    also: Vec<&'static str>,
 }
 
 const PROTOCOL_ERROR: u8 = 0x82;
@@ -126,6 +131,7 @@ pub fn rows(version: Version) -> Vec<Row> {
                 reason,
                 decoded: refused.map(|e| e.kind.to_string()),
                 forwarded_as_is: d.forwarded_as_is,
+                also: d.also,
             }
         })
         .collect()
@@ -215,6 +221,7 @@ impl Gen {
             expect: Expect::Close,
             state: None,
             forwarded_as_is: false,
+            also: Vec::new(),
         });
     }
 
@@ -233,6 +240,7 @@ impl Gen {
             expect: Expect::Close,
             state: Some((rule, reason)),
             forwarded_as_is: false,
+            also: Vec::new(),
         });
     }
 
@@ -240,6 +248,13 @@ impl Gen {
     fn advisory(&mut self, why: &'static str) {
         if let Some(d) = self.out.last_mut() {
             d.expect = Expect::Advisory(why);
+        }
+    }
+
+    /// The row just added also asserts these statements.
+    fn cite(&mut self, ids: &[&'static str]) {
+        if let Some(d) = self.out.last_mut() {
+            d.also.extend_from_slice(ids);
         }
     }
 
@@ -262,6 +277,7 @@ impl Gen {
             expect: Expect::Advisory(why),
             state: None,
             forwarded_as_is: false,
+            also: Vec::new(),
         });
     }
 
@@ -310,6 +326,10 @@ impl Gen {
                 let first = format!("{:02X}", ty << 4 | bad);
                 let t = self.body(name, &first);
                 self.add(format!("{name} flags {bad:04b}"), sent, t);
+                if !self.v5() {
+                    // The receiver's half of MQTT-2.2.2-1.
+                    self.cite(&["MQTT-2.2.2-2"]);
+                }
             }
         }
         // QoS 3, with and without DUP and RETAIN (MQTT-3.3.1-4).
