@@ -174,7 +174,16 @@ fn steps(y: &mut String, r: &Row, both: bool) {
     } else {
         String::new()
     };
-    let template = quote(&r.template);
+    // Plain bytes take no prefix: such a run gets a broker of its own.
+    let template = if r.own_broker {
+        let bytes = protocol::template::Template::parse(&r.template)
+            .and_then(|t| t.render())
+            .unwrap_or_default();
+        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
+        quote(&hex.join(" "))
+    } else {
+        quote(&r.template)
+    };
     let advisory = advisory_of(r);
     let marks = |y: &mut String, spec: &str| {
         if !advisory.is_empty() {

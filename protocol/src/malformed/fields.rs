@@ -10,12 +10,14 @@ impl Gen {
         for (bad, what) in BAD_STRINGS {
             let t = self.connect_with("10", 0x02, "", &format!("{{client_id 'bad' {bad}}}"));
             self.add(format!("CONNECT client id {what}"), Sent::First, t);
+            self.own_broker();
             let will = format!(
                 "{{client_id 'bad'}} {} {{topic 'm/w' {bad}}} {{str 'x'}}",
                 self.props("")
             );
             let t = self.connect_with("10", 0x06, "", &will);
             self.add(format!("CONNECT will topic {what}"), Sent::First, t);
+            self.own_broker();
             let t = self.connect_with(
                 "10",
                 0x82,
@@ -23,18 +25,22 @@ impl Gen {
                 &format!("{{client_id 'bad'}} {{str 'u' {bad}}}"),
             );
             self.add(format!("CONNECT user name {what}"), Sent::First, t);
+            self.own_broker();
             // Topic names and filters are UTF-8 strings without U+0000
             // (MQTT-3.3.2-1, MQTT-4.7.3-2) besides the rule for strings.
             let nul: &[&'static str] = if bad == "00" { &["MQTT-4.7.3-2"] } else { &[] };
             let t = self.publish("33", &format!("'m/t' {bad}"), "");
             self.add(format!("PUBLISH topic {what}"), Sent::Connected, t);
+            self.own_broker();
             self.cite(&["MQTT-3.3.2-1"]);
             self.cite(nul);
             let t = self.subscribe("82", "", &format!("'m/s' {bad}"), "01");
             self.add(format!("SUBSCRIBE filter {what}"), Sent::Connected, t);
+            self.own_broker();
             self.cite(nul);
             let t = self.unsubscribe("A2", &format!("'m/s' {bad}"));
             self.add(format!("UNSUBSCRIBE filter {what}"), Sent::Connected, t);
+            self.own_broker();
             self.cite(nul);
             if !self.v5() {
                 continue;
@@ -109,6 +115,7 @@ impl Gen {
         for (level, what) in [("'m/+'", "+"), ("'m/#'", "#")] {
             let t = self.publish("33", level, "");
             self.add(format!("PUBLISH topic with {what}"), Sent::Connected, t);
+            self.own_broker();
             let will = format!(
                 "{{client_id 'bad'}} {} {{topic {level}}} {{str 'x'}}",
                 self.props("")

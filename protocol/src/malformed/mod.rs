@@ -66,6 +66,10 @@ pub struct Row {
     /// rule the decoder cites for the sender (3.1.1 MQTT-2.2.2-2 for
     /// MQTT-2.2.2-1), or what the field is bound by as well.
     pub also: Vec<&'static str>,
+    /// A broker that takes it would keep what no clean-up can remove (a
+    /// retained message on a topic no valid PUBLISH can name): the run
+    /// needs a broker of its own.
+    pub own_broker: bool,
 }
 
 /// A row before the decoder has been asked about it.
@@ -78,6 +82,7 @@ struct Draft {
     state: Option<(&'static str, u8)>,
     forwarded_as_is: bool,
     also: Vec<&'static str>,
+    own_broker: bool,
 }
 
 const PROTOCOL_ERROR: u8 = 0x82;
@@ -132,6 +137,7 @@ pub fn rows(version: Version) -> Vec<Row> {
                 decoded: refused.map(|e| e.kind.to_string()),
                 forwarded_as_is: d.forwarded_as_is,
                 also: d.also,
+                own_broker: d.own_broker,
             }
         })
         .collect()
@@ -222,6 +228,7 @@ impl Gen {
             state: None,
             forwarded_as_is: false,
             also: Vec::new(),
+            own_broker: false,
         });
     }
 
@@ -241,6 +248,7 @@ impl Gen {
             state: Some((rule, reason)),
             forwarded_as_is: false,
             also: Vec::new(),
+            own_broker: false,
         });
     }
 
@@ -255,6 +263,13 @@ impl Gen {
     fn cite(&mut self, ids: &[&'static str]) {
         if let Some(d) = self.out.last_mut() {
             d.also.extend_from_slice(ids);
+        }
+    }
+
+    /// The row just added needs a broker of its own.
+    fn own_broker(&mut self) {
+        if let Some(d) = self.out.last_mut() {
+            d.own_broker = true;
         }
     }
 
@@ -278,6 +293,7 @@ impl Gen {
             state: None,
             forwarded_as_is: false,
             also: Vec::new(),
+            own_broker: false,
         });
     }
 
