@@ -2180,6 +2180,20 @@ fn every_strict_prefix_of_a_valid_packet_is_incomplete_and_left_untouched() {
 /// decoder refuses every row that is malformed as bytes (the rest decode,
 /// and only the connection's state makes them wrong), each row names its
 /// rule, and no label is used twice in a version.
+/// A label names one run file for both versions: its rows agree on how
+/// they are sent and whether the close is required or advised.
+#[test]
+fn a_label_means_the_same_in_both_versions() {
+    use protocol::malformed::rows;
+    for r5 in rows(V5) {
+        if let Some(r3) = rows(V311).into_iter().find(|r| r.label == r5.label) {
+            assert_eq!(r3.sent, r5.sent, "{}", r5.label);
+            assert_eq!(r3.expect, r5.expect, "{}", r5.label);
+            assert_eq!(r3.forwarded_as_is, r5.forwarded_as_is, "{}", r5.label);
+        }
+    }
+}
+
 #[test]
 fn the_library_table_is_refused_by_the_decoder_row_by_row() {
     use protocol::malformed::{rows, Expect};

@@ -9,7 +9,8 @@
 //! place of its CONNECT). The broker must close the connection having sent
 //! nothing but (5.0) a DISCONNECT or a refusing CONNACK, publish the will of
 //! a connection it closed for an error, and not act on the packet: nothing
-//! reaches the watcher, nothing is retained for a later subscriber.
+//! reaches the watcher, and (for a PUBLISH) nothing is retained for a later
+//! subscriber.
 
 use std::fmt::Write as _;
 
@@ -112,7 +113,9 @@ fn scenario(label: &str, rows: &[&Row]) -> String {
         let _ = writeln!(y, "  {}: [{}]", version_key(r.version), spec_list(r));
     }
     let _ = writeln!(y, "clients:");
-    if connected {
+    // Where the close is only advised, the will is not looked for: the
+    // client has none, so that a close brings the watcher nothing.
+    if connected && first.expect == Expect::Close {
         let _ = writeln!(
             y,
             "  bad: {{ will: {{ topic: m/will, payload: gone, qos: 1 }} }}"
@@ -132,9 +135,13 @@ fn scenario(label: &str, rows: &[&Row]) -> String {
     for r in rows {
         steps(&mut y, r, rows.len() > 1);
     }
-    // A later subscriber is sent no retained message from it.
+    // Only a PUBLISH can leave a message to forward or retain: a later
+    // subscriber is sent no retained message from it, and nothing else comes.
+    if !first.template.starts_with('3') {
+        return y;
+    }
     let _ = writeln!(y, "  - watch: {{ subscribe: {{ \"{watched}\": 1 }} }}");
-    let _ = writeln!(y, "  - watch: {{ expect_nothing: 300ms }}");
+    let _ = writeln!(y, "  - watch: {{ expect_nothing: 200ms }}");
     let advisory = advisory_of(first);
     if !advisory.is_empty() {
         let _ = writeln!(y, "    {advisory}");
@@ -192,11 +199,14 @@ fn steps(y: &mut String, r: &Row, both: bool) {
             let _ = write!(y, "\n    spec: [{spec}]");
         }
     };
-    // Where the broker goes on, the checks that wait give up sooner.
+    // A broker closes for a malformed packet as soon as it reads it: 2 s is
+    // ample even on a loaded machine, and keeps the sweep short on brokers
+    // that never close. Where the rule binds only the sender the broker may
+    // well go on, so the check gives up sooner still.
     let within = if advisory.is_empty() {
-        ""
+        ", within: 2s"
     } else {
-        ", within: 1s"
+        ", within: 500ms"
     };
     match r.sent {
         Sent::First => {
@@ -217,6 +227,12 @@ fn steps(y: &mut String, r: &Row, both: bool) {
     );
     marks(y, &statements(r).join(", "));
     let _ = writeln!(y);
+    // Where the rule binds only the sender, the close itself is the
+    // advisory: what would follow it (the reason code, the will) is not
+    // waited for.
+    if !advisory.is_empty() {
+        return;
+    }
     if r.version == Version::V5 && r.sent == Sent::Connected {
         let _ = write!(
             y,
@@ -235,7 +251,7 @@ fn steps(y: &mut String, r: &Row, both: bool) {
     if r.sent == Sent::Connected {
         let _ = write!(
             y,
-            "  - watch: {{ expect: {{ publish: {{ topic: m/will, payload: gone }}{within} }} }}{only}"
+            "  - watch: {{ expect: {{ publish: {{ topic: m/will, payload: gone }}, within: 2s }} }}{only}"
         );
         marks(y, "MQTT-3.1.2-8");
         let _ = writeln!(y);
