@@ -91,3 +91,30 @@ fn a_broker_that_ignores_a_second_connect_fails_exactly_its_runs() {
         .into();
     assert_eq!(failing_with(&sweep(), Bug::SecondConnectIgnored), want);
 }
+
+/// `gauntlet run --filter malformed` runs the sweep and nothing else: one
+/// run per row and version, each named after its row.
+#[test]
+fn the_filter_malformed_runs_the_sweep_alone() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["run", "--filter", "malformed"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("gauntlet runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let runs = rows(Version::V311).len() + rows(Version::V5).len();
+    assert!(
+        stdout.contains(&format!("{runs} runs: {runs} passed, 0 failed")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("conformance::malformed [v5, PUBACK flags 0001]"),
+        "{stdout}"
+    );
+    let others = stdout
+        .lines()
+        .filter(|l| l.ends_with("pass") && !l.starts_with("conformance::malformed ["))
+        .count();
+    assert_eq!(others, 0, "{stdout}");
+}
