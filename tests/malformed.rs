@@ -16,13 +16,6 @@ fn sweep() -> Vec<Scenario> {
     mqtt_gauntlet::scenario::load_variants(&file).expect("the sweep loads")
 }
 
-fn version_name(v: Version) -> VersionName {
-    match v {
-        Version::V311 => VersionName::V311,
-        Version::V5 => VersionName::V5,
-    }
-}
-
 /// `label [version]` of each run whose row the decoder refuses with a kind
 /// `pick` accepts.
 fn runs_of(pick: impl Fn(&ErrorKind) -> bool) -> BTreeSet<String> {
@@ -31,7 +24,7 @@ fn runs_of(pick: impl Fn(&ErrorKind) -> bool) -> BTreeSet<String> {
         for r in rows(v) {
             let bytes = Template::parse(&r.template).unwrap().render().unwrap();
             if decode_exact(&bytes, v).is_err_and(|e| pick(&e.kind)) {
-                out.insert(format!("{} [{:?}]", r.label, version_name(v)));
+                out.insert(format!("{} [{:?}]", r.label, VersionName::from(v)));
             }
         }
     }

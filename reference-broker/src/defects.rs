@@ -65,17 +65,13 @@ pub(crate) fn mend_fixed_header(
     e: &protocol::DecodeError,
     buf: &mut bytes::BytesMut,
 ) -> bool {
-    use protocol::{ErrorKind, PacketType};
+    use protocol::ErrorKind;
     let Some(first) = buf.first().copied() else {
         return false;
     };
     let mended = match &e.kind {
         ErrorKind::ReservedFlags { packet, .. } if config.has_bug(Bug::ReservedFlagsIgnored) => {
-            let must = match packet {
-                PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => 0b0010,
-                _ => 0,
-            };
-            (first & 0xF0) | must
+            (first & 0xF0) | packet.required_flags().unwrap_or(0)
         }
         ErrorKind::InvalidQoS(3) if first >> 4 == 3 && config.has_bug(Bug::Qos3ReadAsQos1) => {
             first & !0b0100

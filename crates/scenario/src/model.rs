@@ -19,6 +19,15 @@ pub enum VersionName {
     V5,
 }
 
+impl From<protocol::Version> for VersionName {
+    fn from(v: protocol::Version) -> VersionName {
+        match v {
+            protocol::Version::V311 => VersionName::V311,
+            protocol::Version::V5 => VersionName::V5,
+        }
+    }
+}
+
 impl VersionName {
     pub fn protocol(self) -> protocol::Version {
         match self {

@@ -57,11 +57,9 @@ pub fn malformed() -> Vec<(String, String)> {
         .collect()
 }
 
-fn version_key(v: Version) -> &'static str {
-    match v {
-        Version::V311 => "3.1.1",
-        Version::V5 => "5",
-    }
+/// The version as a scenario writes it (`3.1.1`, `5`).
+fn version_key(v: Version) -> String {
+    crate::VersionName::from(v).to_string()
 }
 
 /// The statements a run of the row asserts: the rule it breaks (when it
@@ -106,7 +104,7 @@ fn scenario(label: &str, rows: &[&Row]) -> String {
             first.rule
         ))
     );
-    let versions: Vec<&str> = rows.iter().map(|r| version_key(r.version)).collect();
+    let versions: Vec<String> = rows.iter().map(|r| version_key(r.version)).collect();
     let _ = writeln!(y, "versions: [{}]", versions.join(", "));
     let _ = writeln!(y, "spec:");
     for r in rows {

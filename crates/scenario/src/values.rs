@@ -105,7 +105,6 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Parses hex digits, ignoring whitespace.
 /// The bytes of a `raw:` step: plain hex, or a template with slots
 /// (`30 {len} {topic 'a'} '21'`, see [`protocol::template`]).
 pub fn raw_bytes(s: &str) -> Result<Vec<u8>, String> {
@@ -123,6 +122,7 @@ pub fn is_template(s: &str) -> bool {
     s.contains(['{', '\''])
 }
 
+/// Parses hex digits, ignoring whitespace.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if !digits.len().is_multiple_of(2) {

@@ -18,7 +18,7 @@ mod fields;
 
 use crate::decode::decode_exact;
 use crate::template::Template;
-use crate::types::Version;
+use crate::types::{PacketType, Version};
 
 /// How the bad packet is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,15 +74,11 @@ pub struct Row {
 
 /// A row before the decoder has been asked about it.
 struct Draft {
-    label: String,
-    sent: Sent,
-    template: String,
-    expect: Expect,
+    /// The row, its rule, reason code and refusal still to be read from
+    /// the decoder.
+    row: Row,
     /// For a packet the decoder accepts: the rule and reason code.
     state: Option<(&'static str, u8)>,
-    forwarded_as_is: bool,
-    also: Vec<&'static str>,
-    own_broker: bool,
 }
 
 const PROTOCOL_ERROR: u8 = 0x82;
@@ -116,29 +112,20 @@ pub fn rows(version: Version) -> Vec<Row> {
     }
     g.out
         .into_iter()
-        .map(|d| {
-            let bytes = Template::parse(&d.template)
+        .map(|Draft { mut row, state }| {
+            let bytes = Template::parse(&row.template)
                 .and_then(|t| t.render())
-                .unwrap_or_else(|e| panic!("row {:?}: template {:?}: {e}", d.label, d.template));
+                .unwrap_or_else(|e| {
+                    panic!("row {:?}: template {:?}: {e}", row.label, row.template)
+                });
             let refused = decode_exact(&bytes, version).err();
-            let (rule, reason) = match (&refused, d.state) {
+            (row.rule, row.reason) = match (&refused, state) {
                 (Some(e), _) => (e.rule.to_string(), e.reason_code().0),
                 (None, Some((rule, reason))) => (rule.to_string(), reason),
                 (None, None) => (String::new(), 0),
             };
-            Row {
-                label: d.label,
-                version,
-                sent: d.sent,
-                template: d.template,
-                expect: d.expect,
-                rule,
-                reason,
-                decoded: refused.map(|e| e.kind.to_string()),
-                forwarded_as_is: d.forwarded_as_is,
-                also: d.also,
-                own_broker: d.own_broker,
-            }
+            row.decoded = refused.map(|e| e.kind.to_string());
+            row
         })
         .collect()
 }
@@ -221,17 +208,24 @@ impl Gen {
 
     fn add(&mut self, label: String, sent: Sent, template: String) {
         self.out.push(Draft {
-            label,
-            sent,
-            template,
-            expect: Expect::Close,
+            row: Row {
+                label,
+                version: self.v,
+                sent,
+                template,
+                expect: Expect::Close,
+                rule: String::new(),
+                reason: 0,
+                decoded: None,
+                forwarded_as_is: false,
+                also: Vec::new(),
+                own_broker: false,
+            },
             state: None,
-            forwarded_as_is: false,
-            also: Vec::new(),
-            own_broker: false,
         });
     }
 
+    /// A packet the decoder takes, wrong only for the connection's state.
     fn add_state(
         &mut self,
         label: String,
@@ -240,107 +234,99 @@ impl Gen {
         rule: &'static str,
         reason: u8,
     ) {
-        self.out.push(Draft {
-            label,
-            sent,
-            template,
-            expect: Expect::Close,
-            state: Some((rule, reason)),
-            forwarded_as_is: false,
-            also: Vec::new(),
-            own_broker: false,
-        });
+        self.add(label, sent, template);
+        self.last().state = Some((rule, reason));
+    }
+
+    /// The row just added.
+    fn last(&mut self) -> &mut Draft {
+        self.out.last_mut().expect("a row was added")
     }
 
     /// The row just added is only an advisory.
     fn advisory(&mut self, why: &'static str) {
-        if let Some(d) = self.out.last_mut() {
-            d.expect = Expect::Advisory(why);
-        }
+        self.last().row.expect = Expect::Advisory(why);
     }
 
     /// The row just added also asserts these statements.
     fn cite(&mut self, ids: &[&'static str]) {
-        if let Some(d) = self.out.last_mut() {
-            d.also.extend_from_slice(ids);
-        }
+        self.last().row.also.extend_from_slice(ids);
     }
 
     /// The row just added needs a broker of its own.
     fn own_broker(&mut self) {
-        if let Some(d) = self.out.last_mut() {
-            d.own_broker = true;
-        }
+        self.last().row.own_broker = true;
     }
 
     /// The row just added is forwarded as it is by a broker that takes it.
     fn forwarded_as_is(&mut self) {
-        if let Some(d) = self.out.last_mut() {
-            d.forwarded_as_is = true;
-        }
+        self.last().row.forwarded_as_is = true;
     }
 
     fn advise(&mut self, label: String, template: String, why: &'static str) {
-        self.advise_sent(label, Sent::Connected, template, why);
+        self.add(label, Sent::Connected, template);
+        self.advisory(why);
     }
 
-    fn advise_sent(&mut self, label: String, sent: Sent, template: String, why: &'static str) {
-        self.out.push(Draft {
-            label,
-            sent,
-            template,
-            expect: Expect::Advisory(why),
-            state: None,
-            forwarded_as_is: false,
-            also: Vec::new(),
-            own_broker: false,
-        });
-    }
-
-    /// Each packet a client sends, with its flags and what its body is.
-    fn client_packets(&self) -> Vec<(&'static str, u8, u8, Sent)> {
-        let mut p = vec![
-            ("CONNECT", 1, 0b0000, Sent::First),
-            ("PUBACK", 4, 0b0000, Sent::Connected),
-            ("PUBREC", 5, 0b0000, Sent::Connected),
-            ("PUBREL", 6, 0b0010, Sent::Connected),
-            ("PUBCOMP", 7, 0b0000, Sent::Connected),
-            ("SUBSCRIBE", 8, 0b0010, Sent::Connected),
-            ("UNSUBSCRIBE", 10, 0b0010, Sent::Connected),
-            ("PINGREQ", 12, 0b0000, Sent::Connected),
-            ("DISCONNECT", 14, 0b0000, Sent::Connected),
+    /// Each packet type a client sends, with how it is sent and the
+    /// fixed-header flags it must carry.
+    fn client_packets(&self) -> Vec<(PacketType, Sent, u8)> {
+        use PacketType as T;
+        let mut types = vec![
+            T::Connect,
+            T::PubAck,
+            T::PubRec,
+            T::PubRel,
+            T::PubComp,
+            T::Subscribe,
+            T::Unsubscribe,
+            T::PingReq,
+            T::Disconnect,
         ];
         if self.v5() {
-            p.push(("AUTH", 15, 0b0000, Sent::Connected));
+            types.push(T::Auth);
         }
-        p
+        types
+            .into_iter()
+            .map(|t| {
+                let sent = if t == T::Connect {
+                    Sent::First
+                } else {
+                    Sent::Connected
+                };
+                (t, sent, t.required_flags().unwrap_or(0))
+            })
+            .collect()
     }
 
-    /// The packet's body after the fixed header's first byte `first`.
-    fn body(&self, name: &str, first: &str) -> String {
-        match name {
-            "CONNECT" => self.connect_with(first, 0x02, "", "{client_id 'bad'}"),
-            "PUBACK" | "PUBREC" | "PUBREL" | "PUBCOMP" => self.ack(first),
-            "SUBSCRIBE" => self.subscribe(first, "", "'m/s'", "01"),
-            "UNSUBSCRIBE" => self.unsubscribe(first, "'m/s'"),
-            "PINGREQ" | "DISCONNECT" => format!("{first} {{len}}"),
+    /// The packet of type `t` whose fixed header's first byte is `first`.
+    fn body(&self, t: PacketType, first: &str) -> String {
+        use PacketType as T;
+        match t {
+            T::Connect => self.connect_with(first, 0x02, "", "{client_id 'bad'}"),
+            T::Subscribe => self.subscribe(first, "", "'m/s'", "01"),
+            T::Unsubscribe => self.unsubscribe(first, "'m/s'"),
+            T::PingReq | T::Disconnect => format!("{first} {{len}}"),
             // AUTH needs a method; the broker's state refuses it anyway,
             // but its flags are checked first.
-            _ => format!("{first} {{len}} 18 {{props 15 {{str 'x'}}}}"),
+            T::Auth => format!("{first} {{len}} 18 {{props 15 {{str 'x'}}}}"),
+            // PUBACK, PUBREC, PUBREL, PUBCOMP.
+            _ => self.ack(first),
         }
     }
 
     fn fixed_header(&mut self) {
-        for (name, ty, flags, sent) in self.client_packets() {
+        for (ty, sent, flags) in self.client_packets() {
             // A client that forgets the 0010 of SUBSCRIBE, UNSUBSCRIBE
             // and PUBREL sends 0000.
             let mut wrong = vec![flags ^ 0b0001, flags ^ 0b1000];
             if flags == 0b0010 {
                 wrong.insert(0, 0);
             }
+            let name = ty.name();
             for bad in wrong {
-                let first = format!("{:02X}", ty << 4 | bad);
-                let t = self.body(name, &first);
+                let first = format!("{:02X}", (ty as u8) << 4 | bad);
+                let t = self.body(ty, &first);
                 self.add(format!("{name} flags {bad:04b}"), sent, t);
                 if !self.v5() {
                     // The receiver's half of MQTT-2.2.2-1.
@@ -433,10 +419,14 @@ impl Gen {
             // 3.1.1 states no rule that the Remaining Length be minimal.
             return;
         }
-        for (name, ty, flags, sent) in self.client_packets() {
-            let first = format!("{:02X}", ty << 4 | flags);
-            let t = self.body(name, &first).replacen("{len}", "{len:2}", 1);
-            self.add(format!("{name} Remaining Length not minimal"), sent, t);
+        for (ty, sent, flags) in self.client_packets() {
+            let first = format!("{:02X}", (ty as u8) << 4 | flags);
+            let t = self.body(ty, &first).replacen("{len}", "{len:2}", 1);
+            self.add(
+                format!("{} Remaining Length not minimal", ty.name()),
+                sent,
+                t,
+            );
             self.advisory(NOT_MINIMAL);
         }
         let t = self

@@ -352,6 +352,12 @@ impl Session {
         self.place(&w.broker, &w.broker_written, own, Placement::Shared)
     }
 
+    /// A run's own tag, for its prefixes.
+    fn next_tag(&self) -> String {
+        let n = self.next_run.fetch_add(1, Ordering::Relaxed);
+        format!("{}{}", self.tag, base36(n))
+    }
+
     /// Where the broker every run shares listens for `v`, and the TLS to
     /// use there.
     fn shared_endpoint(&self, v: VersionName) -> (SocketAddr, Option<Tls>) {
@@ -484,8 +490,7 @@ impl Session {
         seed: u64,
         placement: &Placement,
     ) -> Verdict<RunResult> {
-        let n = self.next_run.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("{}{}", self.tag, base36(n));
+        let tag = self.next_tag();
         let latency = s.network.latency.map(|r| (r.min.0, r.max.0));
         let connect_timeout =
             Duration::from_millis(s.timeout.map_or(engine::DEFAULT_TIMEOUT_MS, |d| d.millis()));
@@ -534,8 +539,7 @@ impl Session {
                 };
                 match attempt(&tag) {
                     (Ok(mut first), true) if !first.passed() => {
-                        let n = self.next_run.fetch_add(1, Ordering::Relaxed);
-                        let again = format!("{}{}", self.tag, base36(n));
+                        let again = self.next_tag();
                         match attempt(&again) {
                             (Ok(mut second), _) => {
                                 let note = format!(
@@ -629,8 +633,7 @@ impl Session {
                 }
             }
             Placement::Shared | Placement::Exclusive(_) => {
-                let n = self.next_run.fetch_add(1, Ordering::Relaxed);
-                let tag = format!("{}{}", self.tag, base36(n));
+                let tag = self.next_tag();
                 let naming = Naming {
                     topic_prefix: format!("gauntlet/{tag}/"),
                     id_prefix: format!("{tag}-"),
