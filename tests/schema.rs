@@ -138,7 +138,7 @@ fn every_workload_key_is_described() {
     let traffic = chosen(&workload["properties"]["workload"])["properties"]
         .as_object()
         .expect("traffic keys");
-    assert_eq!(traffic.len(), 12, "{:?}", traffic.keys());
+    assert_eq!(traffic.len(), 20, "{:?}", traffic.keys());
 }
 
 /// Every file under `scenarios/`, and every fixture under `tests/fixtures/`

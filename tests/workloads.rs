@@ -236,3 +236,28 @@ fn explore_catches_plus_matching_many_levels() {
 fn explore_catches_no_redelivery_after_a_cut() {
     finds_and_shrinks("no_redelivery_on_resume");
 }
+
+#[test]
+fn explore_catches_overlapping_subscriptions_delivered_at_the_first_ones_qos() {
+    finds_and_shrinks("overlap_qos_of_first_match");
+}
+
+#[test]
+fn explore_catches_a_message_expiry_neither_checked_nor_reduced() {
+    finds_and_shrinks("expiry_not_counted");
+}
+
+#[test]
+fn explore_catches_a_resume_that_ignores_the_new_receive_maximum() {
+    finds_and_shrinks("resume_over_receive_maximum");
+}
+
+#[test]
+fn explore_catches_a_session_that_never_expires() {
+    finds_and_shrinks("session_never_expires");
+}
+
+#[test]
+fn explore_catches_a_takeover_that_leaves_the_old_connection_open() {
+    finds_and_shrinks("takeover_leaves_old_open");
+}

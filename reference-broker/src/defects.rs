@@ -53,6 +53,20 @@ pub enum Bug {
     /// broker: every connection is closed, and every new one at once (as
     /// rumqttd 0.20's 5.0 router does after a client's CONNACK).
     HaltsOnServerPacket,
+    /// With overlapping subscriptions, the one copy goes at the QoS of
+    /// the first matching subscription, not the highest.
+    OverlapQosOfFirstMatch,
+    /// A queued message's Message Expiry Interval is neither checked nor
+    /// reduced: it goes out as it came, however long it waited.
+    ExpiryNotCounted,
+    /// On resuming a session, the messages in flight are all resent at
+    /// once, whatever Receive Maximum the new connection announced.
+    ResumeOverReceiveMaximum,
+    /// A session never expires: Session Expiry Interval is ignored.
+    SessionNeverExpires,
+    /// A client connecting with the identifier of a connected one takes
+    /// its session, but the old connection is left open, as if forgotten.
+    TakeoverLeavesOldOpen,
 }
 
 /// What a broker that does not check fixed-header flags reads: the first
@@ -85,7 +99,7 @@ pub(crate) fn mend_fixed_header(
 #[cfg(feature = "defects")]
 impl Bug {
     /// Every defect, for whoever lists them (gauntlet's schema).
-    pub const ALL: [Bug; 14] = [
+    pub const ALL: [Bug; 19] = [
         Bug::OfflineQueueDroppedOnResume,
         Bug::Qos2ResendForwarded,
         Bug::PlusMatchesManyLevels,
@@ -100,5 +114,10 @@ impl Bug {
         Bug::Qos3ReadAsQos1,
         Bug::SecondConnectIgnored,
         Bug::HaltsOnServerPacket,
+        Bug::OverlapQosOfFirstMatch,
+        Bug::ExpiryNotCounted,
+        Bug::ResumeOverReceiveMaximum,
+        Bug::SessionNeverExpires,
+        Bug::TakeoverLeavesOldOpen,
     ];
 }

@@ -137,6 +137,9 @@ fn print_failure(out: &mut impl Write, f: &Outcome) {
     if let Some(e) = &f.error {
         let _ = writeln!(out, "  {e}");
     }
+    for line in report::text::queue_lines(&f.queue) {
+        let _ = writeln!(out, "  total queue {line}");
+    }
     for v in f.violations.iter().take(5) {
         for line in v.to_string().lines() {
             let _ = writeln!(out, "  {line}");

@@ -135,6 +135,12 @@ pub fn run(o: RunOptions, write_baseline: Option<PathBuf>) -> Result<bool, Strin
     for r in &records {
         let _ = writeln!(out, "{:<width$} {:>6}", r.name, r.label());
     }
+    for r in records.iter().filter(|r| !r.queue.is_empty()) {
+        let _ = writeln!(out, "total queue {}:", r.name);
+        for line in report::text::queue_lines(&r.queue) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     for r in records.iter().filter(|r| r.outcome == Outcome::Advisory) {
         let _ = writeln!(
             out,

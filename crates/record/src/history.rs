@@ -82,6 +82,15 @@ pub enum Event {
         /// The will this connection carries, if any (its id has
         /// `will: true` and `seq` = `connection`).
         will: Option<WillInfo>,
+        /// When the client sent its CONNECT: nothing on this connection
+        /// can have left the broker before.
+        requested_at: Ms,
+        /// 5.0: the Receive Maximum the CONNECT announced.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        receive_maximum: Option<u16>,
+        /// 5.0: the Session Expiry Interval (seconds) the CONNECT asked for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        session_expiry: Option<u32>,
     },
     /// The client sent DISCONNECT and closed (a normal end: no will).
     Disconnected {
@@ -112,6 +121,9 @@ pub enum Event {
         topic: String,
         qos: u8,
         retain: bool,
+        /// 5.0: the Message Expiry Interval (seconds) it carried.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expiry: Option<u32>,
     },
     /// The broker took responsibility: PUBACK (QoS 1) or PUBREC (QoS 2)
     /// with a success code.
@@ -119,7 +131,8 @@ pub enum Event {
     /// The QoS 2 flow completed (PUBCOMP).
     Completed { at: Ms, id: MsgId },
     /// A subscriber received a PUBLISH carrying this id. Every copy is an
-    /// event, duplicates included.
+    /// event, duplicates included; a QoS 2 PUBLISH again with a Packet
+    /// Identifier still awaiting its PUBREL is the same delivery (`repeat`).
     Delivered {
         at: Ms,
         client: String,
@@ -128,6 +141,45 @@ pub enum Event {
         qos: u8,
         dup: bool,
         retain: bool,
+        /// The connection it came on.
+        connection: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        packet_id: Option<u16>,
+        /// 5.0: the Message Expiry Interval it carried.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expiry: Option<u32>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        repeat: bool,
+    },
+    /// A subscriber finished with a QoS 1 or 2 PUBLISH (PUBACK, or PUBCOMP
+    /// after the PUBREL): a place in its Receive Maximum is free again.
+    Freed {
+        at: Ms,
+        client: String,
+        connection: u32,
+        packet_id: u16,
+    },
+    /// The client opened a new connection with its client identifier
+    /// while connection `old` is still open: the broker must close `old`.
+    /// `answering`: the old connection goes on acknowledging what it
+    /// receives (a device that does not know it was replaced); otherwise it
+    /// answers nothing, as a half-open connection.
+    Takeover {
+        at: Ms,
+        client: String,
+        old: u32,
+        answering: bool,
+    },
+    /// The old connection of a takeover ended: `closed` by the broker
+    /// (with its DISCONNECT's reason code, 5.0, if one came first), or
+    /// still open when the client stopped waiting for it.
+    Superseded {
+        at: Ms,
+        client: String,
+        connection: u32,
+        closed: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        disconnect: Option<u8>,
     },
     /// A fault the schedule applied (`cut sub1`, `broker restart`, ...).
     Fault { at: Ms, what: String },
@@ -154,6 +206,9 @@ impl Event {
             | Event::Acked { at, .. }
             | Event::Completed { at, .. }
             | Event::Delivered { at, .. }
+            | Event::Freed { at, .. }
+            | Event::Takeover { at, .. }
+            | Event::Superseded { at, .. }
             | Event::Fault { at, .. } => *at,
         }
     }
@@ -167,6 +222,17 @@ pub struct Roles {
     pub kept_sessions: Vec<String>,
     /// Clients that subscribe to the publishers' wills (kept sessions, QoS 1).
     pub will_watchers: Vec<String>,
+    /// The clients' Keep Alive in seconds (0: not said): a lost
+    /// connection is noticed within 1.5 times that.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub keep_alive: u16,
+    /// The run speaks MQTT 5.0 (what the spec asks of a broker differs).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub v5: bool,
+}
+
+fn is_zero(n: &u16) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -23,22 +23,12 @@ pub struct ScheduledFault {
 impl ScheduledFault {
     /// The fault without its time, for the history (which has its own).
     pub fn what(&self) -> String {
-        let kind = match self.kind {
-            FaultKind::Cut => "cut",
-            FaultKind::Stall => "stall",
-            FaultKind::Reset => "reset",
-            FaultKind::Latency => "latency",
-            FaultKind::BrokerRestart => "broker restart",
-        };
-        let mut s = kind.to_owned();
+        let mut s = self.kind.name().replace('_', " ");
         if let Some(t) = &self.target {
             s.push(' ');
             s.push_str(t);
         }
-        if matches!(
-            self.kind,
-            FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
-        ) {
+        if self.kind.lasts() {
             s.push_str(&format!(" for {} ms", self.length_ms));
         }
         s
@@ -49,6 +39,31 @@ impl std::fmt::Display for ScheduledFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:.3}s {}", self.at_ms as f64 / 1000.0, self.what())
     }
+}
+
+/// The run as a total queue, for one QoS (as Jepsen's total-queue
+/// checker counts): what was attempted and acknowledged at the publishers,
+/// and, per (message, subscriber it was due to), what came out. A summary,
+/// not a verdict: the checkers say what of it the QoS allows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct QueueLine {
+    pub qos: u8,
+    /// Messages published.
+    pub attempted: u64,
+    /// Of them, acknowledged by the broker (QoS 1 and 2).
+    pub acknowledged: u64,
+    /// (message, subscriber) pairs that arrived at least once.
+    pub delivered: u64,
+    /// Pairs due (a matching subscription when it was published; for QoS
+    /// 1 and 2, an acknowledged message) that never arrived.
+    pub lost: u64,
+    /// Pairs that arrived more often than the subscriptions allow.
+    pub duplicated: u64,
+    /// Deliveries of messages nobody published.
+    pub unexpected: u64,
+    /// Pairs that arrived though the publisher never had the message
+    /// acknowledged.
+    pub recovered: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -71,6 +86,8 @@ pub struct Outcome {
     /// The statements its checkers assert (sorted): what a passing run
     /// covers.
     pub asserted: Vec<String>,
+    /// The total-queue summary, one line per QoS published.
+    pub queue: Vec<QueueLine>,
 }
 
 impl Outcome {
@@ -93,6 +110,7 @@ impl Outcome {
             broker: None,
             advisories: Vec::new(),
             asserted: Vec::new(),
+            queue: Vec::new(),
         }
     }
 

@@ -42,6 +42,12 @@ pub struct Record {
     /// workload the history around its first violation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagram: Option<crate::diagram::Diagram>,
+    /// A workload run's total-queue summary, per QoS.
+    #[serde(rename = "total_queue", skip_serializing_if = "Vec::is_empty")]
+    pub queue: Vec<record::workload::QueueLine>,
+    /// A failed workload run's whole history, for whoever digs into it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<record::history::History>,
 }
 
 impl Record {
@@ -70,6 +76,8 @@ impl Record {
             advisories: Vec::new(),
             asserted: Vec::new(),
             diagram: None,
+            queue: Vec::new(),
+            history: None,
         }
     }
 
@@ -141,6 +149,8 @@ impl Record {
                 .violations
                 .first()
                 .map(|v| crate::diagram::Diagram::from_violation(&o.history, v)),
+            queue: o.queue.clone(),
+            history: failed.then(|| o.history.clone()),
             ..Record::new(name, file, title, outcome, message)
         }
     }

@@ -17,7 +17,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::values::{Dur, DurRange};
+use crate::values::{CountRange, Dur, DurRange, OneOrMore, Rate};
 use crate::VersionName;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -139,17 +139,36 @@ pub enum FaultKind {
     Reset,
     /// The client's link gets 50..500 ms of latency for a while.
     Latency,
-    /// The broker crashes and restarts with its store.
+    /// The broker crashes (SIGKILL) and restarts.
     BrokerRestart,
+    /// The broker shuts down cleanly (SIGTERM) and starts again.
+    BrokerStop,
+    /// The client connects again with its client identifier on a new
+    /// connection (Clean Start 0) while its old one stays open and goes on
+    /// answering, as a device that does not know it was replaced.
+    Takeover,
+    /// The same, the old connection answering nothing (half-open).
+    TakeoverHalfOpen,
+    /// The same as `takeover` with Clean Start 1: the session starts afresh.
+    TakeoverClean,
+    /// The client leaves with DISCONNECT and comes back (Clean Start 0)
+    /// after the fault's length: its session must outlive a short absence
+    /// and, with a Session Expiry Interval, end in a long one.
+    Away,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 5] = [
+    pub const ALL: [FaultKind; 10] = [
         FaultKind::Cut,
         FaultKind::Stall,
         FaultKind::Reset,
         FaultKind::Latency,
         FaultKind::BrokerRestart,
+        FaultKind::BrokerStop,
+        FaultKind::Takeover,
+        FaultKind::TakeoverHalfOpen,
+        FaultKind::TakeoverClean,
+        FaultKind::Away,
     ];
 
     /// As a workload writes it.
@@ -160,7 +179,33 @@ impl FaultKind {
             FaultKind::Reset => "reset",
             FaultKind::Latency => "latency",
             FaultKind::BrokerRestart => "broker_restart",
+            FaultKind::BrokerStop => "broker_stop",
+            FaultKind::Takeover => "takeover",
+            FaultKind::TakeoverHalfOpen => "takeover_half_open",
+            FaultKind::TakeoverClean => "takeover_clean",
+            FaultKind::Away => "away",
         }
+    }
+
+    /// It lasts a while (it has a length); the others happen at once.
+    pub fn lasts(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Cut | FaultKind::Stall | FaultKind::Latency | FaultKind::Away
+        )
+    }
+
+    /// It hits the broker, not a client.
+    pub fn on_broker(self) -> bool {
+        matches!(self, FaultKind::BrokerRestart | FaultKind::BrokerStop)
+    }
+
+    /// A client taking over its own session.
+    pub fn is_takeover(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Takeover | FaultKind::TakeoverHalfOpen | FaultKind::TakeoverClean
+        )
     }
 }
 
@@ -181,9 +226,14 @@ pub struct Traffic {
     /// Each message's QoS is drawn from this list.
     #[serde(default = "default_qos")]
     pub qos: Vec<u8>,
-    /// QoS the subscribers ask for.
+    /// QoS the subscribers ask for, drawn per filter from this list.
     #[serde(default = "two")]
-    pub subscribe_qos: u8,
+    pub subscribe_qos: OneOrMore<u8>,
+    /// How many filters each subscriber holds: subscriber `i` subscribes
+    /// to `filters[i]`, `filters[i + 1]`, ... (wrapping), each at its own
+    /// QoS, so that a message may match several of them.
+    #[serde(default = "one_u32")]
+    pub filters_each: u32,
     /// Payload sizes in bytes, drawn per message.
     #[serde(default = "default_payload")]
     pub payload: (usize, usize),
@@ -201,6 +251,71 @@ pub struct Traffic {
     /// Keep Alive of every client, in seconds.
     #[serde(default = "default_keep_alive")]
     pub keep_alive: u16,
+    /// QoS 1 and 2 messages a publisher keeps unacknowledged at most
+    /// (drawn per publisher), and never more than the broker's Receive
+    /// Maximum (5.0).
+    #[serde(default = "default_inflight")]
+    pub inflight: CountRange,
+    /// Messages a publisher sends at once: its messages go out in bursts
+    /// of a size drawn from this range, each burst at one instant.
+    #[serde(default = "one_count")]
+    pub burst: CountRange,
+    /// MQTT 3.1.1 runs: publishers also resend an unacknowledged PUBLISH
+    /// (or PUBREL) on the same connection, with DUP set, after `every`,
+    /// up to `times` times (5.0 allows a resend only on reconnecting,
+    /// MQTT-4.4.0-1, so 5.0 runs resend only then).
+    #[serde(default)]
+    pub resend: Option<Resend>,
+    /// MQTT 5.0 runs: messages carry a Message Expiry Interval.
+    #[serde(default)]
+    pub message_expiry: Option<MessageExpiry>,
+    /// MQTT 5.0 runs: the Receive Maximum subscribers announce, drawn
+    /// for each connection (so a resumed session may have another).
+    #[serde(default)]
+    pub receive_maximum: Option<CountRange>,
+    /// How long a subscriber takes to acknowledge (PUBACK, PUBREC),
+    /// drawn per message: with a small Receive Maximum, messages wait.
+    #[serde(default)]
+    pub ack_delay: Option<DurRange>,
+    /// MQTT 5.0 runs: the Session Expiry Interval of the subscribers'
+    /// sessions (whole seconds, drawn per subscriber), instead of an hour.
+    #[serde(default)]
+    pub session_expiry: Option<DurRange>,
+}
+
+/// `{every: 500ms..2s, times: 1..3}`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resend {
+    pub every: DurRange,
+    #[serde(default = "one_count")]
+    pub times: CountRange,
+}
+
+/// `{interval: 1s..8s, share: 50%}`: each message carries an interval
+/// drawn from the range (whole seconds), with probability `share`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageExpiry {
+    pub interval: DurRange,
+    #[serde(default = "all")]
+    pub share: Rate,
+}
+
+fn all() -> Rate {
+    Rate(1.0)
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+fn one_count() -> CountRange {
+    CountRange::one(1)
+}
+
+fn default_inflight() -> CountRange {
+    CountRange::one(16)
 }
 
 fn default_filters() -> Vec<String> {
@@ -218,8 +333,8 @@ fn default_qos() -> Vec<u8> {
     vec![1]
 }
 
-fn two() -> u8 {
-    2
+fn two() -> OneOrMore<u8> {
+    OneOrMore(vec![2])
 }
 
 fn default_payload() -> (usize, usize) {
@@ -265,7 +380,7 @@ impl Workload {
     pub fn required_capabilities(&self) -> Vec<String> {
         let t = &self.workload;
         let mut need = Vec::new();
-        if t.qos.contains(&2) || t.subscribe_qos == 2 {
+        if t.qos.contains(&2) || t.subscribe_qos.0.contains(&2) {
             need.push("qos2");
         }
         if t.retain {
@@ -275,7 +390,7 @@ impl Workload {
         if t.wills || t.filters.iter().any(|f| f.contains(['+', '#'])) {
             need.push("wildcards");
         }
-        if self.fault_kinds().contains(&FaultKind::BrokerRestart) {
+        if self.fault_kinds().iter().any(|k| k.on_broker()) {
             // Restarted with its store: sessions and messages in flight
             // must survive for the checks to hold.
             need.extend(["restart", "persistence"]);
@@ -309,10 +424,15 @@ pub enum Check {
     RoutesMatchFilters,
     RetainedLatest,
     WillOnAbnormalDisconnect,
+    QosAsGranted,
+    NoExpiredDelivery,
+    ReceiveMaximumRespected,
+    SessionExpiryRespected,
+    TakeoverClean,
 }
 
 impl Check {
-    pub const ALL: [Check; 7] = [
+    pub const ALL: [Check; 12] = [
         Check::AtMostOnce,
         Check::AtLeastOnce,
         Check::ExactlyOnce,
@@ -320,6 +440,11 @@ impl Check {
         Check::RoutesMatchFilters,
         Check::RetainedLatest,
         Check::WillOnAbnormalDisconnect,
+        Check::QosAsGranted,
+        Check::NoExpiredDelivery,
+        Check::ReceiveMaximumRespected,
+        Check::SessionExpiryRespected,
+        Check::TakeoverClean,
     ];
 
     pub fn name(self) -> &'static str {
@@ -331,13 +456,19 @@ impl Check {
             Check::RoutesMatchFilters => "routes_match_filters",
             Check::RetainedLatest => "retained_latest",
             Check::WillOnAbnormalDisconnect => "will_on_abnormal_disconnect",
+            Check::QosAsGranted => "qos_as_granted",
+            Check::NoExpiredDelivery => "no_expired_delivery",
+            Check::ReceiveMaximumRespected => "receive_maximum_respected",
+            Check::SessionExpiryRespected => "session_expiry_respected",
+            Check::TakeoverClean => "takeover_clean",
         }
     }
 
-    /// The normative statements a run this checker passes asserts (the
-    /// same ids in both versions). `at_most_once` has none: that QoS 0
-    /// arrives at most once is said in prose (§4.3.1), not as a MUST.
-    pub fn statements(self) -> &'static [&'static str] {
+    /// The normative statements a run of `version` this checker passes
+    /// asserts. `at_most_once` has none: that QoS 0 arrives at most once
+    /// is said in prose (§4.3.1), not as a MUST.
+    pub fn statements(self, version: VersionName) -> &'static [&'static str] {
+        let v5 = version == VersionName::V5;
         match self {
             Check::AtMostOnce => &[],
             // The broker adds the message to the session of every matching
@@ -349,6 +480,18 @@ impl Check {
             Check::RoutesMatchFilters => &["MQTT-3.3.2-3"],
             Check::RetainedLatest => &["MQTT-3.3.1-5"],
             Check::WillOnAbnormalDisconnect => &["MQTT-3.1.2-8", "MQTT-3.14.4-3"],
+            Check::QosAsGranted if v5 => &["MQTT-3.3.4-2"],
+            Check::QosAsGranted => &["MQTT-3.3.5-1"],
+            Check::NoExpiredDelivery if v5 => &["MQTT-3.3.2-5", "MQTT-3.3.2-6"],
+            Check::ReceiveMaximumRespected if v5 => &["MQTT-3.3.4-9"],
+            Check::SessionExpiryRespected if v5 => {
+                &["MQTT-3.1.2-23", "MQTT-3.2.2-3", "MQTT-4.1.0-2"]
+            }
+            Check::NoExpiredDelivery
+            | Check::ReceiveMaximumRespected
+            | Check::SessionExpiryRespected => &[],
+            Check::TakeoverClean if v5 => &["MQTT-3.1.4-3"],
+            Check::TakeoverClean => &["MQTT-3.1.4-2"],
         }
     }
 
@@ -369,6 +512,26 @@ impl Check {
             Check::RetainedLatest => "each topic retains its last acknowledged retained message",
             Check::WillOnAbnormalDisconnect => {
                 "a will is published when a connection is lost, never after DISCONNECT"
+            }
+            Check::QosAsGranted => {
+                "a message comes at its QoS capped by the highest granted among the matching \
+                 subscriptions (further copies at each subscription's own)"
+            }
+            Check::NoExpiredDelivery => {
+                "5.0: nothing is sent after its Message Expiry Interval ran out, the interval \
+                 forwarded is reduced by the time held, and what had not expired arrives"
+            }
+            Check::ReceiveMaximumRespected => {
+                "5.0: never more unacknowledged QoS 1 and 2 messages to a client than its \
+                 Receive Maximum, on every connection of its session"
+            }
+            Check::SessionExpiryRespected => {
+                "5.0: a session outlives an absence shorter than its Session Expiry Interval \
+                 and ends in a longer one, taking its queued messages with it"
+            }
+            Check::TakeoverClean => {
+                "a client connecting again with its client identifier closes its old \
+                 connection (5.0: DISCONNECT 0x8E first, advisory)"
             }
         }
     }

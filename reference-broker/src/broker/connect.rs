@@ -124,7 +124,10 @@ impl Broker {
 
         // Session takeover (MQTT-3.1.4-2 / -3).
         if let Some(old) = self.sessions.get(&client_id).and_then(|s| s.conn) {
-            if old != conn {
+            if old != conn && self.config.has_bug(Bug::TakeoverLeavesOldOpen) {
+                // Detached from the session, never closed.
+                self.end_connection(old, Ending::Abnormal);
+            } else if old != conn {
                 if self
                     .conns
                     .get(&old)
@@ -171,7 +174,11 @@ impl Broker {
             session.next_packet_id = 1;
         }
         session.version = version;
-        session.expiry_interval = expiry;
+        session.expiry_interval = if expiry > 0 && self.config.has_bug(Bug::SessionNeverExpires) {
+            NEVER
+        } else {
+            expiry
+        };
         session.conn = Some(conn);
         session.disconnected_at = None;
         // A will still waiting for its delay is cancelled by the reconnection

@@ -66,7 +66,9 @@ impl Broker {
                     }
                     None => best = Some(this),
                     Some(d) => {
-                        d.qos = d.qos.max(qos);
+                        if !self.config.has_bug(Bug::OverlapQosOfFirstMatch) {
+                            d.qos = d.qos.max(qos);
+                        }
                         d.retain |= retain;
                         d.subscription_ids.extend(sub.id);
                     }
@@ -111,7 +113,7 @@ impl Broker {
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
-        if d.message.expired(self.now) {
+        if d.message.expired(self.now) && !self.config.has_bug(Bug::ExpiryNotCounted) {
             self.stats.messages_expired += 1;
             return;
         }
@@ -164,7 +166,10 @@ impl Broker {
                     .filter(|o| o.state == OutState::Released || !c.resend.contains(&o.packet_id))
                     .count()
             };
-            if in_use >= usize::from(c.send_quota) {
+            // The defect: resends pass whatever the quota says.
+            let resend_free =
+                self.config.has_bug(Bug::ResumeOverReceiveMaximum) && !c.resend.is_empty();
+            if in_use >= usize::from(c.send_quota) && !resend_free {
                 return;
             }
             // Those go first, in order (MQTT-4.6.0-1), unless acknowledged
@@ -185,7 +190,7 @@ impl Broker {
             let Some(d) = session.queue.pop_front() else {
                 return;
             };
-            if d.message.expired(now) {
+            if d.message.expired(now) && !self.config.has_bug(Bug::ExpiryNotCounted) {
                 self.stats.messages_expired += 1;
                 continue;
             }
@@ -243,7 +248,12 @@ impl Broker {
                 publish.properties.subscription_identifiers = d.subscription_ids.clone();
             }
             if let Some(left) = m.remaining_expiry(now) {
-                publish.properties.message_expiry_interval = Some(left);
+                publish.properties.message_expiry_interval =
+                    Some(if self.config.has_bug(Bug::ExpiryNotCounted) {
+                        m.remaining_expiry(m.received_at).unwrap_or(left)
+                    } else {
+                        left
+                    });
             }
         }
         let mut out = BytesMut::new();

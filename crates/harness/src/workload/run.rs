@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::check;
-use super::client::{self, Client, Naming, Planned, Role};
+use super::client::{self, Client, Naming, Order, Planned, Role};
 use super::probe::{self, Probe, Retained, RetainedReading, PROBE};
 use super::wire::{Wire, WireLog};
 use crate::engine::backend::Backend;
@@ -77,7 +77,7 @@ pub fn schedule(w: &Workload, seed: u64) -> Vec<ScheduledFault> {
             return out;
         }
         let kind = spec.pick[(rng.next_u64() % spec.pick.len() as u64) as usize];
-        let target = (kind != FaultKind::BrokerRestart)
+        let target = (!kind.on_broker())
             .then(|| targets[(rng.next_u64() % targets.len() as u64) as usize].clone());
         let length_ms = uniform(&mut rng, spec.length.min.millis(), spec.length.max.millis());
         out.push(ScheduledFault {
@@ -89,23 +89,58 @@ pub fn schedule(w: &Workload, seed: u64) -> Vec<ScheduledFault> {
     }
 }
 
-/// Each publisher's messages: spread evenly over the duration, QoS and
-/// size drawn from the seed (a stream of its own, so a changed fault
-/// schedule leaves the traffic as it was).
-fn plans(w: &Workload, seed: u64) -> Vec<Vec<Planned>> {
+/// Each publisher's messages: spread evenly over the duration (or in
+/// bursts, each at one instant), QoS and size drawn from the seed (a
+/// stream of its own, so a changed fault schedule leaves the traffic as it
+/// was), and in 5.0 a Message Expiry Interval for some (a stream of their
+/// own again, so that adding expiry changes nothing else).
+fn plans(w: &Workload, version: VersionName, seed: u64) -> Vec<Vec<Planned>> {
     let mut rng = SplitMix64::new(seed ^ 0x7AAF_F1C0_0000_0002);
+    let mut bursts = SplitMix64::new(seed ^ 0xB0B5_7000_0000_0003);
+    let mut expiries = SplitMix64::new(seed ^ 0xE7E1_2E00_0000_0004);
     let t = &w.workload;
     let start = 500;
     let span = w.duration.millis().saturating_sub(start).max(1);
+    let expiry = t.message_expiry.filter(|_| version == VersionName::V5);
     (0..t.publishers)
         .map(|i| {
             let n = t.messages / t.publishers + u32::from(i < t.messages % t.publishers);
+            let mut burst_left = 0u64;
+            let mut burst_at = 0;
             (1..=n)
-                .map(|seq| Planned {
-                    seq,
-                    at_ms: start + span * u64::from(seq - 1) / u64::from(n.max(1)),
-                    qos: t.qos[(rng.next_u64() % t.qos.len() as u64) as usize],
-                    size: uniform(&mut rng, t.payload.0 as u64, t.payload.1 as u64) as usize,
+                .map(|seq| {
+                    let mut at_ms = start + span * u64::from(seq - 1) / u64::from(n.max(1));
+                    if t.burst.max > 1 {
+                        if burst_left == 0 {
+                            burst_left = uniform(
+                                &mut bursts,
+                                u64::from(t.burst.min),
+                                u64::from(t.burst.max),
+                            );
+                            burst_at = at_ms;
+                        }
+                        burst_left -= 1;
+                        at_ms = burst_at;
+                    }
+                    let qos = t.qos[(rng.next_u64() % t.qos.len() as u64) as usize];
+                    let size = uniform(&mut rng, t.payload.0 as u64, t.payload.1 as u64) as usize;
+                    let expiry = expiry.and_then(|e| {
+                        (expiries.next_f64() < e.share.0).then(|| {
+                            let secs = uniform(
+                                &mut expiries,
+                                e.interval.min.millis() / 1000,
+                                e.interval.max.millis() / 1000,
+                            );
+                            secs.clamp(1, u64::from(u32::MAX)) as u32
+                        })
+                    });
+                    Planned {
+                        seq,
+                        at_ms,
+                        qos,
+                        size,
+                        expiry,
+                    }
                 })
                 .collect()
         })
@@ -219,28 +254,39 @@ fn run_inner(
     run_on(world, w, version, seed, faults, &Naming::default(), false)
 }
 
-/// Every client of the workload, as it runs on the broker.
+/// Every client of the workload, as it runs on the broker, with its knobs
+/// drawn from the seed (each client from a stream of its own).
 fn roles(w: &Workload, version: VersionName, seed: u64, naming: &Naming) -> Vec<Role> {
     let t = &w.workload;
     let mut roles = Vec::new();
-    let role = |name: String| Role {
-        name,
-        version: version.protocol(),
-        keep_alive: t.keep_alive,
-        kept: true,
-        publish: None,
-        subscribe: None,
-        will: false,
-        retain: false,
-        naming: naming.clone(),
+    let v5 = version == VersionName::V5;
+    let role = |name: String| {
+        let own = crate::net::loss::link_seed(seed ^ 0xC11E_0000_0000_0005, &name);
+        Role {
+            ack_delay: t.ack_delay.map(|r| (r.min.millis(), r.max.millis())),
+            seed: own,
+            ..Role::new(name, version.protocol(), t.keep_alive, naming.clone())
+        }
     };
     for (i, (name, plan)) in w
         .publisher_names()
         .into_iter()
-        .zip(plans(w, seed))
+        .zip(plans(w, version, seed))
         .enumerate()
     {
         let topic = t.topics[i % t.topics.len()].clone();
+        let r = role(name);
+        let mut rng = SplitMix64::new(r.seed);
+        let inflight = uniform(
+            &mut rng,
+            u64::from(t.inflight.min),
+            u64::from(t.inflight.max),
+        );
+        let resend = t.resend.map(|x| {
+            let every = uniform(&mut rng, x.every.min.millis(), x.every.max.millis());
+            let times = uniform(&mut rng, u64::from(x.times.min), u64::from(x.times.max));
+            (Duration::from_millis(every.max(1)), times as u32)
+        });
         roles.push(Role {
             // Publishers keep their sessions: resending unacknowledged
             // messages on reconnect is only right within a session.
@@ -248,19 +294,45 @@ fn roles(w: &Workload, version: VersionName, seed: u64, naming: &Naming) -> Vec<
             publish: Some((topic, plan)),
             will: t.wills,
             retain: t.retain,
-            ..role(name)
+            inflight: inflight.clamp(1, 65_535) as u16,
+            resend,
+            ..r
         });
     }
+    let qos_choices = &t.subscribe_qos.0;
     for (i, name) in w.subscriber_names().into_iter().enumerate() {
+        let r = role(name);
+        let mut rng = SplitMix64::new(r.seed ^ 0x5B5C_0000_0000_0006);
+        let subscribe = (0..t.filters_each as usize)
+            .map(|k| {
+                let filter = t.filters[(i + k) % t.filters.len()].clone();
+                let qos = if qos_choices.len() == 1 {
+                    qos_choices[0]
+                } else {
+                    qos_choices[(rng.next_u64() % qos_choices.len() as u64) as usize]
+                };
+                (filter, qos)
+            })
+            .collect();
+        let session_expiry = t
+            .session_expiry
+            .filter(|_| v5)
+            .map(|e| uniform(&mut rng, e.min.millis() / 1000, e.max.millis() / 1000).max(1) as u32);
         roles.push(Role {
             kept: t.sessions == Sessions::Kept,
-            subscribe: Some((t.filters[i % t.filters.len()].clone(), t.subscribe_qos)),
-            ..role(name)
+            subscribe,
+            receive_maximum: t
+                .receive_maximum
+                .filter(|_| v5)
+                .map(|r| (r.min.clamp(1, 65_535) as u16, r.max.clamp(1, 65_535) as u16)),
+            session_expiry,
+            ..r
         });
     }
     if t.wills {
         roles.push(Role {
-            subscribe: Some(("wills/+".into(), 1)),
+            subscribe: vec![("wills/+".into(), 1)],
+            ack_delay: None,
             ..role(WILL_WATCHER.into())
         });
     }
@@ -294,11 +366,13 @@ pub fn run_on<W: WorkloadWorld>(
             } else {
                 Vec::new()
             },
+            keep_alive: w.workload.keep_alive,
+            v5: version == VersionName::V5,
         },
         ..History::default()
     }));
     let t = &w.workload;
-    let mut all = Vec::new();
+    let mut all: Vec<Rc<Client>> = Vec::new();
     let ids = ClientIds::default();
     let wire_log = Rc::new(RefCell::new(WireLog::default()));
     for role in roles(w, version, seed, naming) {
@@ -341,6 +415,9 @@ pub fn run_on<W: WorkloadWorld>(
         while pending.front().is_some_and(|f| f.at_ms <= now) {
             let f = pending.pop_front().expect("checked");
             let target = f.target.clone().unwrap_or_default();
+            let client = all.iter().find(|c| c.role.name == target);
+            let order = |o: Order| client.is_some_and(|c| c.order(o));
+            let mut what = f.what();
             match f.kind {
                 FaultKind::Cut => world.cut(&target),
                 FaultKind::Stall => world.stall(&target),
@@ -350,21 +427,34 @@ pub fn run_on<W: WorkloadWorld>(
                     Duration::from_millis(50),
                     Duration::from_millis(500),
                 ),
-                FaultKind::BrokerRestart => {
-                    if let Err(e) = world.restart_broker(true) {
-                        error = Some(format!(
-                            "broker restart at {:.3}s: {e}",
-                            now as f64 / 1000.0
-                        ));
+                FaultKind::BrokerRestart | FaultKind::BrokerStop => {
+                    let done = if f.kind == FaultKind::BrokerStop {
+                        world
+                            .stop_broker()
+                            .and_then(|()| world.restart_broker(true))
+                    } else {
+                        world.restart_broker(true)
+                    };
+                    if let Err(e) = done {
+                        error = Some(format!("{} at {:.3}s: {e}", f.what(), now as f64 / 1000.0));
                         break 'run;
                     }
                 }
+                FaultKind::Takeover | FaultKind::TakeoverHalfOpen | FaultKind::TakeoverClean => {
+                    let taken = order(Order::Takeover {
+                        answering: f.kind != FaultKind::TakeoverHalfOpen,
+                        clean: f.kind == FaultKind::TakeoverClean,
+                    });
+                    if !taken {
+                        what.push_str(" (not connected: nothing to take over)");
+                    }
+                }
+                FaultKind::Away => {
+                    order(Order::Away);
+                }
             }
-            note(&world, f.what());
-            if matches!(
-                f.kind,
-                FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
-            ) {
+            note(&world, what);
+            if f.kind.lasts() {
                 active.push((now + f.length_ms, f));
             }
         }
@@ -372,7 +462,7 @@ pub fn run_on<W: WorkloadWorld>(
         while i < active.len() {
             if active[i].0 <= now {
                 let (_, f) = active.remove(i);
-                end_fault(&mut world, &f, normal_latency);
+                end_fault(&mut world, &all, &f, normal_latency);
                 note(
                     &world,
                     format!("end of {} from {:.3}s", f.what(), f.at_ms as f64 / 1000.0),
@@ -387,7 +477,7 @@ pub fn run_on<W: WorkloadWorld>(
         }
     }
     for (_, f) in active.drain(..) {
-        end_fault(&mut world, &f, normal_latency);
+        end_fault(&mut world, &all, &f, normal_latency);
         note(
             &world,
             format!(
@@ -462,16 +552,18 @@ pub fn run_on<W: WorkloadWorld>(
     let asserted = if violations.is_empty() && error.is_none() {
         let ids: std::collections::BTreeSet<&str> = checks
             .iter()
-            .flat_map(|c| c.statements().iter().copied())
+            .flat_map(|c| c.statements(version).iter().copied())
             .collect();
         ids.into_iter().map(str::to_owned).collect()
     } else {
         Vec::new()
     };
+    let queue = check::queue_summary(&history);
     Outcome {
         version,
         seed,
         faults: faults.to_vec(),
+        queue,
         history,
         violations,
         sim_ms,
@@ -516,12 +608,27 @@ fn read_retained<W: WorkloadWorld>(
     taken.unwrap_or_else(|| Err(format!("no answer within {} s", PROBE_DEADLINE_MS / 1000)))
 }
 
-fn end_fault<W: WorkloadWorld>(world: &mut W, f: &ScheduledFault, normal: (Duration, Duration)) {
+fn end_fault<W: WorkloadWorld>(
+    world: &mut W,
+    clients: &[Rc<Client>],
+    f: &ScheduledFault,
+    normal: (Duration, Duration),
+) {
     let target = f.target.clone().unwrap_or_default();
     match f.kind {
         FaultKind::Cut => world.heal(&target),
         FaultKind::Stall => world.resume(&target),
         FaultKind::Latency => world.set_latency(&target, normal.0, normal.1),
-        FaultKind::Reset | FaultKind::BrokerRestart => {}
+        FaultKind::Away => {
+            if let Some(c) = clients.iter().find(|c| c.role.name == target) {
+                c.order(Order::Back);
+            }
+        }
+        FaultKind::Reset
+        | FaultKind::BrokerRestart
+        | FaultKind::BrokerStop
+        | FaultKind::Takeover
+        | FaultKind::TakeoverHalfOpen
+        | FaultKind::TakeoverClean => {}
     }
 }

@@ -181,9 +181,21 @@ pub struct Conn<'a> {
     clock: &'a Connector,
     pub last_rx: tokio::time::Instant,
     pub last_tx: tokio::time::Instant,
+    /// Out of the monitor's sight: the old connection of a takeover, once
+    /// the monitor follows the new one.
+    detached: bool,
 }
 
 impl<'a> Conn<'a> {
+    /// Takes the connection out of the monitor's sight (it follows one
+    /// connection per client: the new one of a takeover).
+    pub fn detach(&mut self) {
+        if !self.detached {
+            self.wire.closed();
+            self.detached = true;
+        }
+    }
+
     /// A connection just opened on `stream`.
     pub fn new(
         stream: Box<dyn Stream>,
@@ -199,12 +211,15 @@ impl<'a> Conn<'a> {
             clock,
             last_rx: now,
             last_tx: now,
+            detached: false,
         }
     }
 
     pub async fn send(&mut self, p: &Packet) -> std::io::Result<()> {
         self.last_tx = tokio::time::Instant::now();
-        self.wire.sent(p);
+        if !self.detached {
+            self.wire.sent(p);
+        }
         self.framed.send(p).await
     }
 
@@ -215,11 +230,14 @@ impl<'a> Conn<'a> {
         match r {
             Ok((p, len)) => {
                 self.last_rx = tokio::time::Instant::now();
-                self.wire.received(at, &p, len);
+                if !self.detached {
+                    self.wire.received(at, &p, len);
+                }
                 Ok(p)
             }
             Err(e) => {
                 match &e {
+                    _ if self.detached => {}
                     RecvError::Malformed(d) => self.wire.malformed(at, d),
                     RecvError::Io(_) => self.wire.closed(),
                 }
@@ -241,6 +259,8 @@ impl<'a> Conn<'a> {
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        self.wire.closed();
+        if !self.detached {
+            self.wire.closed();
+        }
     }
 }

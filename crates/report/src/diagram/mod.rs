@@ -166,7 +166,13 @@ impl Diagram {
             Event::Connected { client, .. }
             | Event::Disconnected { client, .. }
             | Event::ConnectionLost { client, .. }
+            | Event::Takeover { client, .. }
+            | Event::Superseded { client, .. }
             | Event::Subscribed { client, .. } => involved.contains(client),
+            // Many; only the receive-maximum checker's own story needs them.
+            Event::Freed { client, .. } => {
+                v.check == "receive_maximum_respected" && involved.contains(client)
+            }
             Event::Fault { .. } => true,
         };
         let mut rows: Vec<Row> = history
@@ -343,6 +349,48 @@ fn row_of(e: &Event, clients: &[String]) -> Option<What> {
             label: match granted_qos {
                 Some(q) => format!("SUBACK {filter:?} granted qos {q}"),
                 None => format!("SUBACK {filter:?} refused"),
+            },
+        },
+        Event::Freed {
+            client,
+            connection,
+            packet_id,
+            ..
+        } => What::Packet {
+            from: client.clone(),
+            to: BROKER.into(),
+            label: format!("PUBACK / PUBCOMP id={packet_id} (connection {connection})"),
+        },
+        Event::Takeover {
+            client,
+            old,
+            answering,
+            ..
+        } => What::Note {
+            on: client.clone(),
+            label: format!(
+                "takes its session over on a new connection; connection {old} stays open{}",
+                if *answering {
+                    " and answering"
+                } else {
+                    ", silent (half-open)"
+                }
+            ),
+        },
+        Event::Superseded {
+            client,
+            connection,
+            closed,
+            disconnect,
+            ..
+        } => What::Note {
+            on: client.clone(),
+            label: match (closed, disconnect) {
+                (true, Some(r)) => format!(
+                    "old connection {connection} closed by the broker after DISCONNECT 0x{r:02X}"
+                ),
+                (true, None) => format!("old connection {connection} closed by the broker"),
+                (false, _) => format!("old connection {connection} still open: given up"),
             },
         },
         Event::Fault { what, .. } => match target(what, clients) {
@@ -533,6 +581,9 @@ mod tests {
             clean_start: false,
             session_present: false,
             will: None,
+            requested_at: 0,
+            receive_maximum: None,
+            session_expiry: None,
         });
         h.push(Event::Connected {
             at: 0,
@@ -541,6 +592,9 @@ mod tests {
             clean_start: false,
             session_present: false,
             will: None,
+            requested_at: 0,
+            receive_maximum: None,
+            session_expiry: None,
         });
         h.push(Event::Published {
             at: 5_000,
@@ -548,6 +602,7 @@ mod tests {
             topic: "t/1".into(),
             qos: 1,
             retain: false,
+            expiry: None,
         });
         h.push(Event::Fault {
             at: 5_001,

@@ -6,7 +6,7 @@
 use super::scenario::{broker, versions};
 use super::{topic, Problems, Read};
 use crate::tree::Place;
-use crate::workload::{Check, FaultKind, Faults, Workload};
+use crate::workload::{Check, Faults, Workload};
 use crate::VersionName;
 
 /// Every mistake of `w`, placed in the document it was read from.
@@ -73,15 +73,31 @@ fn traffic(p: &mut Problems, w: &Workload, place: Place) {
             );
         }
     }
-    if t.subscribe_qos > 2 {
+    let sub_qos = place.get("subscribe_qos");
+    if t.subscribe_qos.0.is_empty() {
+        p.at(sub_qos, "workload: subscribe_qos is empty");
+    }
+    for (i, &q) in t.subscribe_qos.0.iter().enumerate() {
+        if q > 2 {
+            let at = if sub_qos.node.items().is_empty() {
+                sub_qos
+            } else {
+                item(sub_qos, i, &q.to_string())
+            };
+            p.at(at, format!("workload: subscribe_qos {q} is not 0, 1 or 2"));
+        }
+    }
+    if t.filters_each == 0 || t.filters_each as usize > t.filters.len().max(1) {
         p.at(
-            place.get("subscribe_qos"),
+            place.get("filters_each"),
             format!(
-                "workload: subscribe_qos {} is not 0, 1 or 2",
-                t.subscribe_qos
+                "workload: filters_each {} must be between 1 and the number of filters ({})",
+                t.filters_each,
+                t.filters.len()
             ),
         );
     }
+    knobs(p, w, place);
     let v5 = w.versions.contains(&VersionName::V5);
     for (i, f) in t.filters.iter().enumerate() {
         let at = item(place.get("filters"), i, f);
@@ -131,7 +147,132 @@ fn traffic(p: &mut Problems, w: &Workload, place: Place) {
     }
 }
 
+/// The knobs of adversarial traffic: counts within what MQTT can carry,
+/// intervals in whole seconds, and each knob on a version that has it.
+fn knobs(p: &mut Problems, w: &Workload, place: Place) {
+    let t = &w.workload;
+    let has = |v: VersionName| w.versions.contains(&v);
+    let only_on = |p: &mut Problems, key: &str, v: VersionName, why: &str| {
+        p.at(
+            place.get(key),
+            format!(
+                "workload: {key} applies to MQTT {v} runs only ({why}), and this workload runs only {}",
+                w.versions
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    };
+    if t.inflight.min == 0 || t.inflight.max > 65_535 {
+        p.at(
+            place.get("inflight"),
+            format!(
+                "workload: inflight {} must be within 1..65535 (a Packet Identifier's range)",
+                t.inflight
+            ),
+        );
+    }
+    if t.burst.min == 0 {
+        p.at(
+            place.get("burst"),
+            "workload: burst must be at least 1 message",
+        );
+    }
+    if let Some(r) = &t.resend {
+        let at = place.get("resend");
+        if r.every.min.millis() == 0 {
+            p.at(
+                at.get("every"),
+                "workload: resend every must be more than 0",
+            );
+        }
+        if r.times.min == 0 {
+            p.at(at.get("times"), "workload: resend times must be at least 1");
+        }
+        if !has(VersionName::V311) {
+            only_on(
+                p,
+                "resend",
+                VersionName::V311,
+                "5.0 resends only on reconnecting, MQTT-4.4.0-1",
+            );
+        }
+    }
+    let whole_seconds = |p: &mut Problems, at: Place, key: &str, r: (u64, u64)| {
+        if r.0 < 1000 || !r.0.is_multiple_of(1000) || !r.1.is_multiple_of(1000) {
+            p.at(
+                at,
+                format!("workload: {key} is in whole seconds, at least 1s (as MQTT carries it)"),
+            );
+        }
+    };
+    if let Some(e) = &t.message_expiry {
+        let at = place.get("message_expiry");
+        whole_seconds(
+            p,
+            at.get("interval"),
+            "message_expiry interval",
+            (e.interval.min.millis(), e.interval.max.millis()),
+        );
+        if e.share.0 <= 0.0 {
+            p.at(
+                at.get("share"),
+                "workload: message_expiry share is 0%: no message would carry one",
+            );
+        }
+        if !has(VersionName::V5) {
+            only_on(
+                p,
+                "message_expiry",
+                VersionName::V5,
+                "3.1.1 has no Message Expiry Interval",
+            );
+        }
+    }
+    if let Some(r) = &t.receive_maximum {
+        if r.min == 0 || r.max > 65_535 {
+            p.at(
+                place.get("receive_maximum"),
+                format!("workload: receive_maximum {r} must be within 1..65535 (0 is a Protocol Error, §3.1.2.11.3)"),
+            );
+        }
+        if !has(VersionName::V5) {
+            only_on(
+                p,
+                "receive_maximum",
+                VersionName::V5,
+                "3.1.1 has no Receive Maximum",
+            );
+        }
+    }
+    if let Some(e) = &t.session_expiry {
+        whole_seconds(
+            p,
+            place.get("session_expiry"),
+            "session_expiry",
+            (e.min.millis(), e.max.millis()),
+        );
+        if !has(VersionName::V5) {
+            only_on(
+                p,
+                "session_expiry",
+                VersionName::V5,
+                "3.1.1 sessions do not expire",
+            );
+        }
+    }
+}
+
 fn faults(p: &mut Problems, w: &Workload, place: Place) {
+    if w.workload.wills && w.fault_kinds().iter().any(|k| k.is_takeover()) {
+        p.at(
+            place,
+            "faults: takeovers and `wills: true` do not go together: readings of the spec \
+             differ on whether a will is published when its session is taken over",
+        );
+    }
     let duration = w.duration;
     match &w.faults {
         Some(Faults::Random(f)) => {
@@ -159,10 +300,11 @@ fn faults(p: &mut Problems, w: &Workload, place: Place) {
             for (i, f) in list.iter().enumerate() {
                 let at = place.item(i);
                 match (&f.target, f.fault) {
-                    (Some(_), FaultKind::BrokerRestart) => {
-                        p.at(at.get("target"), "faults: broker_restart takes no target")
-                    }
-                    (None, k) if k != FaultKind::BrokerRestart => p.at(
+                    (Some(_), k) if k.on_broker() => p.at(
+                        at.get("target"),
+                        format!("faults: {} takes no target", k.name()),
+                    ),
+                    (None, k) if !k.on_broker() => p.at(
                         at.get("fault"),
                         format!("faults: {} needs a target", k.name()),
                     ),
@@ -175,11 +317,7 @@ fn faults(p: &mut Problems, w: &Workload, place: Place) {
                     ),
                     _ => {}
                 }
-                let lasts = matches!(
-                    f.fault,
-                    FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
-                );
-                match (lasts, f.length) {
+                match (f.fault.lasts(), f.length) {
                     (true, None) => p.at(
                         at.get("fault"),
                         format!("faults: {} needs a length", f.fault.name()),
@@ -231,6 +369,23 @@ fn checks(p: &mut Problems, w: &Workload, place: Place) {
                 at,
                 "check: will_on_abnormal_disconnect needs `wills: true` under `workload:`; \
                  without wills it checks nothing",
+            ),
+            Ok(Check::NoExpiredDelivery) if t.message_expiry.is_none() => p.at(
+                at,
+                "check: no_expired_delivery needs `message_expiry` under `workload:`",
+            ),
+            Ok(Check::ReceiveMaximumRespected) if t.receive_maximum.is_none() => p.at(
+                at,
+                "check: receive_maximum_respected needs `receive_maximum` under `workload:`",
+            ),
+            Ok(Check::SessionExpiryRespected) if t.session_expiry.is_none() => p.at(
+                at,
+                "check: session_expiry_respected needs `session_expiry` under `workload:`",
+            ),
+            Ok(Check::TakeoverClean) if !w.fault_kinds().iter().any(|k| k.is_takeover()) => p.at(
+                at,
+                "check: takeover_clean needs a takeover among the faults \
+                 (takeover, takeover_half_open or takeover_clean)",
             ),
             Ok(_) => {}
         }

@@ -78,7 +78,7 @@ fn fault_kind(description: &str) -> Value {
 }
 
 fn faults() -> Value {
-    const KINDS: &str = "cut (the client's link drops everything silently, then heals), stall (nothing passes for a while, then everything), reset (the client's host crashes and restarts, its connection reset), latency (50 to 500 ms on the client's link for a while), broker_restart (the broker crashes and restarts with its store)";
+    const KINDS: &str = "cut (the client's link drops everything silently, then heals), stall (nothing passes for a while, then everything), reset (the client's host crashes and restarts, its connection reset), latency (50 to 500 ms on the client's link for a while), broker_restart (the broker crashes and restarts with its store), broker_stop (the broker shuts down cleanly and starts again), takeover (the client connects again with its client identifier on a new connection, Clean Start 0, while the old one stays open and goes on answering), takeover_half_open (the same, the old connection answering nothing), takeover_clean (the same with Clean Start 1), away (the client leaves with DISCONNECT and comes back after the fault's length)";
     switch(
         &format!(
             "Faults during `duration`: drawn from the seed with {{every: 2s..6s, length: 500ms..3s, pick: [cut, reset]}}, or a fixed list of {{at, fault, target, length}} (what `gauntlet explore` writes after shrinking). Kinds: {KINDS}."
@@ -98,12 +98,12 @@ fn faults() -> Value {
                         },
                         "fault": fault_kind("The kind of fault."),
                         "target": {
-                            "description": "The client it hits: p1..pN (publishers), s1..sM (subscribers), w (the will watcher, with `wills: true`). None for broker_restart.",
+                            "description": "The client it hits: p1..pN (publishers), s1..sM (subscribers), w (the will watcher, with `wills: true`). None for broker_restart and broker_stop.",
                             "type": "string",
                             "pattern": "^(p[1-9][0-9]*|s[1-9][0-9]*|w)$",
                         },
                         "length": {
-                            "description": "How long it lasts: for cut, stall and latency only (reset and broker_restart happen at once).",
+                            "description": "How long it lasts: for cut, stall, latency and away only (the others happen at once).",
                             "$ref": "#/$defs/duration",
                         },
                     },
@@ -120,7 +120,7 @@ fn faults() -> Value {
                     "$ref": "#/$defs/durationRange",
                 },
                 "length": {
-                    "description": "How long a cut, stall or latency lasts, picked at random in this range. Default 500ms..3s.",
+                    "description": "How long a cut, stall, latency or away lasts, picked at random in this range. Default 500ms..3s.",
                     "$ref": "#/$defs/durationRange",
                     "default": "500ms..3s",
                 },
@@ -133,6 +133,17 @@ fn faults() -> Value {
             },
         }),
     )
+}
+
+/// `16` or `"1..200"`, within `1..=max`.
+fn count_range(description: &str, max: u64) -> Value {
+    json!({
+        "description": description,
+        "anyOf": [
+            { "type": "integer", "minimum": 1, "maximum": max },
+            { "type": "string", "pattern": r"^\s*[0-9]+\s*\.\.\s*[0-9]+\s*$" },
+        ],
+    })
 }
 
 fn traffic() -> Value {
@@ -174,9 +185,49 @@ fn traffic() -> Value {
                 "default": [1],
             },
             "subscribe_qos": {
-                "description": "The QoS the subscribers ask for. Default 2.",
-                "$ref": "#/$defs/qos",
+                "description": "The QoS the subscribers ask for: one, or a list each filter's QoS is drawn from. Default 2.",
+                "anyOf": [
+                    { "$ref": "#/$defs/qos" },
+                    { "type": "array", "minItems": 1, "items": { "$ref": "#/$defs/qos" } },
+                ],
                 "default": 2,
+            },
+            "filters_each": {
+                "description": "How many filters each subscriber holds: subscriber i subscribes to filters[i], filters[i+1], ... (wrapping), each at its own QoS, so a message may match several. At most the number of filters. Default 1.",
+                "type": "integer",
+                "minimum": 1,
+                "default": 1,
+            },
+            "inflight": count_range("QoS 1 and 2 messages a publisher keeps unacknowledged at most, drawn per publisher (1..65535), never more than the broker's Receive Maximum (5.0). Default 16.", 65_535),
+            "burst": count_range("Messages a publisher sends at once: its messages go out in bursts of a size drawn from this range. Default 1.", 4_294_967_295),
+            "resend": {
+                "description": "MQTT 3.1.1 runs: publishers also resend an unacknowledged PUBLISH (or PUBREL) on the same connection with DUP set, `every` after the last send, up to `times` times. 5.0 allows a resend only on reconnecting (MQTT-4.4.0-1), so 5.0 runs resend only then.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["every"],
+                "properties": {
+                    "every": { "description": "Time before a resend, e.g. 300ms..1s.", "$ref": "#/$defs/durationRange" },
+                    "times": count_range("Resends of one message at most. Default 1.", 4_294_967_295),
+                },
+            },
+            "message_expiry": {
+                "description": "MQTT 5.0 runs: messages carry a Message Expiry Interval (for no_expired_delivery).",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["interval"],
+                "properties": {
+                    "interval": { "description": "The interval, drawn per message in whole seconds, e.g. 1s..8s.", "$ref": "#/$defs/durationRange" },
+                    "share": { "description": "The share of messages that carry one, e.g. 50% (the others never expire). Default 100%.", "type": ["string", "number"], "default": "100%" },
+                },
+            },
+            "receive_maximum": count_range("MQTT 5.0 runs: the Receive Maximum subscribers announce (1..65535), drawn for each connection, so a resumed session may announce another (for receive_maximum_respected).", 65_535),
+            "ack_delay": {
+                "description": "How long a subscriber takes to acknowledge a message (PUBACK, PUBREC), drawn per message, e.g. 0ms..200ms: with a small Receive Maximum, messages queue at the broker.",
+                "$ref": "#/$defs/durationRange",
+            },
+            "session_expiry": {
+                "description": "MQTT 5.0 runs: the subscribers' Session Expiry Interval in whole seconds, drawn per subscriber, instead of an hour; `away` faults then leave for shorter and longer than it (for session_expiry_respected).",
+                "$ref": "#/$defs/durationRange",
             },
             "payload": {
                 "description": "Payload sizes in bytes, [smallest, largest], drawn per message; at most 65536. Default [16, 64].",

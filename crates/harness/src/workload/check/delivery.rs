@@ -7,7 +7,7 @@ pub(super) struct Copies {
     /// Every copy's arrival.
     all: Vec<Ms>,
     /// The copy that went over what is allowed, if one did.
-    excess_at: Option<Ms>,
+    pub(super) excess_at: Option<Ms>,
     /// Copies sent for a new subscription (RETAIN set): one per SUBACK.
     retained_excused: usize,
 }
@@ -107,14 +107,19 @@ pub(super) fn losses(ix: &Index<'_>, check: Check, eff: u8) -> Vec<Violation> {
     let mut out = Vec::new();
     for (&id, msg) in &ix.msgs {
         let Some(acked) = msg.acked else { continue };
-        if msg.qos == 0 {
+        // An expiring message may be gone for a reason of its own:
+        // `no_expired_delivery` judges those.
+        if msg.qos == 0 || msg.expiry.is_some() {
             continue;
         }
         for client in ix.kept_subscribers() {
             let Some(sub) = ix.best_sub(client, msg.topic, msg.at) else {
                 continue;
             };
-            if msg.qos.min(sub.granted) != eff || !ix.copies(client, id).is_empty() {
+            if msg.qos.min(sub.granted) != eff
+                || !ix.copies(client, id).is_empty()
+                || sub.session_ended
+            {
                 continue;
             }
             let what = format!(

@@ -10,6 +10,10 @@ pub(super) struct Sub<'a> {
     pub(super) granted: u8,
     pub(super) at: Ms,
     pub(super) until: Option<Ms>,
+    /// It ended with its session (Clean Start 1, or a session that may
+    /// have expired), not replaced by a SUBACK for the same filter: what
+    /// it had queued may be gone with the session.
+    pub(super) session_ended: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -18,6 +22,10 @@ pub(super) struct Conn<'a> {
     pub(super) will: Option<&'a WillInfo>,
     /// Whether it asked to resume its session (Clean Start 0).
     pub(super) resumes: bool,
+    pub(super) session_present: bool,
+    /// When its CONNECT went out.
+    pub(super) requested_at: Ms,
+    pub(super) session_expiry: Option<u32>,
     /// When it ended, and whether normally (DISCONNECT).
     pub(super) end: Option<(Ms, bool)>,
 }
@@ -31,6 +39,8 @@ pub(super) struct Msg<'a> {
     pub(super) at: Ms,
     /// PUBACK / PUBREC / PUBCOMP, the first of them.
     pub(super) acked: Option<Ms>,
+    /// 5.0: the Message Expiry Interval it carried (seconds).
+    pub(super) expiry: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +50,10 @@ pub(super) struct Delivery<'a> {
     pub(super) id: &'a MsgId,
     pub(super) topic: &'a str,
     pub(super) retain: bool,
+    pub(super) qos: u8,
+    pub(super) dup: bool,
+    pub(super) connection: u32,
+    pub(super) expiry: Option<u32>,
 }
 
 pub(super) struct Index<'a> {
@@ -56,6 +70,14 @@ pub(super) struct Index<'a> {
     pub(super) received: BTreeMap<&'a str, BTreeMap<&'a MsgId, Vec<usize>>>,
     pub(super) end: Ms,
 }
+
+/// How far a broker's clock of an absence may be from the client's, for
+/// a DISCONNECT: its trip, and brokers that count expiry in whole seconds.
+pub(super) const AWAY_MARGIN_MS: Ms = 1_500;
+
+/// Keep Alive assumed where the history does not say (the workloads'
+/// default is 2 s).
+const DEFAULT_KEEP_ALIVE_MS: Ms = 2_000;
 
 pub(super) fn secs(t: Ms) -> String {
     format!("{:.3}s", t as f64 / 1000.0)
@@ -105,7 +127,34 @@ impl<'a> Index<'a> {
                     clean_start,
                     session_present,
                     will,
+                    requested_at,
+                    session_expiry,
+                    ..
                 } => {
+                    let kept = ix.kept.contains(client.as_str());
+                    // A kept session may end on its own when it asked to
+                    // expire and the client was away long enough.
+                    let expired_at = match (kept, *clean_start, *session_present, session_expiry) {
+                        (true, false, false, Some(e)) => ix
+                            .away_since(client, *requested_at)
+                            .filter(|(down, margin)| {
+                                requested_at.saturating_sub(*down) + margin >= u64::from(*e) * 1000
+                            }),
+                        _ => None,
+                    };
+                    let ends = match expired_at {
+                        Some((down, _)) => Some(down),
+                        None if *clean_start || (!*session_present && !kept) => Some(*at),
+                        None => None,
+                    };
+                    if let Some(end) = ends {
+                        for s in ix.subs.entry(client.as_str()).or_default() {
+                            if s.until.is_none() {
+                                s.until = Some(end.max(s.at));
+                                s.session_ended = true;
+                            }
+                        }
+                    }
                     ix.conns
                         .entry(client.as_str())
                         .or_default()
@@ -114,16 +163,11 @@ impl<'a> Index<'a> {
                             at: *at,
                             will: will.as_ref(),
                             resumes: !*clean_start,
+                            session_present: *session_present,
+                            requested_at: *requested_at,
+                            session_expiry: *session_expiry,
                             end: None,
                         });
-                    let new_session = *clean_start || !*session_present;
-                    if new_session && !ix.kept.contains(client.as_str()) {
-                        for s in ix.subs.entry(client.as_str()).or_default() {
-                            if s.until.is_none() {
-                                s.until = Some(*at);
-                            }
-                        }
-                    }
                 }
                 Event::Disconnected {
                     at,
@@ -131,6 +175,12 @@ impl<'a> Index<'a> {
                     connection,
                 }
                 | Event::ConnectionLost {
+                    at,
+                    client,
+                    connection,
+                    ..
+                }
+                | Event::Superseded {
                     at,
                     client,
                     connection,
@@ -162,6 +212,7 @@ impl<'a> Index<'a> {
                         granted: *granted,
                         at: *at,
                         until: None,
+                        session_ended: false,
                     });
                 }
                 Event::Subscribed { .. } => {}
@@ -171,6 +222,7 @@ impl<'a> Index<'a> {
                     topic,
                     qos,
                     retain,
+                    expiry,
                 } => {
                     if ix.msgs.contains_key(id) {
                         continue;
@@ -182,6 +234,7 @@ impl<'a> Index<'a> {
                             qos: *qos,
                             at: *at,
                             acked: None,
+                            expiry: *expiry,
                         },
                     );
                     if *retain {
@@ -193,12 +246,17 @@ impl<'a> Index<'a> {
                         m.acked.get_or_insert(*at);
                     }
                 }
+                Event::Delivered { repeat: true, .. } => {}
                 Event::Delivered {
                     at,
                     client,
                     id,
                     topic,
                     retain,
+                    qos,
+                    dup,
+                    connection,
+                    expiry,
                     ..
                 } => {
                     ix.received
@@ -213,10 +271,17 @@ impl<'a> Index<'a> {
                         id,
                         topic,
                         retain: *retain,
+                        qos: *qos,
+                        dup: *dup,
+                        connection: *connection,
+                        expiry: *expiry,
                     });
                 }
-                Event::Fault { .. } => {}
+                Event::Fault { .. } | Event::Freed { .. } | Event::Takeover { .. } => {}
             }
+        }
+        if !h.roles.v5 {
+            ix.end_clean_sessions();
         }
         ix
     }
@@ -233,7 +298,67 @@ impl<'a> Index<'a> {
             qos: w.qos,
             at: c.end.map_or(c.at, |(t, _)| t),
             acked: None,
+            expiry: None,
         })
+    }
+
+    /// 3.1.1: a session begun with CleanSession 1 lasts as long as its
+    /// connection (§3.1.2.4), so what it subscribed ends with it.
+    fn end_clean_sessions(&mut self) {
+        for (client, conns) in &self.conns {
+            for (n, c) in conns {
+                // A reset host records no end: the next connection is one.
+                let next = conns.range(n + 1..).next().map(|(_, c)| c.at);
+                let end = c.end.map(|(t, _)| t).or(next);
+                let (false, Some(end)) = (c.resumes, end) else {
+                    continue;
+                };
+                for s in self.subs.get_mut(client).into_iter().flatten() {
+                    if s.at >= c.at && s.at <= end && s.until.is_none_or(|u| u > end) {
+                        s.until = Some(end);
+                        s.session_ended = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// When `client` went away before connecting again at `t` (the end of
+    /// its last connection, every earlier one ended), with how far off the
+    /// broker's view of that moment may be: a DISCONNECT reaches it at
+    /// once, a lost connection is noticed within 1.5 x Keep Alive. None if
+    /// a connection was still open, or a broker fault came in between (a
+    /// restarted broker's session clocks are its own affair).
+    pub(super) fn away_since(&self, client: &str, t: Ms) -> Option<(Ms, Ms)> {
+        let conns = self.conns.get(client)?;
+        let mut down: Option<(Ms, Ms)> = None;
+        let before: Vec<&Conn<'a>> = conns.values().filter(|c| c.requested_at < t).collect();
+        for (i, c) in before.iter().enumerate() {
+            // A reset host records no end: it ended by the next CONNECT.
+            let next = before.get(i + 1).map_or(t, |n| n.requested_at);
+            let (end, normal) = c.end.unwrap_or((next, false));
+            let margin = if normal {
+                AWAY_MARGIN_MS
+            } else {
+                self.keep_alive_ms() * 3 / 2 + AWAY_MARGIN_MS
+            };
+            if down.is_none_or(|(d, _)| end >= d) {
+                down = Some((end, margin));
+            }
+        }
+        let (d, _) = down?;
+        let broker_fault = self.h.events.iter().any(|e| match e {
+            Event::Fault { at, what } => (d..=t).contains(at) && what.starts_with("broker"),
+            _ => false,
+        });
+        (!broker_fault).then_some(down?)
+    }
+
+    pub(super) fn keep_alive_ms(&self) -> Ms {
+        match self.h.roles.keep_alive {
+            0 => DEFAULT_KEEP_ALIVE_MS,
+            k => u64::from(k) * 1000,
+        }
     }
 
     pub(super) fn conn(&self, client: &str, n: u32) -> Option<&Conn<'a>> {

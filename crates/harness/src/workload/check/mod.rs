@@ -26,17 +26,29 @@ use record::violation::Violation;
 use scenario::workload::Check;
 
 mod delivery;
+mod expiry;
+mod flow;
 mod index;
 mod order;
+mod qos;
 mod retained;
 mod routing;
+mod session;
+mod summary;
+mod takeover;
 mod will;
 
 use delivery::*;
+use expiry::*;
+use flow::*;
 use index::*;
 use order::*;
+use qos::*;
 use retained::*;
 use routing::*;
+use session::*;
+pub use summary::queue_summary;
+use takeover::*;
 use will::*;
 
 /// Faults this close to a violation are listed with it.
@@ -80,6 +92,11 @@ fn run_on(check: Check, ix: &Index<'_>) -> Findings {
         Check::RoutesMatchFilters => (routes_match_filters(ix), Vec::new()),
         Check::RetainedLatest => (retained_latest(ix), Vec::new()),
         Check::WillOnAbnormalDisconnect => will_on_abnormal_disconnect(ix),
+        Check::QosAsGranted => (qos_as_granted(ix), Vec::new()),
+        Check::NoExpiredDelivery => no_expired_delivery(ix),
+        Check::ReceiveMaximumRespected => (receive_maximum_respected(ix), Vec::new()),
+        Check::SessionExpiryRespected => (session_expiry_respected(ix), Vec::new()),
+        Check::TakeoverClean => takeover_clean(ix),
     };
     violations.sort_by(|a, b| {
         (a.at, &a.message, &a.subscriber, &a.what).cmp(&(b.at, &b.message, &b.subscriber, &b.what))
@@ -92,3 +109,5 @@ fn run_on(check: Check, ix: &Index<'_>) -> Findings {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_chaos;

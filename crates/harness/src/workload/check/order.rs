@@ -2,12 +2,17 @@
 
 use super::*;
 
+/// Subscriber, publisher, topic, QoS published, QoS delivered.
+type Stream<'a> = (&'a str, &'a str, &'a str, u8, u8);
+
 pub(super) fn ordered_per_publisher(ix: &Index<'_>) -> Vec<Violation> {
     let mut out = Vec::new();
-    let mut seen: BTreeSet<(&str, &MsgId)> = BTreeSet::new();
-    // (subscriber, publisher, topic, QoS) → highest seq first-delivered so
-    // far, and when.
-    let mut highest: BTreeMap<(&str, &str, &str, u8), (&MsgId, Ms)> = BTreeMap::new();
+    let mut seen: BTreeSet<(&str, &MsgId, u8)> = BTreeSet::new();
+    // (subscriber, publisher, topic, QoS published, QoS delivered) →
+    // highest seq first-delivered so far, and when. The delivered QoS
+    // tells apart the copies of overlapping subscriptions at different
+    // QoS: each is a stream of its own, and a QoS 0 one may lose messages.
+    let mut highest: BTreeMap<Stream<'_>, (&MsgId, Ms)> = BTreeMap::new();
     for d in &ix.deliveries {
         // Wills are not part of a publisher's sequence; a retained copy is
         // sent for a new subscription, not in publish order.
@@ -17,10 +22,10 @@ pub(super) fn ordered_per_publisher(ix: &Index<'_>) -> Vec<Violation> {
         let Some(msg) = ix.msgs.get(d.id) else {
             continue;
         };
-        if !seen.insert((d.client, d.id)) {
+        if !seen.insert((d.client, d.id, d.qos)) {
             continue;
         }
-        let key = (d.client, d.id.publisher.as_str(), msg.topic, msg.qos);
+        let key = (d.client, d.id.publisher.as_str(), msg.topic, msg.qos, d.qos);
         match highest.get(&key) {
             Some(&(top, top_at)) if top.seq > d.id.seq => {
                 let what = format!(

@@ -41,6 +41,9 @@ impl B {
             clean_start: clean,
             session_present: !clean && connection > 1,
             will: None,
+            requested_at: at,
+            receive_maximum: None,
+            session_expiry: None,
         })
     }
     fn connect_will(self, at: Ms, client: &str, connection: u32, topic: &str) -> B {
@@ -55,6 +58,9 @@ impl B {
                 qos: 1,
                 keep_alive: 2,
             }),
+            requested_at: at,
+            receive_maximum: None,
+            session_expiry: None,
         })
     }
     fn lost(self, at: Ms, client: &str, connection: u32) -> B {
@@ -90,6 +96,7 @@ impl B {
             topic: topic.into(),
             qos,
             retain,
+            expiry: None,
         })
     }
     fn ack(self, at: Ms, p: &str, seq: u32) -> B {
@@ -117,6 +124,10 @@ impl B {
             qos,
             dup,
             retain,
+            connection: 1,
+            packet_id: None,
+            expiry: None,
+            repeat: false,
         })
     }
     fn fault(self, at: Ms, what: &str) -> B {
@@ -645,6 +656,9 @@ fn a_missing_will_after_a_quick_resume_is_an_advisory() {
                 clean_start: false,
                 session_present: true,
                 will: None,
+                requested_at: at,
+                receive_maximum: None,
+                session_expiry: None,
             })
             .0
     };
