@@ -106,6 +106,13 @@ pub enum Event {
         connection: u32,
         why: String,
     },
+    /// A SUBSCRIBE went out asking for these filters at these QoS: until
+    /// its SUBACK comes (if it does) the broker may or may not hold them.
+    Subscribing {
+        at: Ms,
+        client: String,
+        filters: Vec<(String, u8)>,
+    },
     /// SUBACK granted `granted_qos` (0x80 and up: refused, `granted_qos` is None).
     Subscribed {
         at: Ms,
@@ -150,6 +157,14 @@ pub enum Event {
         expiry: Option<u32>,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         repeat: bool,
+    },
+    /// A CONNECT went out and no CONNACK came back: the broker may have
+    /// taken it all the same (begun or resumed the session, then lost the
+    /// connection).
+    Unanswered {
+        at: Ms,
+        client: String,
+        requested_at: Ms,
     },
     /// A subscriber finished with a QoS 1 or 2 PUBLISH (PUBACK, or PUBCOMP
     /// after the PUBREL): a place in its Receive Maximum is free again.
@@ -202,11 +217,13 @@ impl Event {
             | Event::Disconnected { at, .. }
             | Event::ConnectionLost { at, .. }
             | Event::Subscribed { at, .. }
+            | Event::Subscribing { at, .. }
             | Event::Published { at, .. }
             | Event::Acked { at, .. }
             | Event::Completed { at, .. }
             | Event::Delivered { at, .. }
             | Event::Freed { at, .. }
+            | Event::Unanswered { at, .. }
             | Event::Takeover { at, .. }
             | Event::Superseded { at, .. }
             | Event::Fault { at, .. } => *at,

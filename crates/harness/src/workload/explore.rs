@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 
 use super::run;
 use record::workload::{Outcome, ScheduledFault};
-use scenario::workload::{FaultKind, Workload};
+use scenario::workload::Workload;
 use scenario::VersionName;
 
 /// `1..10000` (both ends included) or a single seed `42`.
@@ -95,10 +95,7 @@ pub fn shrink(w: &Workload, failed: &Outcome) -> Outcome {
             }
         }
         for i in 0..best.faults.len() {
-            let has_length = matches!(
-                best.faults[i].kind,
-                FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
-            );
+            let has_length = best.faults[i].kind.lasts();
             while has_length && best.faults[i].length_ms > 100 {
                 let mut shorter = best.faults.clone();
                 shorter[i].length_ms /= 2;
@@ -172,8 +169,26 @@ pub fn fixed_yaml(
          # Replay: gauntlet explore THIS_FILE --seeds {seed} --version {version}\n"
     ));
     let mut skipping = false;
+    // A knob of the other version only would make the file fail to load.
+    let other_only: &[&str] = match version {
+        VersionName::V5 => &["resend:"],
+        VersionName::V311 => &["message_expiry:", "receive_maximum:", "session_expiry:"],
+    };
+    let mut muting = false;
     for line in original.lines() {
         let top_level = !line.starts_with([' ', '\t', '#', '-']) && !line.trim().is_empty();
+        let knob = line
+            .strip_prefix("  ")
+            .filter(|l| !l.starts_with([' ', '#']));
+        if let Some(k) = knob {
+            muting = other_only.iter().any(|o| k.starts_with(o));
+        } else if top_level {
+            muting = false;
+        }
+        if muting {
+            out.push_str(&format!("# (not in MQTT {version}) {line}\n"));
+            continue;
+        }
         if top_level {
             skipping = line.starts_with("faults:") || line.starts_with("versions:");
             if skipping {
@@ -202,10 +217,7 @@ pub fn fixed_yaml(
         if let Some(t) = &f.target {
             out.push_str(&format!(", target: {t}"));
         }
-        if matches!(
-            f.kind,
-            FaultKind::Cut | FaultKind::Stall | FaultKind::Latency
-        ) {
+        if f.kind.lasts() {
             out.push_str(&format!(", length: {}", ms(f.length_ms)));
         }
         out.push_str(" }\n");

@@ -421,7 +421,12 @@ pub fn run_on<W: WorkloadWorld>(
             match f.kind {
                 FaultKind::Cut => world.cut(&target),
                 FaultKind::Stall => world.stall(&target),
-                FaultKind::Reset => world.reset(&target),
+                FaultKind::Reset => {
+                    if let Some(c) = client {
+                        c.host_reset(now);
+                    }
+                    world.reset(&target)
+                }
                 FaultKind::Latency => world.set_latency(
                     &target,
                     Duration::from_millis(50),

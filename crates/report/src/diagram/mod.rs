@@ -168,6 +168,8 @@ impl Diagram {
             | Event::ConnectionLost { client, .. }
             | Event::Takeover { client, .. }
             | Event::Superseded { client, .. }
+            | Event::Unanswered { client, .. }
+            | Event::Subscribing { client, .. }
             | Event::Subscribed { client, .. } => involved.contains(client),
             // Many; only the receive-maximum checker's own story needs them.
             Event::Freed { client, .. } => {
@@ -360,6 +362,31 @@ fn row_of(e: &Event, clients: &[String]) -> Option<What> {
             from: client.clone(),
             to: BROKER.into(),
             label: format!("PUBACK / PUBCOMP id={packet_id} (connection {connection})"),
+        },
+        Event::Subscribing {
+            client, filters, ..
+        } => What::Packet {
+            from: client.clone(),
+            to: BROKER.into(),
+            label: format!(
+                "SUBSCRIBE {}",
+                filters
+                    .iter()
+                    .map(|(f, q)| format!("{f:?} qos {q}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        Event::Unanswered {
+            client,
+            requested_at,
+            ..
+        } => What::Note {
+            on: client.clone(),
+            label: format!(
+                "no CONNACK for the CONNECT sent at {:.3}s: given up",
+                *requested_at as f64 / 1000.0
+            ),
         },
         Event::Takeover {
             client,

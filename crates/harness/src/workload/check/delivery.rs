@@ -25,7 +25,7 @@ pub(super) fn count_copies(ix: &Index<'_>, client: &str, id: &MsgId, msg: &Msg<'
     let matching = |s: &Sub<'_>| protocol::topic::matches(s.filter, msg.topic);
     let filters: BTreeSet<&str> = subs
         .iter()
-        .filter(|s| matching(s) && (s.live(msg.at) || ds.iter().any(|d| s.live(d.at))))
+        .filter(|s| matching(s) && (s.live(msg.at) || ds.iter().any(|d| s.live(d.sent_by))))
         .map(|s| s.filter)
         .collect();
     let allowed = filters.len().max(1);
@@ -43,7 +43,7 @@ pub(super) fn count_copies(ix: &Index<'_>, client: &str, id: &MsgId, msg: &Msg<'
             let suback = subs
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| matching(s) && s.at <= d.at)
+                .filter(|(_, s)| matching(s) && s.at <= d.sent_by)
                 .max_by_key(|(i, s)| (s.at, *i))
                 .map(|(i, _)| i);
             if suback.is_some_and(|i| used_subacks.insert(i)) {

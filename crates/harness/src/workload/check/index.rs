@@ -54,6 +54,10 @@ pub(super) struct Delivery<'a> {
     pub(super) dup: bool,
     pub(super) connection: u32,
     pub(super) expiry: Option<u32>,
+    /// When the broker sent it at the latest, as its subscriptions go: its
+    /// arrival, or, on a connection a takeover replaced, the moment before
+    /// the new one was accepted (what was on its way still arrives).
+    pub(super) sent_by: Ms,
 }
 
 pub(super) struct Index<'a> {
@@ -74,6 +78,9 @@ pub(super) struct Index<'a> {
 /// How far a broker's clock of an absence may be from the client's, for
 /// a DISCONNECT: its trip, and brokers that count expiry in whole seconds.
 pub(super) const AWAY_MARGIN_MS: Ms = 1_500;
+
+/// A margin that makes an absence too uncertain to judge either way.
+const UNKNOWN_MS: Ms = 1 << 40;
 
 /// Keep Alive assumed where the history does not say (the workloads'
 /// default is 2 s).
@@ -143,7 +150,8 @@ impl<'a> Index<'a> {
                         _ => None,
                     };
                     let ends = match expired_at {
-                        Some((down, _)) => Some(down),
+                        // What came as it left was still the session's.
+                        Some((down, _)) => Some(down + 1),
                         None if *clean_start || (!*session_present && !kept) => Some(*at),
                         None => None,
                     };
@@ -216,6 +224,30 @@ impl<'a> Index<'a> {
                     });
                 }
                 Event::Subscribed { .. } => {}
+                Event::Subscribing {
+                    at,
+                    client,
+                    filters,
+                } => {
+                    // Whether the broker took it is unknown until its
+                    // SUBACK: what it may deliver meanwhile is allowed,
+                    // nothing is owed (as for a session that ended).
+                    let subs = ix.subs.entry(client.as_str()).or_default();
+                    for (filter, qos) in filters {
+                        let held = subs
+                            .iter()
+                            .any(|s| s.filter == filter && s.until.is_none() && !s.session_ended);
+                        if !held {
+                            subs.push(Sub {
+                                filter,
+                                granted: *qos,
+                                at: *at,
+                                until: None,
+                                session_ended: true,
+                            });
+                        }
+                    }
+                }
                 Event::Published {
                     at,
                     id,
@@ -275,13 +307,27 @@ impl<'a> Index<'a> {
                         dup: *dup,
                         connection: *connection,
                         expiry: *expiry,
+                        sent_by: *at,
                     });
                 }
-                Event::Fault { .. } | Event::Freed { .. } | Event::Takeover { .. } => {}
+                Event::Fault { .. }
+                | Event::Freed { .. }
+                | Event::Takeover { .. }
+                | Event::Unanswered { .. } => {}
             }
         }
         if !h.roles.v5 {
             ix.end_clean_sessions();
+        }
+        for d in &mut ix.deliveries {
+            let replaced = ix.conns.get(d.client).and_then(|cs| {
+                cs.range(d.connection + 1..)
+                    .map(|(_, c)| c.at)
+                    .find(|&at| at <= d.at)
+            });
+            if let Some(at) = replaced {
+                d.sent_by = at.saturating_sub(1);
+            }
         }
         ix
     }
@@ -313,9 +359,11 @@ impl<'a> Index<'a> {
                 let (false, Some(end)) = (c.resumes, end) else {
                     continue;
                 };
+                // Its own subscriptions: made before the next connection.
+                let own_until = next.unwrap_or(Ms::MAX).min(end + 1);
                 for s in self.subs.get_mut(client).into_iter().flatten() {
-                    if s.at >= c.at && s.at <= end && s.until.is_none_or(|u| u > end) {
-                        s.until = Some(end);
+                    if s.at >= c.at && s.at < own_until {
+                        s.until = Some(s.until.map_or(end + 1, |u| u.min(end + 1)));
                         s.session_ended = true;
                     }
                 }
@@ -336,7 +384,12 @@ impl<'a> Index<'a> {
         for (i, c) in before.iter().enumerate() {
             // A reset host records no end: it ended by the next CONNECT.
             let next = before.get(i + 1).map_or(t, |n| n.requested_at);
-            let (end, normal) = c.end.unwrap_or((next, false));
+            let (end, mut normal) = c.end.unwrap_or((next, false));
+            // A DISCONNECT sent after a cut or stall on the way may never
+            // have arrived: the broker then noticed the loss on its own.
+            if normal && self.link_fault(client, c.at, end) {
+                normal = false;
+            }
             let margin = if normal {
                 AWAY_MARGIN_MS
             } else {
@@ -347,11 +400,37 @@ impl<'a> Index<'a> {
             }
         }
         let (d, _) = down?;
+        // A CONNECT in between that got no answer may have begun or
+        // resumed the session at the broker: how long it was away there is
+        // anyone's guess.
+        let unanswered = self.h.events.iter().any(|e| match e {
+            Event::Unanswered {
+                client: c,
+                requested_at,
+                ..
+            } => c == client && (d..t).contains(requested_at),
+            _ => false,
+        });
+        if unanswered {
+            return Some((d, UNKNOWN_MS));
+        }
         let broker_fault = self.h.events.iter().any(|e| match e {
             Event::Fault { at, what } => (d..=t).contains(at) && what.starts_with("broker"),
             _ => false,
         });
         (!broker_fault).then_some(down?)
+    }
+
+    /// A cut or stall of `client`'s link between `from` and `to`.
+    pub(super) fn link_fault(&self, client: &str, from: Ms, to: Ms) -> bool {
+        self.h.events.iter().any(|e| match e {
+            Event::Fault { at, what } => {
+                (from..=to).contains(at)
+                    && (what.starts_with("cut ") || what.starts_with("stall "))
+                    && what.split_whitespace().nth(1) == Some(client)
+            }
+            _ => false,
+        })
     }
 
     pub(super) fn keep_alive_ms(&self) -> Ms {

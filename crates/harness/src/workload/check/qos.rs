@@ -27,7 +27,7 @@ pub(super) fn qos_as_granted(ix: &Index<'_>) -> Vec<Violation> {
             let any_grant = subs
                 .iter()
                 .filter(matching)
-                .filter(|s| s.live(msg.at) || s.live(first.at))
+                .filter(|s| s.live(msg.at) || s.live(first.sent_by))
                 .map(|s| s.granted)
                 .max();
             let Some(any_grant) = any_grant else {
@@ -51,7 +51,7 @@ pub(super) fn qos_as_granted(ix: &Index<'_>) -> Vec<Violation> {
             let held = subs
                 .iter()
                 .filter(matching)
-                .filter(|s| s.live(msg.at) && s.live(first.at) && !s.session_ended)
+                .filter(|s| s.live(msg.at) && s.live(first.sent_by) && !s.session_ended)
                 .map(|s| s.granted)
                 .max();
             let Some(held) = held else { continue };

@@ -38,7 +38,7 @@ pub(super) fn routes_match_filters(ix: &Index<'_>) -> Vec<Violation> {
         let live: Vec<&str> = ix
             .subs_of(d.client)
             .iter()
-            .filter(|s| s.live(d.at))
+            .filter(|s| s.live(d.sent_by))
             .map(|s| s.filter)
             .collect();
         let matched = live.iter().any(|f| protocol::topic::matches(f, d.topic));

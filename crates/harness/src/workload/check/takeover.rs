@@ -49,10 +49,12 @@ pub(super) fn takeover_clean(ix: &Index<'_>) -> (Vec<Violation>, Vec<Advisory>) 
             continue;
         };
         // A fault on the client's link or the broker can hold the close
-        // back: judge only takeovers clear of them.
+        // back, and bytes a cut lost leave the old connection mute for
+        // good: judge only takeovers of connections clear of them.
+        let since = conns.get(old).map_or(*at, |c| c.at);
         let disturbed = ix.h.events.iter().any(|e| match e {
             Event::Fault { at: t, what } => {
-                (*at..=end).contains(t)
+                (since..=end).contains(t)
                     && (what.starts_with("broker")
                         || (NETWORK.iter().any(|k| what.starts_with(k)) && names(what, client)))
             }

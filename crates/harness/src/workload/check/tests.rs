@@ -116,6 +116,22 @@ impl B {
         dup: bool,
         retain: bool,
     ) -> B {
+        // On the client's latest connection accepted by then.
+        let connection = self
+            .0
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Connected {
+                    at: t,
+                    client: c,
+                    connection,
+                    ..
+                } if c == client && *t <= at => Some(*connection),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(1);
         self.push(Event::Delivered {
             at,
             client: client.into(),
@@ -124,7 +140,7 @@ impl B {
             qos,
             dup,
             retain,
-            connection: 1,
+            connection,
             packet_id: None,
             expiry: None,
             repeat: false,

@@ -533,3 +533,105 @@ fn the_total_queue_counts_each_outcome() {
         }]
     );
 }
+
+#[test]
+fn what_came_on_a_replaced_connection_is_judged_by_the_subscriptions_before_the_takeover() {
+    // s1 takes over with Clean Start 1 at 1 s: its old subscription ends;
+    // a copy still on its way on the old connection is no stray.
+    let h = H::default()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, None)
+        .sub(5, "s1", T, 1)
+        .publish(900, 1, 1, None)
+        .conn(1000, "s1", 2, true, false, None, None)
+        .deliver(1010, "s1", 1, Q1);
+    passes(Check::RoutesMatchFilters, &h);
+    // The same copy on the new connection, before it subscribed, is one.
+    let stray = H::default()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, None)
+        .sub(5, "s1", T, 1)
+        .publish(900, 1, 1, None)
+        .conn(1000, "s1", 2, true, false, None, None)
+        .deliver(
+            1010,
+            "s1",
+            1,
+            Copy {
+                connection: 2,
+                ..Q1
+            },
+        );
+    fails(Check::RoutesMatchFilters, &stray, "MQTT-3.3.2-3");
+}
+
+#[test]
+fn a_subscribe_whose_suback_never_came_allows_deliveries_and_owes_none() {
+    let h = H::default()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, None)
+        .push(Event::Subscribing {
+            at: 5,
+            client: "s1".into(),
+            filters: vec![(T.into(), 1)],
+        })
+        .publish(100, 1, 1, None)
+        .deliver(110, "s1", 1, Q1)
+        .publish(200, 2, 1, None);
+    passes(Check::RoutesMatchFilters, &h);
+    passes(Check::AtLeastOnce, &h);
+}
+
+#[test]
+fn an_absence_with_an_unanswered_connect_or_a_cut_is_not_judged_as_measured() {
+    // Away 10 s by the client's clock, but a CONNECT in between got no
+    // answer: the broker may have held the session from then.
+    let unanswered = absence(10_000, true).push(Event::Unanswered {
+        at: 6000,
+        client: "s1".into(),
+        requested_at: 3000,
+    });
+    passes(Check::SessionExpiryRespected, &unanswered);
+    // Its DISCONNECT after a cut may never have arrived: the broker then
+    // noticed the loss up to 1.5 x Keep Alive later (here 3 s).
+    let cut = H::default()
+        .v5()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, Some(5))
+        .sub(5, "s1", T, 1)
+        .fault(500, "cut s1 for 100 ms")
+        .left(1000, "s1", 1)
+        .conn(8000, "s1", 2, false, true, None, Some(5));
+    passes(Check::SessionExpiryRespected, &cut);
+    let clean = H::default()
+        .v5()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, Some(5))
+        .sub(5, "s1", T, 1)
+        .left(1000, "s1", 1)
+        .conn(8000, "s1", 2, false, true, None, Some(5));
+    fails(Check::SessionExpiryRespected, &clean, "MQTT-4.1.0-2");
+}
+
+#[test]
+fn an_expiring_message_resent_after_its_first_copy_expired_is_not_out_of_order() {
+    let h = H::default()
+        .v5()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, None)
+        .sub(5, "s1", T, 1)
+        .publish(100, 1, 1, Some(2))
+        .publish(110, 2, 1, None)
+        .deliver(4000, "s1", 2, Q1)
+        .deliver(4100, "s1", 1, Q1);
+    passes(Check::OrderedPerPublisher, &h);
+    let plain = H::default()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, None)
+        .sub(5, "s1", T, 1)
+        .publish(100, 1, 1, None)
+        .publish(110, 2, 1, None)
+        .deliver(4000, "s1", 2, Q1)
+        .deliver(4100, "s1", 1, Q1);
+    fails(Check::OrderedPerPublisher, &plain, "§4.6");
+}

@@ -228,6 +228,10 @@ pub struct Client {
     away: Cell<bool>,
     /// A takeover ordered and not yet begun.
     takeover: Cell<Option<(bool, bool)>>,
+    /// A SUBSCRIBE went out on the current connection and its SUBACK has
+    /// not come: the client finishes setting up before it leaves or takes
+    /// over (else the broker would hold a subscription the history lacks).
+    awaiting_suback: Cell<bool>,
     /// The old connection of a takeover is still open.
     superseding: Cell<bool>,
     /// Wakes the client when an order comes.
@@ -256,6 +260,7 @@ impl Client {
             stopped: Cell::new(false),
             away: Cell::new(false),
             takeover: Cell::new(None),
+            awaiting_suback: Cell::new(false),
             superseding: Cell::new(false),
             wake: tokio::sync::Notify::new(),
         }
@@ -293,6 +298,23 @@ impl Client {
         }
         self.wake.notify_one();
         true
+    }
+
+    /// Its host is about to be reset at `at` (the world's clock: the
+    /// client's own runs only on its host): the connection it had ends
+    /// there, as the software that would notice is gone.
+    pub fn host_reset(&self, at: u64) {
+        let connection = self.memory.borrow().connection;
+        if self.connected.get() {
+            self.connected.set(false);
+            self.record(Event::ConnectionLost {
+                at,
+                client: self.role.name.clone(),
+                connection,
+                why: "host reset".into(),
+            });
+        }
+        self.superseding.set(false);
     }
 
     /// Connected, everything planned sent, nothing unacknowledged, no
@@ -347,6 +369,9 @@ pub(super) struct Old<'a> {
     disconnect: Option<u8>,
     /// The client stops waiting for the broker to close it then.
     deadline: tokio::time::Instant,
+    /// After a clean takeover the old connection's session is not the
+    /// new one's: its QoS 2 messages awaiting PUBREL are its own.
+    own_pubrel: Option<BTreeSet<u16>>,
 }
 
 /// How a connection ended, for the run loop.
@@ -461,6 +486,11 @@ async fn session<'a>(client: &'a Rc<Client>, old: Option<(Old<'a>, bool)>) -> Ne
     let ack = match conn.recv_within(silence).await {
         Some(Ok(Packet::ConnAck(a))) => a,
         _ => {
+            client.record(Event::Unanswered {
+                at: client.now_ms(),
+                client: role.name.clone(),
+                requested_at,
+            });
             abandon(old, "abandoned: the connection taking it over failed");
             return Next::Failed;
         }
@@ -470,6 +500,7 @@ async fn session<'a>(client: &'a Rc<Client>, old: Option<(Old<'a>, bool)>) -> Ne
         return Next::Failed;
     }
     client.connected.set(true);
+    client.awaiting_suback.set(false);
     if let Some(rm) = ack.properties.receive_maximum {
         client.memory.borrow_mut().server_receive_maximum = rm.max(1);
     }
@@ -488,14 +519,21 @@ async fn session<'a>(client: &'a Rc<Client>, old: Option<(Old<'a>, bool)>) -> Ne
         receive_maximum,
         session_expiry,
     });
-    if clean_start {
-        // A new session: what the old one had in flight is gone with it
-        // (the broker answers for what it acknowledged).
+    if !ack.session_present {
+        // A new session: what the old one had in flight is gone with it,
+        // and resending it would make it a new message (the broker
+        // answers for what it acknowledged). MQTT-3.2.2-5 (5.0): a client
+        // with session state told Session Present 0 discards it.
         let mut m = client.memory.borrow_mut();
         m.inflight.clear();
     }
     if !ack.session_present {
-        client.memory.borrow_mut().awaiting_pubrel.clear();
+        // The old connection of a takeover belonged to the session that
+        // just ended: what it still receives is that session's.
+        let ended = std::mem::take(&mut client.memory.borrow_mut().awaiting_pubrel);
+        if let Some(o) = old.as_mut() {
+            o.own_pubrel.get_or_insert(ended);
+        }
         if !role.subscribe.is_empty() {
             let packet_id = client.next_packet_id();
             let sub = Packet::Subscribe(Subscribe {
@@ -512,6 +550,12 @@ async fn session<'a>(client: &'a Rc<Client>, old: Option<(Old<'a>, bool)>) -> Ne
                         },
                     })
                     .collect(),
+            });
+            client.awaiting_suback.set(true);
+            client.record(Event::Subscribing {
+                at: client.now_ms(),
+                client: role.name.clone(),
+                filters: role.subscribe.clone(),
             });
             if conn.send(&sub).await.is_err() {
                 client.lost(connection, "write failed");
@@ -560,6 +604,8 @@ async fn session<'a>(client: &'a Rc<Client>, old: Option<(Old<'a>, bool)>) -> Ne
             answering,
             disconnect: None,
             deadline: tokio::time::Instant::now() + old_deadline(role.keep_alive),
+            own_pubrel: clean
+                .then(|| std::mem::take(&mut client.memory.borrow_mut().awaiting_pubrel)),
         };
         return Next::Takeover(old, clean);
     }

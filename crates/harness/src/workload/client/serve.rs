@@ -38,12 +38,14 @@ pub(super) async fn serve<'a>(
         _ => None,
     };
     let why = loop {
-        if client.stopping.get() || client.away.get() {
+        if client.stopping.get() || (client.away.get() && !client.awaiting_suback.get()) {
             break leave(client, conn, connection).await;
         }
-        if let Some(order) = client.takeover.take() {
-            if old.is_none() {
-                return (String::new(), Some(order));
+        if !client.awaiting_suback.get() {
+            if let Some(order) = client.takeover.take() {
+                if old.is_none() {
+                    return (String::new(), Some(order));
+                }
             }
         }
         let (next_publish, resend_at) = {
@@ -85,7 +87,7 @@ pub(super) async fn serve<'a>(
         let at_or_never = |t: Option<tokio::time::Instant>| t.unwrap_or(give_up_at);
         tokio::select! {
             r = conn.recv() => match r {
-                Ok(p) => match handle(client, connection, p) {
+                Ok(p) => match handle(client, connection, p, None) {
                     Ok(Some(reply)) => match (role.ack_delay, &reply.packet) {
                         (Some(range), Packet::PubAck(_) | Packet::PubRec(_)) => {
                             let now = tokio::time::Instant::now();
@@ -189,7 +191,7 @@ async fn on_old(client: &Rc<Client>, o: &mut Old<'_>, r: Result<Packet, RecvErro
             o.disconnect.get_or_insert(d.reason.0);
             false
         }
-        Ok(p) if o.answering => match handle(client, o.connection, p) {
+        Ok(p) if o.answering => match handle(client, o.connection, p, o.own_pubrel.as_mut()) {
             Ok(Some(reply)) => answer(client, &mut o.conn, o.connection, reply)
                 .await
                 .is_err(),
@@ -340,7 +342,14 @@ async fn leave(client: &Rc<Client>, conn: &mut Conn<'_>, connection: u32) -> Str
 
 /// Acts on one packet from the broker on `connection`; the reply to send,
 /// if any. An error ends the connection.
-fn handle(client: &Rc<Client>, connection: u32, p: Packet) -> Result<Option<Reply>, String> {
+/// `own_pubrel`: the QoS 2 packet ids awaiting PUBREL of a session other
+/// than the client's current one (the old connection of a clean takeover).
+fn handle(
+    client: &Rc<Client>,
+    connection: u32,
+    p: Packet,
+    mut own_pubrel: Option<&mut BTreeSet<u16>>,
+) -> Result<Option<Reply>, String> {
     let at = client.now_ms();
     let name = &client.role.name;
     let reply = |packet: Packet, frees: Option<u16>| Some(Reply { packet, frees });
@@ -350,9 +359,10 @@ fn handle(client: &Rc<Client>, connection: u32, p: Packet) -> Result<Option<Repl
             let repeat = match (p.qos, p.packet_id) {
                 // Once per packet id until PUBREL: the broker resending
                 // a QoS 2 PUBLISH is the same message (method B).
-                (QoS::ExactlyOnce, Some(pid)) => {
-                    !client.memory.borrow_mut().awaiting_pubrel.insert(pid)
-                }
+                (QoS::ExactlyOnce, Some(pid)) => match own_pubrel.as_deref_mut() {
+                    Some(own) => !own.insert(pid),
+                    None => !client.memory.borrow_mut().awaiting_pubrel.insert(pid),
+                },
                 _ => false,
             };
             if let Some(id) = id {
@@ -377,11 +387,14 @@ fn handle(client: &Rc<Client>, connection: u32, p: Packet) -> Result<Option<Repl
             }
         }
         Packet::PubRel(a) => {
-            client
-                .memory
-                .borrow_mut()
-                .awaiting_pubrel
-                .remove(&a.packet_id);
+            match own_pubrel {
+                Some(own) => own.remove(&a.packet_id),
+                None => client
+                    .memory
+                    .borrow_mut()
+                    .awaiting_pubrel
+                    .remove(&a.packet_id),
+            };
             reply(Packet::PubComp(Ack::new(a.packet_id)), Some(a.packet_id))
         }
         Packet::PubAck(a) => {
@@ -438,6 +451,7 @@ fn handle(client: &Rc<Client>, connection: u32, p: Packet) -> Result<Option<Repl
             None
         }
         Packet::SubAck(a) => {
+            client.awaiting_suback.set(false);
             for (i, (filter, _)) in client.role.subscribe.iter().enumerate() {
                 let code = a.reasons.get(i).map_or(0x80, |r| r.0);
                 client.record(Event::Subscribed {
