@@ -196,6 +196,9 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         disconnect: Option<u8>,
     },
+    /// The broker came back from a crash (`graceful`: a clean shutdown),
+    /// keeping its state or not as its promise says (`kept`).
+    BrokerRestarted { at: Ms, graceful: bool, kept: bool },
     /// A fault the schedule applied (`cut sub1`, `broker restart`, ...).
     Fault { at: Ms, what: String },
 }
@@ -224,6 +227,7 @@ impl Event {
             | Event::Delivered { at, .. }
             | Event::Freed { at, .. }
             | Event::Unanswered { at, .. }
+            | Event::BrokerRestarted { at, .. }
             | Event::Takeover { at, .. }
             | Event::Superseded { at, .. }
             | Event::Fault { at, .. } => *at,

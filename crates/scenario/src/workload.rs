@@ -47,6 +47,12 @@ pub struct Workload {
     #[serde(skip)]
     pub broker_written: Vec<String>,
     pub workload: Traffic,
+    /// In simulation, what the reference broker keeps across a
+    /// `broker_restart` (a kill) and a `broker_stop` (a clean shutdown);
+    /// a real broker's profile says what it keeps. The checkers hold the
+    /// broker to exactly that promise.
+    #[serde(default)]
+    pub persistence: Persistence,
     /// Checkers to run over the history (names as in `gauntlet explore
     /// --help`).
     pub check: Vec<String>,
@@ -283,6 +289,40 @@ pub struct Traffic {
     pub session_expiry: Option<DurRange>,
 }
 
+/// What a broker keeps of its sessions, messages in flight and retained
+/// messages across a restart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Persistence {
+    /// Everything, a crash too.
+    #[default]
+    Always,
+    /// Everything across a clean shutdown, nothing across a crash.
+    OnStop,
+    /// Nothing: it comes back empty.
+    Nothing,
+}
+
+impl Persistence {
+    pub fn name(self) -> &'static str {
+        match self {
+            Persistence::Always => "always",
+            Persistence::OnStop => "on_stop",
+            Persistence::Nothing => "nothing",
+        }
+    }
+
+    /// Whether the broker keeps its state across a restart that was a
+    /// clean shutdown (`graceful`) or a crash.
+    pub fn keeps(self, graceful: bool) -> bool {
+        match self {
+            Persistence::Always => true,
+            Persistence::OnStop => graceful,
+            Persistence::Nothing => false,
+        }
+    }
+}
+
 /// `{every: 500ms..2s, times: 1..3}`.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -391,9 +431,9 @@ impl Workload {
             need.push("wildcards");
         }
         if self.fault_kinds().iter().any(|k| k.on_broker()) {
-            // Restarted with its store: sessions and messages in flight
-            // must survive for the checks to hold.
-            need.extend(["restart", "persistence"]);
+            // What survives is the profile's promise, which the checkers
+            // hold the broker to.
+            need.push("restart");
         }
         let mut need: Vec<String> = need.into_iter().map(str::to_owned).collect();
         need.sort();

@@ -42,6 +42,11 @@ pub struct Profile {
     /// capabilities`).
     #[serde(default)]
     pub capabilities: BTreeSet<String>,
+    /// What the broker keeps across a restart: `always` (a crash too),
+    /// `on_stop` (a clean shutdown only) or `nothing`. Absent: `always`
+    /// with the `persistence` capability, else `nothing`.
+    #[serde(default)]
+    pub persistence: Option<scenario::workload::Persistence>,
     /// How to install the broker on first use (absent: it is on PATH).
     #[serde(default)]
     pub install: Option<Install>,
@@ -196,6 +201,16 @@ impl Profile {
                 scenario::capability::names()
             )));
         }
+        if p.has("persistence")
+            && p.persistence
+                .is_some_and(|k| k != scenario::workload::Persistence::Always)
+        {
+            return Err(problem(
+                "persistence: the `persistence` capability promises that everything survives \
+                 a crash; a profile that keeps less says so without the capability"
+                    .into(),
+            ));
+        }
         if let Settings::Lines(lines) = &p.settings {
             let known = super::settings::names();
             if let Some(k) = lines.keys().find(|k| !known.contains(k)) {
@@ -210,6 +225,16 @@ impl Profile {
 
     pub fn has(&self, capability: &str) -> bool {
         self.capabilities.contains(capability)
+    }
+
+    /// What the broker keeps across a restart.
+    pub fn promise(&self) -> scenario::workload::Persistence {
+        use scenario::workload::Persistence;
+        self.persistence.unwrap_or(if self.has("persistence") {
+            Persistence::Always
+        } else {
+            Persistence::Nothing
+        })
     }
 }
 
@@ -227,6 +252,27 @@ mod tests {
         let install = aedes.install.expect("aedes installs from npm");
         assert!(install.steps[0].iter().any(|a| a.starts_with("aedes@1")));
         assert_eq!(aedes.versions, [VersionName::V311]);
+    }
+
+    #[test]
+    fn a_profile_promises_what_survives_a_restart() {
+        use scenario::workload::Persistence;
+        assert_eq!(
+            Profile::find("mosquitto").unwrap().promise(),
+            Persistence::Always
+        );
+        assert_eq!(
+            Profile::find("aedes").unwrap().promise(),
+            Persistence::Nothing
+        );
+        let text = "name: x\nversions: [5]\ncapabilities: [restart]\npersistence: on_stop\n\
+                    start: { command: [x] }\n";
+        let p = Profile::parse(text, Path::new("x.yaml")).unwrap();
+        assert_eq!(p.promise(), Persistence::OnStop);
+        let both = "name: x\nversions: [5]\ncapabilities: [restart, persistence]\n\
+                    persistence: nothing\nstart: { command: [x] }\n";
+        let e = Profile::parse(both, Path::new("x.yaml")).unwrap_err();
+        assert!(e.to_string().contains("persistence"), "{e}");
     }
 
     #[test]

@@ -592,6 +592,12 @@ impl Session {
         let (addr, tls) = self.shared_endpoint(v);
         let mut names = workload_run::clients(w);
         let broker_name = self.broker_name();
+        // What survives a restart: the profile's promise (a URL broker is
+        // never restarted).
+        let promise = match &self.target {
+            Target::Managed { profile, .. } => profile.promise(),
+            Target::Url { .. } => scenario::workload::Persistence::Always,
+        };
         let run = |broker, instance, naming: &Naming| {
             let link = Link {
                 seed,
@@ -602,7 +608,9 @@ impl Session {
             };
             let mut outcome = workload_run::guarded(v, seed, &faults, || {
                 match TcpWorld::with_proxies(&link, &names, instance) {
-                    Ok(world) => workload_run::run_on(world, w, v, seed, &faults, naming, true),
+                    Ok(world) => {
+                        workload_run::run_on(world, w, v, seed, &faults, naming, true, promise)
+                    }
                     Err(e) => Outcome::failed(v, seed, &faults, e),
                 }
             });

@@ -345,4 +345,10 @@ impl crate::workload::run::WorkloadWorld for TcpWorld<'_> {
     fn advance(&mut self) -> Result<(), String> {
         self.run_for(crate::workload::run::TICK.as_millis() as u64)
     }
+
+    /// A real broker keeps what it keeps: its store is never deleted
+    /// behind its back.
+    fn keeps_store(&self, _promised: bool) -> bool {
+        true
+    }
 }

@@ -20,7 +20,7 @@ use crate::sim::{budget, World};
 use record::history::{Event, History, Roles};
 use record::workload::{Outcome, ScheduledFault};
 use scenario::workload::Check;
-use scenario::workload::{FaultKind, Faults, Sessions, Workload};
+use scenario::workload::{FaultKind, Faults, Persistence, Sessions, Workload};
 use scenario::VersionName;
 
 /// Workloads time nothing finer than a Keep Alive of seconds and faults of
@@ -214,6 +214,11 @@ pub trait WorkloadWorld: Backend {
 
     /// Lets one step of time pass.
     fn advance(&mut self) -> Result<(), String>;
+
+    /// Whether a restart keeps the broker's store, for a broker promised
+    /// to keep its state (`promised`) or not: the simulated broker keeps
+    /// exactly what it is promised to; a real one keeps what it keeps.
+    fn keeps_store(&self, promised: bool) -> bool;
 }
 
 impl WorkloadWorld for World {
@@ -231,6 +236,10 @@ impl WorkloadWorld for World {
 
     fn advance(&mut self) -> Result<(), String> {
         self.step()
+    }
+
+    fn keeps_store(&self, promised: bool) -> bool {
+        promised
     }
 }
 
@@ -251,7 +260,16 @@ fn run_inner(
         TICK,
     );
     world.watch(progress);
-    run_on(world, w, version, seed, faults, &Naming::default(), false)
+    run_on(
+        world,
+        w,
+        version,
+        seed,
+        faults,
+        &Naming::default(),
+        false,
+        w.persistence,
+    )
 }
 
 /// Every client of the workload, as it runs on the broker, with its knobs
@@ -343,7 +361,8 @@ fn roles(w: &Workload, version: VersionName, seed: u64, naming: &Naming) -> Vec<
 /// passes, heals everything, drains, reads the retained messages if asked
 /// to, and checks the history. With `leave`, the clients DISCONNECT after
 /// the run (on a real broker, so that no will is published and nothing is
-/// left connected).
+/// left connected). `promise` is what the broker keeps across a restart.
+#[allow(clippy::too_many_arguments)]
 pub fn run_on<W: WorkloadWorld>(
     mut world: W,
     w: &Workload,
@@ -352,6 +371,7 @@ pub fn run_on<W: WorkloadWorld>(
     faults: &[ScheduledFault],
     naming: &Naming,
     leave: bool,
+    promise: Persistence,
 ) -> Outcome {
     let kept = w.workload.sessions == Sessions::Kept;
     let history = Rc::new(RefCell::new(History {
@@ -433,13 +453,23 @@ pub fn run_on<W: WorkloadWorld>(
                     Duration::from_millis(500),
                 ),
                 FaultKind::BrokerRestart | FaultKind::BrokerStop => {
-                    let done = if f.kind == FaultKind::BrokerStop {
+                    let graceful = f.kind == FaultKind::BrokerStop;
+                    let kept = promise.keeps(graceful);
+                    let keep_store = world.keeps_store(kept);
+                    let done = if graceful {
                         world
                             .stop_broker()
-                            .and_then(|()| world.restart_broker(true))
+                            .and_then(|()| world.restart_broker(keep_store))
                     } else {
-                        world.restart_broker(true)
+                        world.restart_broker(keep_store)
                     };
+                    if done.is_ok() {
+                        history.borrow_mut().push(Event::BrokerRestarted {
+                            at: world.now_ms(),
+                            graceful,
+                            kept,
+                        });
+                    }
                     if let Err(e) = done {
                         error = Some(format!("{} at {:.3}s: {e}", f.what(), now as f64 / 1000.0));
                         break 'run;

@@ -175,7 +175,7 @@ impl Diagram {
             Event::Freed { client, .. } => {
                 v.check == "receive_maximum_respected" && involved.contains(client)
             }
-            Event::Fault { .. } => true,
+            Event::Fault { .. } | Event::BrokerRestarted { .. } => true,
         };
         let mut rows: Vec<Row> = history
             .events
@@ -362,6 +362,18 @@ fn row_of(e: &Event, clients: &[String]) -> Option<What> {
             from: client.clone(),
             to: BROKER.into(),
             label: format!("PUBACK / PUBCOMP id={packet_id} (connection {connection})"),
+        },
+        Event::BrokerRestarted { graceful, kept, .. } => What::Note {
+            on: BROKER.into(),
+            label: format!(
+                "back from a {}, {}",
+                if *graceful { "clean shutdown" } else { "crash" },
+                if *kept {
+                    "its state kept"
+                } else {
+                    "its state gone (as promised)"
+                }
+            ),
         },
         Event::Subscribing {
             client, filters, ..

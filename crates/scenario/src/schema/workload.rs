@@ -50,6 +50,11 @@ pub(super) fn workload_file() -> Value {
                 },
             },
             "faults": faults(),
+            "persistence": {
+                "description": "In simulation, what the reference broker keeps across a broker_restart (a crash) and a broker_stop (a clean shutdown): always (both, the default), on_stop (a clean shutdown only) or nothing. A real broker's profile says what it keeps. The checkers hold the broker to exactly that promise: what a restart that keeps nothing forgets is owed to no one.",
+                "enum": ["always", "on_stop", "nothing"],
+                "default": "always",
+            },
             "broker": broker_config(),
             "workload": traffic(),
             "check": {

@@ -162,7 +162,10 @@ pub(super) fn exactly_once(ix: &Index<'_>) -> Vec<Violation> {
             continue;
         }
         let c = count_copies(ix, client, id, &msg);
-        if let Some(at) = c.excess_at {
+        // A broker that forgot everything in between took the resent
+        // PUBLISH for a new message, as its promise allows.
+        let forgotten = |at| ix.forgot_between(first, at);
+        if let Some(at) = c.excess_at.filter(|&at| !forgotten(at)) {
             let what = format!(
                 "{} — QoS 2 is exactly once (§4.3.3)",
                 duplicate_text(id, client, &c)

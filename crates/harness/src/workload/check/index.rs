@@ -73,6 +73,9 @@ pub(super) struct Index<'a> {
     /// receiver → message → indices into `deliveries`, in order.
     pub(super) received: BTreeMap<&'a str, BTreeMap<&'a MsgId, Vec<usize>>>,
     pub(super) end: Ms,
+    /// Broker restarts: when, whether a clean shutdown, whether its state
+    /// was kept (as promised).
+    pub(super) restarts: Vec<(Ms, bool, bool)>,
 }
 
 /// How far a broker's clock of an absence may be from the client's, for
@@ -119,6 +122,7 @@ impl<'a> Index<'a> {
             deliveries: Vec::new(),
             received: BTreeMap::new(),
             end: 0,
+            restarts: Vec::new(),
         };
         // In time order (a stable sort: same-millisecond events keep the
         // order they were recorded in).
@@ -310,6 +314,19 @@ impl<'a> Index<'a> {
                         sent_by: *at,
                     });
                 }
+                Event::BrokerRestarted { at, graceful, kept } => {
+                    ix.restarts.push((*at, *graceful, *kept));
+                    if !*kept {
+                        // Every session is gone with the broker's state:
+                        // what it held is owed to no one.
+                        for subs in ix.subs.values_mut() {
+                            for s in subs.iter_mut().filter(|s| s.until.is_none_or(|u| u > *at)) {
+                                s.until = Some(*at);
+                                s.session_ended = true;
+                            }
+                        }
+                    }
+                }
                 Event::Fault { .. }
                 | Event::Freed { .. }
                 | Event::Takeover { .. }
@@ -326,6 +343,22 @@ impl<'a> Index<'a> {
                     .find(|&at| at <= d.at)
             });
             if let Some(at) = replaced {
+                d.sent_by = at.saturating_sub(1);
+            }
+            // Sent before a restart that forgot everything, on a
+            // connection that began before it.
+            let began = ix
+                .conns
+                .get(d.client)
+                .and_then(|cs| cs.get(&d.connection))
+                .map_or(0, |c| c.at);
+            let forgot = ix
+                .restarts
+                .iter()
+                .filter(|&&(at, _, kept)| !kept && began < at && at <= d.sent_by)
+                .map(|&(at, _, _)| at)
+                .min();
+            if let Some(at) = forgot {
                 d.sent_by = at.saturating_sub(1);
             }
         }
@@ -419,6 +452,13 @@ impl<'a> Index<'a> {
             _ => false,
         });
         (!broker_fault).then_some(down?)
+    }
+
+    /// A restart that kept nothing in `(from, to]`.
+    pub(super) fn forgot_between(&self, from: Ms, to: Ms) -> bool {
+        self.restarts
+            .iter()
+            .any(|&(at, _, kept)| !kept && from < at && at <= to)
     }
 
     /// A cut or stall of `client`'s link between `from` and `to`.

@@ -20,10 +20,19 @@ pub(super) fn retained_latest(ix: &Index<'_>) -> Vec<Violation> {
     for topic in topics {
         let actual = end.get(topic).and_then(Option::as_ref);
         let pubs = ix.retained_pubs.get(topic).map_or(&[][..], Vec::as_slice);
+        // A restart that kept nothing forgot what was acknowledged before.
+        let forgot_at = ix
+            .restarts
+            .iter()
+            .filter(|&&(_, _, kept)| !kept)
+            .map(|&(at, _, _)| at)
+            .max()
+            .unwrap_or(0);
         let last_acked = pubs
             .iter()
             .rev()
-            .find_map(|id| ix.msgs[*id].acked.map(|t| (*id, t)));
+            .find_map(|id| ix.msgs[*id].acked.map(|t| (*id, t)))
+            .filter(|&(_, acked)| acked > forgot_at);
         match actual {
             None => {
                 if let Some((id, acked)) = last_acked {

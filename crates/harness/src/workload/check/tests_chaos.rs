@@ -635,3 +635,46 @@ fn an_expiring_message_resent_after_its_first_copy_expired_is_not_out_of_order()
         .deliver(4100, "s1", 1, Q1);
     fails(Check::OrderedPerPublisher, &plain, "§4.6");
 }
+
+/// p1#1 is acknowledged at 1.010 s; the broker restarts at 2 s (keeping
+/// its state or not) before s1, cut off meanwhile, comes back at 3 s.
+fn restart(kept: bool) -> H {
+    H::default()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, None)
+        .sub(5, "s1", T, 2)
+        .publish(1000, 1, 2, None)
+        .push(Event::BrokerRestarted {
+            at: 2000,
+            graceful: false,
+            kept,
+        })
+        .conn(3000, "s1", 2, false, kept, None, None)
+}
+
+#[test]
+fn a_broker_is_held_to_exactly_what_it_promises_to_keep_across_a_restart() {
+    // Promised to keep everything: the message it had is still owed.
+    fails(Check::ExactlyOnce, &restart(true), "MQTT-4.5.0-1");
+    // Promised nothing: it may be gone, with the subscription.
+    passes(Check::ExactlyOnce, &restart(false));
+    // A copy on either side of a restart that forgot it is no duplicate
+    // (the publisher's resend was new to it); with its state kept it is.
+    let twice = |kept| {
+        restart(kept)
+            .deliver(1500, "s1", 1, Copy { qos: 2, ..Q1 })
+            .sub(3005, "s1", T, 2)
+            .deliver(
+                3100,
+                "s1",
+                1,
+                Copy {
+                    qos: 2,
+                    connection: 2,
+                    ..Q1
+                },
+            )
+    };
+    passes(Check::ExactlyOnce, &twice(false));
+    fails(Check::ExactlyOnce, &twice(true), "§4.3.3");
+}

@@ -35,6 +35,12 @@ pub(super) fn will_on_abnormal_disconnect(ix: &Index<'_>) -> (Vec<Violation>, Ve
         let (Some(will), Some((lost_at, false))) = (conn.will, conn.end) else {
             continue;
         };
+        // A broker that restarted keeping nothing, around when it noticed
+        // the loss, took the will with it.
+        let noticing = u64::from(will.keep_alive) * 1_500 + 1_000;
+        if ix.forgot_between(lost_at.saturating_sub(noticing), lost_at + noticing) {
+            continue;
+        }
         let id = MsgId {
             publisher: client.to_owned(),
             seq: n,
