@@ -74,6 +74,8 @@ pub struct Tally {
     /// Runs that fail the job (new failures, fixed ones still listed).
     pub failed_job: usize,
     pub sim_ms_total: u64,
+    /// Where the runs that need the broker alone begin in plan order.
+    pub alone_from: usize,
 }
 
 impl Tally {
@@ -100,6 +102,16 @@ impl Tally {
     pub fn add(&mut self, at: usize, record: Record) {
         *self.counts.entry(record.label()).or_default() += 1;
         self.results.push((at, record));
+    }
+
+    /// Takes in what another tally of the same suite counted.
+    pub fn merge(&mut self, other: Tally) {
+        for (k, n) in other.counts {
+            *self.counts.entry(k).or_default() += n;
+        }
+        self.failed_job += other.failed_job;
+        self.sim_ms_total += other.sim_ms_total;
+        self.results.extend(other.results);
     }
 
     /// The records in plan order.

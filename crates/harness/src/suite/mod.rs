@@ -122,9 +122,29 @@ pub fn execute(o: &RunOptions) -> Result<Executed, String> {
     let started = Instant::now();
     let judging = (baseline.as_ref(), &bar, o.quiet);
     let mut tally = Tally::default();
-    run_scripted(o, session.as_ref(), &parallel, &alone, judging, &mut tally);
+    tally.alone_from = parallel.len();
     let offset = parallel.len() + alone.len();
-    run_workloads(o, session.as_ref(), &workloads, offset, judging, &mut tally);
+    match &session {
+        // On a real broker a workload mostly waits on the clock: it runs
+        // beside the scripted runs that share the broker, and is over
+        // before any run that must have the broker alone.
+        Some(s) => {
+            let mut beside = Tally::default();
+            std::thread::scope(|scope| {
+                let workloads = scope
+                    .spawn(|| run_workloads(o, Some(s), &workloads, offset, judging, &mut beside));
+                run_scripted(o, Some(s), (&parallel, &[]), judging, &mut tally);
+                let _ = workloads.join();
+            });
+            run_scripted(o, Some(s), (&[], &alone), judging, &mut tally);
+            tally.merge(beside);
+        }
+        None => {
+            run_scripted(o, None, (&parallel, &alone), judging, &mut tally);
+            run_workloads(o, None, &workloads, offset, judging, &mut tally);
+        }
+    }
+    bar.finish_and_clear();
     let (counts, failed_job, sim_ms_total) =
         (tally.counts.clone(), tally.failed_job, tally.sim_ms_total);
     let mut records = std::mem::take(&mut plan.records);
@@ -160,15 +180,19 @@ type Judging<'a> = (Option<&'a Baseline>, &'a ProgressBar, bool);
 
 /// The scripted runs: those that may share the broker on `--jobs` threads,
 /// longest first, then those that must run alone, one at a time.
+/// The scripted runs: `(shared, alone)`, numbered in plan order; the
+/// alone ones may come in a call of their own, after the shared ones.
 fn run_scripted(
     o: &RunOptions,
     session: Option<&Session>,
-    parallel: &[Planned<'_>],
-    alone: &[Planned<'_>],
+    (parallel, alone): (&[Planned<'_>], &[Planned<'_>]),
     judging: Judging<'_>,
     tally: &mut Tally,
 ) {
     let (baseline, bar, _) = judging;
+    // Plan order puts the alone runs after the shared ones, which a call
+    // of their own does not see: number them from where those end.
+    let first = tally.alone_from;
     let work = |p: &Planned| {
         let t = Instant::now();
         match (session, &p.placement) {
@@ -224,9 +248,7 @@ fn run_scripted(
         |p| work(p),
         |k, d| on_done(order[k], &parallel[order[k]], d),
     );
-    in_parallel(alone, 1, work, |i, d| {
-        on_done(parallel.len() + i, &alone[i], d)
-    });
+    in_parallel(alone, 1, work, |i, d| on_done(first + i, &alone[i], d));
 }
 
 /// The workloads: one run per version at this seed (explore runs many),
@@ -265,7 +287,6 @@ fn run_workloads(
             results.push((i, r))
         },
     );
-    bar.finish_and_clear();
     results.sort_by_key(|(i, _)| *i);
     for (i, r) in results {
         let run = &runs[i];
