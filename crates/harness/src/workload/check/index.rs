@@ -73,9 +73,8 @@ pub(super) struct Index<'a> {
     /// receiver → message → indices into `deliveries`, in order.
     pub(super) received: BTreeMap<&'a str, BTreeMap<&'a MsgId, Vec<usize>>>,
     pub(super) end: Ms,
-    /// Broker restarts: when, whether a clean shutdown, whether its state
-    /// was kept (as promised).
-    pub(super) restarts: Vec<(Ms, bool, bool)>,
+    /// When the broker restarted keeping nothing (as promised).
+    pub(super) forgotten: Vec<Ms>,
 }
 
 /// How far a broker's clock of an absence may be from the client's, for
@@ -122,7 +121,7 @@ impl<'a> Index<'a> {
             deliveries: Vec::new(),
             received: BTreeMap::new(),
             end: 0,
-            restarts: Vec::new(),
+            forgotten: Vec::new(),
         };
         // In time order (a stable sort: same-millisecond events keep the
         // order they were recorded in).
@@ -314,9 +313,9 @@ impl<'a> Index<'a> {
                         sent_by: *at,
                     });
                 }
-                Event::BrokerRestarted { at, graceful, kept } => {
-                    ix.restarts.push((*at, *graceful, *kept));
+                Event::BrokerRestarted { at, kept, .. } => {
                     if !*kept {
+                        ix.forgotten.push(*at);
                         // Every session is gone with the broker's state:
                         // what it held is owed to no one.
                         for subs in ix.subs.values_mut() {
@@ -353,10 +352,10 @@ impl<'a> Index<'a> {
                 .and_then(|cs| cs.get(&d.connection))
                 .map_or(0, |c| c.at);
             let forgot = ix
-                .restarts
+                .forgotten
                 .iter()
-                .filter(|&&(at, _, kept)| !kept && began < at && at <= d.sent_by)
-                .map(|&(at, _, _)| at)
+                .copied()
+                .filter(|&at| began < at && at <= d.sent_by)
                 .min();
             if let Some(at) = forgot {
                 d.sent_by = at.saturating_sub(1);
@@ -456,18 +455,23 @@ impl<'a> Index<'a> {
 
     /// A restart that kept nothing in `(from, to]`.
     pub(super) fn forgot_between(&self, from: Ms, to: Ms) -> bool {
-        self.restarts
-            .iter()
-            .any(|&(at, _, kept)| !kept && from < at && at <= to)
+        self.forgotten.iter().any(|&at| from < at && at <= to)
     }
 
     /// A cut or stall of `client`'s link between `from` and `to`.
     pub(super) fn link_fault(&self, client: &str, from: Ms, to: Ms) -> bool {
+        self.fault_on(client, from, to, &["cut", "stall"])
+    }
+
+    /// A fault of one of `kinds` (as the fault text begins: `cut s1 for
+    /// 500 ms`) on `client` between `from` and `to`.
+    pub(super) fn fault_on(&self, client: &str, from: Ms, to: Ms, kinds: &[&str]) -> bool {
         self.h.events.iter().any(|e| match e {
             Event::Fault { at, what } => {
+                let mut words = what.split_whitespace();
                 (from..=to).contains(at)
-                    && (what.starts_with("cut ") || what.starts_with("stall "))
-                    && what.split_whitespace().nth(1) == Some(client)
+                    && words.next().is_some_and(|k| kinds.contains(&k))
+                    && words.next() == Some(client)
             }
             _ => false,
         })

@@ -21,13 +21,7 @@ pub(super) fn retained_latest(ix: &Index<'_>) -> Vec<Violation> {
         let actual = end.get(topic).and_then(Option::as_ref);
         let pubs = ix.retained_pubs.get(topic).map_or(&[][..], Vec::as_slice);
         // A restart that kept nothing forgot what was acknowledged before.
-        let forgot_at = ix
-            .restarts
-            .iter()
-            .filter(|&&(_, _, kept)| !kept)
-            .map(|&(at, _, _)| at)
-            .max()
-            .unwrap_or(0);
+        let forgot_at = ix.forgotten.iter().copied().max().unwrap_or(0);
         let last_acked = pubs
             .iter()
             .rev()

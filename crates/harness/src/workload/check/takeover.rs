@@ -52,14 +52,11 @@ pub(super) fn takeover_clean(ix: &Index<'_>) -> (Vec<Violation>, Vec<Advisory>) 
         // back, and bytes a cut lost leave the old connection mute for
         // good: judge only takeovers of connections clear of them.
         let since = conns.get(old).map_or(*at, |c| c.at);
-        let disturbed = ix.h.events.iter().any(|e| match e {
-            Event::Fault { at: t, what } => {
-                (since..=end).contains(t)
-                    && (what.starts_with("broker")
-                        || (NETWORK.iter().any(|k| what.starts_with(k)) && names(what, client)))
-            }
-            _ => false,
-        });
+        let disturbed = ix.fault_on(client, since, end, &["cut", "stall", "reset", "latency"])
+            || ix.h.events.iter().any(|e| {
+                matches!(e, Event::Fault { at: t, what }
+                    if (since..=end).contains(t) && what.starts_with("broker"))
+            });
         let late = end > accepted.at + CLOSE_WITHIN_MS;
         if !disturbed && (!closed || late) {
             let how = if closed {
@@ -97,12 +94,4 @@ pub(super) fn takeover_clean(ix: &Index<'_>) -> (Vec<Violation>, Vec<Advisory>) 
         }
     }
     (out, advisories)
-}
-
-/// Faults on a client's link or host (a takeover or an absence is not one).
-const NETWORK: [&str; 4] = ["cut ", "stall ", "reset ", "latency "];
-
-/// The fault text names `client` (`cut s1 for 500 ms`).
-fn names(what: &str, client: &str) -> bool {
-    what.split_whitespace().any(|w| w == client)
 }
