@@ -88,6 +88,9 @@ pub struct Outcome {
     pub asserted: Vec<String>,
     /// The total-queue summary, one line per QoS published.
     pub queue: Vec<QueueLine>,
+    /// What the network did with each packet (the fault proxy's log on a
+    /// real broker; empty where nothing logged it).
+    pub carried: Vec<crate::carried::Carried>,
 }
 
 impl Outcome {
@@ -111,6 +114,7 @@ impl Outcome {
             advisories: Vec::new(),
             asserted: Vec::new(),
             queue: Vec::new(),
+            carried: Vec::new(),
         }
     }
 

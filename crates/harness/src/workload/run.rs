@@ -607,6 +607,7 @@ pub fn run_on<W: WorkloadWorld>(
         broker: None,
         advisories,
         asserted,
+        carried: Vec::new(),
     }
 }
 
