@@ -1,9 +1,10 @@
 //! What a scripted run leaves: its verdict (the failing step, what was
-//! expected and what came) and its trace.
+//! expected and what came), its trace and what the network carried.
 
 use scenario::VersionName;
 
 use crate::advisory::Advisory;
+use crate::carried::Carried;
 use crate::trace::Trace;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +38,9 @@ pub struct RunResult {
     /// The statements its steps asserted and saw hold (sorted): what a
     /// passing run covers.
     pub asserted: Vec<String>,
+    /// What the network did with each packet (in simulation, from taps on
+    /// both ends of every connection; empty where nothing logged it).
+    pub carried: Vec<Carried>,
 }
 
 impl RunResult {

@@ -52,6 +52,12 @@ pub trait Backend {
     /// The run is over: leave the broker as a well-behaved client would.
     fn finish(&mut self) {}
 
+    /// What the network did with each packet so far, where the world
+    /// knows (the simulated one does); empty otherwise.
+    fn carried(&self) -> Vec<record::carried::Carried> {
+        Vec::new()
+    }
+
     /// Extra time a deadline of `within_ms` gets: none in simulation; on a
     /// real network, room for scheduling and the broker's timers.
     fn slack_ms(&self, _within_ms: u64) -> u64 {

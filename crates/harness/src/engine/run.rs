@@ -46,6 +46,7 @@ pub fn run_watched<B: Backend>(
     let mut advisories = Vec::new();
     let mut asserted = BTreeSet::new();
     let mut current = (0usize, 0u64, String::new());
+    let mut carried = Vec::new();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let world = match make() {
             Ok(w) => w,
@@ -65,6 +66,7 @@ pub fn run_watched<B: Backend>(
         advisories = std::mem::take(&mut r.advisories);
         asserted = std::mem::take(&mut r.asserted);
         r.world.finish();
+        carried = r.world.carried();
         *trace_cell.borrow_mut() = trace.borrow().clone();
         result
     }))
@@ -91,6 +93,7 @@ pub fn run_watched<B: Backend>(
         sim_ms,
         advisories,
         asserted: asserted.into_iter().collect(),
+        carried,
     }
 }
 

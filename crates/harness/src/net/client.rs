@@ -91,7 +91,9 @@ impl Connector {
         match self {
             Connector::Sim => {
                 let s = turmoil::net::TcpStream::connect((BROKER_HOST, BROKER_PORT)).await?;
-                Ok(Box::new(s))
+                // Tapped, so the world can tell what the network did with
+                // each packet.
+                Ok(crate::sim::netlog::client_end(s))
             }
             Connector::Tcp {
                 addr, tls, timeout, ..

@@ -7,6 +7,8 @@
 //! watchdog of [`budget`] does, to end a run that never would.
 
 pub mod budget;
+mod fate;
+pub mod netlog;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -18,6 +20,7 @@ use protocol::Version;
 use reference_broker::store::{MemoryStore, Store};
 use reference_broker::{server, Broker, Config};
 
+use record::carried::Carried;
 use record::script::{Failure, Outcome, RunResult};
 use record::trace::{Kind, Trace};
 use scenario::{Scenario, VersionName};
@@ -86,6 +89,7 @@ pub fn run_within(
             sim_ms: over.sim_ms,
             advisories: Vec::new(),
             asserted: Vec::new(),
+            carried: Vec::new(),
         }
     })
 }
@@ -117,6 +121,10 @@ pub struct World {
     losses: loss::Links,
     /// Told the simulated time at every step, for a watchdog.
     progress: Option<Arc<Progress>>,
+    /// What every connection's ends wrote and read, and what the world did
+    /// to the links: what [`World::carried`] reads.
+    taps: netlog::SharedTaps,
+    version: Version,
 }
 
 impl World {
@@ -157,10 +165,13 @@ impl World {
         let broker_store = store.clone();
         let stop = Rc::new(Stop::default());
         let broker_stop = stop.clone();
+        let taps = netlog::SharedTaps::default();
+        let broker_taps = taps.clone();
         sim.host(BROKER_HOST, move || {
             let store = broker_store.clone();
             let config = config.clone();
             let stop = broker_stop.clone();
+            let taps = broker_taps.clone();
             async move {
                 let epoch = turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64);
                 let snapshot = store.load()?;
@@ -169,7 +180,10 @@ impl World {
                 let handle = server::spawn(broker, Box::new(store), epoch);
                 loop {
                     tokio::select! {
-                        accepted = listener.accept() => handle.serve(accepted?.0),
+                        accepted = listener.accept() => {
+                            let (stream, peer) = accepted?;
+                            handle.serve(netlog::broker_end(&taps, stream, peer));
+                        }
                         () = stop.asked.notified() => {
                             handle.shutdown().await;
                             stop.done.set(true);
@@ -206,7 +220,24 @@ impl World {
             stop,
             losses: loss::Links::new(seed),
             progress: None,
+            taps,
+            version,
         }
+    }
+
+    /// What the network did with every packet so far: when it left, and
+    /// whether it arrived (late, if a stall held it), was lost to a cut or
+    /// went down with its connection.
+    pub fn carried(&self) -> Vec<Carried> {
+        fate::carried(&netlog::lock(&self.taps), self.version)
+    }
+
+    /// Notes what the world did to `client`'s link, for [`World::carried`].
+    fn link(&self, client: &str, change: netlog::LinkChange) {
+        let now = self.now_ms();
+        netlog::lock(&self.taps)
+            .links
+            .push((now, client.to_owned(), change));
     }
 
     /// Adds a client host running `software` (started again from scratch
@@ -233,6 +264,9 @@ impl World {
         if let Some(p) = &self.progress {
             p.set_sim_ms(self.now_ms());
         }
+        // The clients' software opens its streams through the current taps.
+        netlog::install(&self.taps);
+        netlog::lock(&self.taps).now_ms = self.now_ms();
         if self.sim.elapsed() >= MAX_DURATION {
             return Err(format!(
                 "the simulation passed its limit of {} s of simulated time",
@@ -248,15 +282,29 @@ impl World {
             let host = client_host(&client);
             match action {
                 loss::LinkAction::Nothing => {}
-                loss::LinkAction::Hold => self.sim.hold(BROKER_HOST, host.as_str()),
-                loss::LinkAction::Release => self.sim.release(BROKER_HOST, host.as_str()),
+                loss::LinkAction::Hold => {
+                    self.sim.hold(BROKER_HOST, host.as_str());
+                    self.link(&client, netlog::LinkChange::Hold);
+                }
+                loss::LinkAction::Release => {
+                    self.sim.release(BROKER_HOST, host.as_str());
+                    self.link(&client, netlog::LinkChange::Release);
+                }
                 loss::LinkAction::Kill => {
                     self.sim.release(BROKER_HOST, host.as_str());
                     self.sim.partition(BROKER_HOST, host.as_str());
+                    self.link(&client, netlog::LinkChange::Release);
+                    self.link(&client, netlog::LinkChange::Cut);
                 }
             }
             self.log("network", Kind::Event(what));
         }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        netlog::uninstall(&self.taps);
     }
 }
 
@@ -295,6 +343,7 @@ impl Backend for World {
     fn set_loss(&mut self, client: &str, rate: f64) {
         if self.losses.set(client, rate) {
             self.sim.release(BROKER_HOST, client_host(client).as_str());
+            self.link(client, netlog::LinkChange::Release);
         }
         self.log(
             "network",
@@ -305,11 +354,13 @@ impl Backend for World {
     fn cut(&mut self, client: &str) {
         self.sim
             .partition(BROKER_HOST, client_host(client).as_str());
+        self.link(client, netlog::LinkChange::Cut);
         self.log("network", Kind::Event(format!("cut {client}")));
     }
 
     fn heal(&mut self, client: &str) {
         self.sim.repair(BROKER_HOST, client_host(client).as_str());
+        self.link(client, netlog::LinkChange::Heal);
         // A link that loss had killed starts afresh, with the same rate.
         if let Some(rate) = self.losses.take_dead(client) {
             self.set_loss(client, rate);
@@ -319,11 +370,13 @@ impl Backend for World {
 
     fn stall(&mut self, client: &str) {
         self.sim.hold(BROKER_HOST, client_host(client).as_str());
+        self.link(client, netlog::LinkChange::Hold);
         self.log("network", Kind::Event(format!("stall {client}")));
     }
 
     fn resume(&mut self, client: &str) {
         self.sim.release(BROKER_HOST, client_host(client).as_str());
+        self.link(client, netlog::LinkChange::Release);
         self.log("network", Kind::Event(format!("resume {client}")));
     }
 
@@ -382,6 +435,10 @@ impl Backend for World {
             self.broker_running = false;
         }
         Ok(())
+    }
+
+    fn carried(&self) -> Vec<Carried> {
+        World::carried(self)
     }
 
     fn restart_broker(&mut self, keep_store: bool) -> Result<(), String> {
