@@ -236,6 +236,39 @@ fn the_comparison_report_renders_and_shows_a_failure_when_selected() {
         let url = c.current_url().await.unwrap();
         assert_eq!(url.fragment(), Some(format!("show={target}").as_str()));
 
+        // Every lifeline is in sight in the panel, even a narrow one (the
+        // page goes to one column under 1100 px): the drawing scales to
+        // the panel's width rather than hiding lifelines past its edge.
+        let lifelines_in_sight = |width: u32| {
+            let c = c.clone();
+            let target = target.clone();
+            async move {
+                c.set_window_size(width, 1000).await.unwrap();
+                c.execute(
+                    "const art = document.getElementById(arguments[0]);
+                     const box = art.querySelector('.diagram').getBoundingClientRect();
+                     const names = Array.from(art.querySelectorAll('svg.sequence .lifeline text'));
+                     return names.length > 0 && names.every(t => {
+                       const r = t.getBoundingClientRect();
+                       return r.width > 0 && r.left >= box.left && r.right <= box.right;
+                     });",
+                    vec![json!(target)],
+                )
+                .await
+                .unwrap()
+                .as_bool()
+                .unwrap()
+            }
+        };
+        assert!(
+            lifelines_in_sight(800).await,
+            "every lifeline in sight at 800 px"
+        );
+        assert!(
+            lifelines_in_sight(1600).await,
+            "every lifeline in sight at 1600 px"
+        );
+
         let png = c.screenshot().await.unwrap();
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
         let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))

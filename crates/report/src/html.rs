@@ -266,6 +266,7 @@ main { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 1e
 .reason { background: #fbe3e1; border-left: 4px solid #c62828; padding: .4em .6em; }
 pre.message { white-space: pre-wrap; font-size: .85em; background: #f7f7f7; padding: .5em; }
 .diagram { overflow-x: auto; border: 1px solid #e3e3e3; }
+.diagram svg { display: block; max-width: 100%; height: auto; }
 .verdict.pass { color: #1e6b2c; }
 .verdict.fail { color: #c62828; }
 details pre { font-size: .8em; overflow-x: auto; }

@@ -115,7 +115,7 @@ impl Record {
             trace,
             advisories: run.advisories.clone(),
             asserted: run.asserted.clone(),
-            diagram: (!run.passed()).then(|| crate::diagram::Diagram::from_trace(&run.trace)),
+            diagram: (!run.passed()).then(|| crate::diagram::Diagram::of_run(run)),
             ..Record::new(name, file, title, outcome, message)
         }
     }
@@ -148,7 +148,7 @@ impl Record {
             diagram: o
                 .violations
                 .first()
-                .map(|v| crate::diagram::Diagram::from_violation(&o.history, v)),
+                .map(|v| crate::diagram::Diagram::of_violation(o, v)),
             queue: o.queue.clone(),
             history: failed.then(|| o.history.clone()),
             ..Record::new(name, file, title, outcome, message)

@@ -3,22 +3,29 @@
 //! where they fell, steps as dividers and the failing expectation in red.
 //!
 //! A [`Diagram`] is built from a scripted run's [`Trace`] or from the part
-//! of a workload's history around its first violation, and drawn as a
-//! self-contained SVG. Time runs down the page one event per row (a real
-//! time axis would spend most of the page on waits); each row shows its
-//! time on the left.
+//! of a workload's history around its first violation ([`history`]), and
+//! drawn as a self-contained SVG ([`svg`]). Time runs down the page one
+//! event per row (a real time axis would spend most of the page on waits);
+//! each row shows its time on the left.
+//!
+//! Where the network's own log is at hand ([`record::carried::Carried`]: the simulator's
+//! taps, the fault proxy's log), the diagram shows the network as it was
+//! ([`network`]): a packet lost to a cut ends in a cross at the link, one a
+//! stall held runs from the row it left to the row it arrived, and cut and
+//! stalled periods are shaded on the client's lifeline.
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use record::history::{Event, History, MsgId};
 use record::trace::{Kind, Trace};
-use record::violation::Violation;
 
+mod history;
+mod network;
 mod svg;
 
-pub use svg::svg;
+pub use network::Period;
+pub use svg::{shorten, svg};
 
 /// The broker's lifeline: always the first.
 pub const BROKER: &str = "broker";
@@ -40,11 +47,22 @@ pub struct Row {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum What {
-    /// A packet from one lifeline to another.
+    /// A packet from one lifeline to another, and what the network did
+    /// with it (when known; delivered otherwise).
     Packet {
         from: String,
         to: String,
         label: String,
+        #[serde(default, skip_serializing_if = "Net::is_passed")]
+        net: Net,
+    },
+    /// A packet a stall held arrives: the end of the arrow that left at
+    /// `sent_ms` (a [`Net::Held`] packet's row).
+    Arrival {
+        from: String,
+        to: String,
+        label: String,
+        sent_ms: u64,
     },
     /// Something that happened at one lifeline (a connection closed).
     Note { on: String, label: String },
@@ -58,6 +76,41 @@ pub enum What {
     /// What an advisory step found: a SHOULD not followed, a reading of
     /// the spec not chosen. The run went on.
     Advisory { label: String },
+}
+
+/// What the network did with a packet, as a diagram draws it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fate", rename_all = "snake_case")]
+pub enum Net {
+    /// Delivered in passing (or nothing says otherwise).
+    #[default]
+    Passed,
+    /// A stall held it: it arrives at `at_ms`, on the [`What::Arrival`]
+    /// row there.
+    Held { at_ms: u64 },
+    /// Dropped by a cut: its arrow ends in a cross at the link.
+    Lost,
+    /// Its connection went down before it arrived.
+    Reset,
+    /// Still on its way when the run ended.
+    Pending,
+}
+
+impl Net {
+    pub fn is_passed(&self) -> bool {
+        *self == Net::Passed
+    }
+
+    /// How the text rendering and the drawing's tooltip say it, if at all.
+    pub fn says(&self) -> Option<String> {
+        match self {
+            Net::Passed => None,
+            Net::Held { at_ms } => Some(format!("held, arrives at {}", time_label(*at_ms))),
+            Net::Lost => Some("lost to a cut".into()),
+            Net::Reset => Some("lost: its connection went down".into()),
+            Net::Pending => Some("still on its way at the end".into()),
+        }
+    }
 }
 
 impl Diagram {
@@ -92,11 +145,13 @@ impl Diagram {
                         from: e.who.clone(),
                         to: BROKER.into(),
                         label: t.clone(),
+                        net: Net::Passed,
                     },
                     Kind::Received(t) => What::Packet {
                         from: BROKER.into(),
                         to: e.who.clone(),
                         label: t.clone(),
+                        net: Net::Passed,
                     },
                     Kind::Event(t) if e.who == "network" => What::Fault {
                         on: target(t, &clients).unwrap_or(BROKER).to_owned(),
@@ -126,115 +181,13 @@ impl Diagram {
         Diagram { lifelines, rows }
     }
 
-    /// The part of a workload's history that tells a violation: everything
-    /// that happened to the message concerned, the connections of the
-    /// clients involved and the faults on their links or the broker, from
-    /// `CONTEXT_MS` before the message was published (or before the
-    /// violation, when it names no message) to the violation, and the
-    /// violation itself. At most `MAX_ROWS` rows, the latest kept.
-    pub fn from_violation(history: &History, v: &Violation) -> Diagram {
-        const CONTEXT_MS: u64 = 3_000;
-        let mut involved: Vec<String> = Vec::new();
-        for who in [&v.publisher, &v.subscriber].into_iter().flatten() {
-            add(&mut involved, who);
-        }
-        let concerns = |id: &MsgId| v.message.as_ref() == Some(id);
-        // Every subscriber the message reached is part of its story.
-        for e in &history.events {
-            if let Event::Delivered { client, id, .. } = e {
-                if concerns(id) {
-                    add(&mut involved, client);
-                }
-            }
-        }
-        let published_at = history.events.iter().find_map(|e| match e {
-            Event::Published { at, id, .. } if concerns(id) => Some(*at),
-            _ => None,
-        });
-        let from = published_at
-            .unwrap_or(v.at)
-            .min(v.at)
-            .saturating_sub(CONTEXT_MS);
-        let relevant = |e: &Event| match e {
-            Event::Published { id, .. } => {
-                concerns(id) || (v.message.is_none() && involved.contains(&id.publisher))
-            }
-            Event::Acked { id, .. } | Event::Completed { id, .. } => concerns(id),
-            Event::Delivered { client, id, .. } => {
-                concerns(id) || (v.message.is_none() && involved.contains(client))
-            }
-            Event::Connected { client, .. }
-            | Event::Disconnected { client, .. }
-            | Event::ConnectionLost { client, .. }
-            | Event::Takeover { client, .. }
-            | Event::Superseded { client, .. }
-            | Event::Unanswered { client, .. }
-            | Event::Subscribing { client, .. }
-            | Event::Subscribed { client, .. } => involved.contains(client),
-            // Many; only the receive-maximum checker's own story needs them.
-            Event::Freed { client, .. } => {
-                v.check == "receive_maximum_respected" && involved.contains(client)
-            }
-            Event::Fault { .. } | Event::BrokerRestarted { .. } => true,
-        };
-        let mut rows: Vec<Row> = history
-            .events
-            .iter()
-            .filter(|e| (from..=v.at).contains(&e.at()) && relevant(e))
-            .filter_map(|e| {
-                row_of(e, &involved).map(|what| Row {
-                    at_ms: e.at(),
-                    what,
-                })
-            })
-            .collect();
-        rows.push(Row {
-            at_ms: v.at,
-            what: What::Failure {
-                label: format!("{}: {}", v.check, v.what),
-            },
-        });
-        if rows.len() > MAX_ROWS {
-            rows.drain(..rows.len() - MAX_ROWS);
-        }
-        Diagram::with_rows(rows)
-    }
-
-    /// A whole workload history (a run that passed has no violation to
-    /// centre on): every client, every event, the first `max_rows` of them.
-    pub fn from_history(history: &History, clients: &[String], max_rows: usize) -> Diagram {
-        let mut rows: Vec<Row> = history
-            .events
-            .iter()
-            .filter_map(|e| {
-                row_of(e, clients).map(|what| Row {
-                    at_ms: e.at(),
-                    what,
-                })
-            })
-            .collect();
-        if rows.len() > max_rows {
-            let more = rows.len() - max_rows;
-            rows.truncate(max_rows);
-            let at_ms = rows.last().map_or(0, |r| r.at_ms);
-            rows.push(Row {
-                at_ms,
-                what: What::Step {
-                    label: format!("... and {more} more events, not drawn"),
-                    failed: false,
-                },
-            });
-        }
-        Diagram::with_rows(rows)
-    }
-
     /// A diagram of `rows`, with a lifeline for each one they name, in
     /// order of appearance after the broker.
     fn with_rows(rows: Vec<Row>) -> Diagram {
         let mut lifelines = vec![BROKER.to_owned()];
         for r in &rows {
             match &r.what {
-                What::Packet { from, to, .. } => {
+                What::Packet { from, to, .. } | What::Arrival { from, to, .. } => {
                     add(&mut lifelines, from);
                     add(&mut lifelines, to);
                 }
@@ -250,7 +203,24 @@ impl Diagram {
         let mut out = String::new();
         for r in &self.rows {
             let line = match &r.what {
-                What::Packet { from, to, label } => format!("{from} -> {to}: {label}"),
+                What::Packet {
+                    from,
+                    to,
+                    label,
+                    net,
+                } => match net.says() {
+                    Some(said) => format!("{from} -> {to}: {label}  [{said}]"),
+                    None => format!("{from} -> {to}: {label}"),
+                },
+                What::Arrival {
+                    from,
+                    to,
+                    label,
+                    sent_ms,
+                } => format!(
+                    "{from} -> {to}: arrives, held since {}: {label}",
+                    time_label(*sent_ms)
+                ),
                 What::Note { on, label } => format!("{on}: {label}"),
                 What::Fault { label, .. } => format!("** {label}"),
                 What::Step { label, .. } => format!("== {label}"),
@@ -265,186 +235,6 @@ impl Diagram {
 
 /// Rows a diagram draws at most: a browser copes, a person still reads it.
 pub const MAX_ROWS: usize = 400;
-
-/// An event of a workload's history as a row; a fault only if it names one
-/// of `clients` (on its link) or the broker.
-fn row_of(e: &Event, clients: &[String]) -> Option<What> {
-    Some(match e {
-        Event::Published {
-            id,
-            topic,
-            qos,
-            retain,
-            ..
-        } => What::Packet {
-            from: id.publisher.clone(),
-            to: BROKER.into(),
-            label: format!(
-                "PUBLISH {id} topic={topic:?} qos={qos}{}",
-                if *retain { " retain=1" } else { "" }
-            ),
-        },
-        Event::Acked { id, .. } => What::Packet {
-            from: BROKER.into(),
-            to: id.publisher.clone(),
-            label: format!("acknowledged {id} (PUBACK / PUBREC)"),
-        },
-        Event::Completed { id, .. } => What::Packet {
-            from: BROKER.into(),
-            to: id.publisher.clone(),
-            label: format!("PUBCOMP {id}"),
-        },
-        Event::Delivered {
-            client,
-            id,
-            topic,
-            qos,
-            dup,
-            retain,
-            ..
-        } => What::Packet {
-            from: BROKER.into(),
-            to: client.clone(),
-            label: format!(
-                "PUBLISH {id} topic={topic:?} qos={qos} dup={} retain={}",
-                *dup as u8, *retain as u8
-            ),
-        },
-        Event::Connected {
-            client,
-            connection,
-            clean_start,
-            session_present,
-            ..
-        } => What::Packet {
-            from: BROKER.into(),
-            to: client.clone(),
-            label: format!(
-                "CONNACK connection {connection} (clean_start={} session_present={})",
-                *clean_start as u8, *session_present as u8
-            ),
-        },
-        Event::Disconnected {
-            client, connection, ..
-        } => What::Packet {
-            from: client.clone(),
-            to: BROKER.into(),
-            label: format!("DISCONNECT (connection {connection})"),
-        },
-        Event::ConnectionLost {
-            client,
-            connection,
-            why,
-            ..
-        } => What::Note {
-            on: client.clone(),
-            label: format!("connection {connection} lost: {why}"),
-        },
-        Event::Subscribed {
-            client,
-            filter,
-            granted_qos,
-            ..
-        } => What::Packet {
-            from: BROKER.into(),
-            to: client.clone(),
-            label: match granted_qos {
-                Some(q) => format!("SUBACK {filter:?} granted qos {q}"),
-                None => format!("SUBACK {filter:?} refused"),
-            },
-        },
-        Event::Freed {
-            client,
-            connection,
-            packet_id,
-            ..
-        } => What::Packet {
-            from: client.clone(),
-            to: BROKER.into(),
-            label: format!("PUBACK / PUBCOMP id={packet_id} (connection {connection})"),
-        },
-        Event::BrokerRestarted { graceful, kept, .. } => What::Note {
-            on: BROKER.into(),
-            label: format!(
-                "back from a {}, {}",
-                if *graceful { "clean shutdown" } else { "crash" },
-                if *kept {
-                    "its state kept"
-                } else {
-                    "its state gone (as promised)"
-                }
-            ),
-        },
-        Event::Subscribing {
-            client, filters, ..
-        } => What::Packet {
-            from: client.clone(),
-            to: BROKER.into(),
-            label: format!(
-                "SUBSCRIBE {}",
-                filters
-                    .iter()
-                    .map(|(f, q)| format!("{f:?} qos {q}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        },
-        Event::Unanswered {
-            client,
-            requested_at,
-            ..
-        } => What::Note {
-            on: client.clone(),
-            label: format!(
-                "no CONNACK for the CONNECT sent at {:.3}s: given up",
-                *requested_at as f64 / 1000.0
-            ),
-        },
-        Event::Takeover {
-            client,
-            old,
-            answering,
-            ..
-        } => What::Note {
-            on: client.clone(),
-            label: format!(
-                "takes its session over on a new connection; connection {old} stays open{}",
-                if *answering {
-                    " and answering"
-                } else {
-                    ", silent (half-open)"
-                }
-            ),
-        },
-        Event::Superseded {
-            client,
-            connection,
-            closed,
-            disconnect,
-            ..
-        } => What::Note {
-            on: client.clone(),
-            label: match (closed, disconnect) {
-                (true, Some(r)) => format!(
-                    "old connection {connection} closed by the broker after DISCONNECT 0x{r:02X}"
-                ),
-                (true, None) => format!("old connection {connection} closed by the broker"),
-                (false, _) => format!("old connection {connection} still open: given up"),
-            },
-        },
-        Event::Fault { what, .. } => match target(what, clients) {
-            Some(on) => What::Fault {
-                on: on.to_owned(),
-                label: what.clone(),
-            },
-            None if what.contains(BROKER) => What::Fault {
-                on: BROKER.into(),
-                label: what.clone(),
-            },
-            None => return None,
-        },
-    })
-}
 
 impl Diagram {
     /// The run's tag, from the client identifiers its CONNECTs carry
@@ -469,6 +259,7 @@ impl Diagram {
         for r in &mut d.rows {
             match &mut r.what {
                 What::Packet { label, .. }
+                | What::Arrival { label, .. }
                 | What::Note { label, .. }
                 | What::Fault { label, .. }
                 | What::Step { label, .. }
@@ -565,7 +356,8 @@ mod tests {
             What::Packet {
                 from: "broker".into(),
                 to: "sensor".into(),
-                label: "CONNACK session_present=0 reason=0x00".into()
+                label: "CONNACK session_present=0 reason=0x00".into(),
+                net: Net::Passed,
             }
         );
         let steps: Vec<bool> = d
@@ -603,90 +395,5 @@ mod tests {
         assert_eq!(clip("abc", 4), "abc");
         assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
         assert_eq!(wrap("abcdefgh", 3), ["abc", "def", "gh"]);
-    }
-
-    #[test]
-    fn a_violation_is_drawn_with_its_message_and_the_faults_on_its_links() {
-        let id = MsgId {
-            publisher: "p1".into(),
-            seq: 7,
-            will: false,
-        };
-        let mut h = History::default();
-        h.push(Event::Connected {
-            at: 0,
-            client: "s1".into(),
-            connection: 1,
-            clean_start: false,
-            session_present: false,
-            will: None,
-            requested_at: 0,
-            receive_maximum: None,
-            session_expiry: None,
-        });
-        h.push(Event::Connected {
-            at: 0,
-            client: "s2".into(),
-            connection: 1,
-            clean_start: false,
-            session_present: false,
-            will: None,
-            requested_at: 0,
-            receive_maximum: None,
-            session_expiry: None,
-        });
-        h.push(Event::Published {
-            at: 5_000,
-            id: id.clone(),
-            topic: "t/1".into(),
-            qos: 1,
-            retain: false,
-            expiry: None,
-        });
-        h.push(Event::Fault {
-            at: 5_001,
-            what: "cut s1 for 2s".into(),
-        });
-        h.push(Event::Fault {
-            at: 5_002,
-            what: "cut s2 for 2s".into(),
-        });
-        h.push(Event::Acked {
-            at: 5_010,
-            id: id.clone(),
-        });
-        let v = Violation {
-            check: "at_least_once",
-            message: Some(id),
-            publisher: Some("p1".into()),
-            subscriber: Some("s1".into()),
-            at: 30_000,
-            what: "p1#7 was never delivered to s1".into(),
-            faults: vec![],
-        };
-        let d = Diagram::from_violation(&h, &v);
-        assert_eq!(d.lifelines, ["broker", "p1", "s1"]);
-        let labels: Vec<String> = d
-            .rows
-            .iter()
-            .map(|r| match &r.what {
-                What::Packet { label, .. }
-                | What::Fault { label, .. }
-                | What::Note { label, .. }
-                | What::Failure { label }
-                | What::Advisory { label }
-                | What::Step { label, .. } => label.clone(),
-            })
-            .collect();
-        assert_eq!(
-            labels,
-            [
-                "PUBLISH p1#7 topic=\"t/1\" qos=1",
-                "cut s1 for 2s",
-                "acknowledged p1#7 (PUBACK / PUBREC)",
-                "at_least_once: p1#7 was never delivered to s1"
-            ],
-            "s1's connection at 0 s is before the window; s2 is not involved"
-        );
     }
 }
