@@ -997,3 +997,58 @@ fn a_broker_brought_down_by_one_run_is_started_again_for_the_next() {
         "{t}"
     );
 }
+
+#[test]
+fn explore_on_a_real_broker_reproduces_and_shrinks_with_confirmation() {
+    let mut config = Config::default();
+    config
+        .bugs
+        .insert(reference_broker::Bug::NoRedeliveryOnResume);
+    let bad = LocalBroker::with_config(None, config);
+    let good = LocalBroker::start(None);
+    let file = "tests/fixtures/external/explore_cut_after_delivery.yaml";
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let out = gauntlet(&[
+        "explore",
+        file,
+        "--broker",
+        &bad.url(),
+        "--seeds",
+        "1",
+        "--confirm",
+        "2",
+        "--shrink",
+        "1",
+        "--out",
+        out_dir,
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains(&format!("on {}", bad.url())), "{t}");
+    assert!(t.contains("FAIL seed 1 [v5] (2 faults)"), "{t}");
+    assert!(t.contains("reproduced 2 of 2 runs"), "{t}");
+    assert!(
+        t.contains("shrunk: 1 of 2 faults still break at_least_once"),
+        "{t}"
+    );
+    assert!(t.contains("kept only what failed in each of 2 runs"), "{t}");
+    assert!(t.contains(", after the PUBLISH s1 receives"), "{t}");
+    assert!(
+        t.contains(&format!("--broker {} --seeds 1 --version 5", bad.url())),
+        "{t}"
+    );
+    let written = dir.path().join("explore_cut_after_delivery-seed1-v5.yaml");
+    let yaml = std::fs::read_to_string(&written).unwrap();
+    assert!(
+        yaml.contains("after: { received: PUBLISH, count: 1, by: s1 }"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("fault: latency"), "{yaml}");
+
+    // The correct broker passes it, shrunk file and all.
+    for f in [file, written.to_str().unwrap()] {
+        let out = gauntlet(&["explore", f, "--broker", &good.url(), "--seeds", "1"]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+}

@@ -1,14 +1,18 @@
 //! `gauntlet explore`: a workload over many seeds, failures listed, the
-//! first ones shrunk and written as workloads that replay them.
+//! first ones shrunk and written as workloads that replay them — in
+//! simulation, or against a real broker (`--broker`), where each failure
+//! is run again to say how often it reproduces and shrinking keeps only
+//! what fails every time (`--confirm`).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use harness::external::session::{Placement, Session, Verdict};
 use harness::sim::budget::WALL_BUDGET;
 use harness::workload::{explore, run};
 use indicatif::{ProgressBar, ProgressStyle};
-use record::workload::Outcome;
+use record::workload::{Outcome, ScheduledFault};
 use scenario::workload::Workload;
 use scenario::VersionName;
 
@@ -42,6 +46,20 @@ pub struct ExploreOptions {
     /// over budget (a broker stuck in an endless loop stops the simulation).
     #[arg(long, value_name = "SECONDS", default_value_t = WALL_BUDGET.as_secs())]
     pub wall_budget: u64,
+    /// Run against a real broker instead of the simulated reference broker:
+    /// `mqtt://HOST:PORT`, `mqtts://HOST:PORT`, a built-in profile or a
+    /// profile file. Faults go through a fault proxy per client, packet
+    /// triggers (`on_packets`, `after`) included.
+    #[arg(long)]
+    pub broker: Option<String>,
+    /// How many runs each failure gets to say how often it reproduces,
+    /// and each shrinking candidate must fail in all of to be kept.
+    /// Default: 3 against a real broker, 1 in simulation (a seed replays
+    /// exactly there).
+    #[arg(long, value_name = "K")]
+    pub confirm: Option<usize>,
+    #[command(flatten)]
+    pub access: super::run::Access,
 }
 
 /// `gauntlet explore`: every seed of the range (or of this share of it),
@@ -69,61 +87,156 @@ pub fn explore(o: ExploreOptions) -> Result<bool, String> {
         .collect();
     let started = Instant::now();
     let budget = Duration::from_secs(o.wall_budget);
-    let (failures, sim_ms) = run_seeds(&w, &runs, o.jobs, budget);
+    let broker = match &o.broker {
+        Some(b) => Some(Session::start(&o.access.options(b.clone()))?),
+        None => {
+            o.access.none_without_broker()?;
+            None
+        }
+    };
+    let confirm = o
+        .confirm
+        .unwrap_or(if broker.is_some() { 3 } else { 1 })
+        .max(1);
+    let runner = Runner {
+        w: &w,
+        session: broker.as_ref(),
+        budget,
+    };
+    let (failures, skipped, sim_ms) = run_seeds(&runner, &runs, o.jobs);
     let wall = started.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
+    if let Some(s) = &broker {
+        let _ = writeln!(out, "on {}", s.describe());
+    }
+    for (run, why) in &skipped {
+        let _ = writeln!(out, "skipped seed {} [{}]: {why}", run.0, run.1.label());
+    }
     for f in &failures {
         print_failure(&mut out, f);
+        if confirm > 1 && f.error.is_none() {
+            let n = explore::reproduce(f, confirm, |faults| runner.run(f.version, f.seed, faults));
+            let _ = writeln!(out, "  reproduced {n} of {confirm} runs");
+        }
     }
     for f in failures.iter().filter(|f| f.error.is_none()).take(o.shrink) {
-        shrink_and_write(&o, &w, &text, f, &mut out)?;
+        shrink_and_write(&o, &runner, &text, f, confirm, &mut out)?;
     }
     let _ = writeln!(
         out,
-        "\n{} runs ({} seeds x {} versions{}): {} failed; {:.2}s wall, {:.1}s simulated ({:.0} seeds/s)",
+        "\n{} runs ({} seeds x {} versions{}): {} failed{}; {:.2}s wall, {:.1}s simulated ({:.0} seeds/s)",
         runs.len(),
         seeds.len(),
         versions.len(),
         partition.map_or(String::new(), |(i, n)| format!(", share {i}/{n}")),
         failures.len(),
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} skipped", skipped.len())
+        },
         wall,
         sim_ms as f64 / 1000.0,
         if wall > 0.0 { runs.len() as f64 / wall } else { 0.0 }
     );
+    if !skipped.is_empty() && skipped.len() == runs.len() {
+        return Err(format!(
+            "nothing ran on {}: {}",
+            broker.as_ref().map_or(String::new(), |s| s.describe()),
+            skipped[0].1
+        ));
+    }
     Ok(failures.is_empty())
 }
 
+/// Where a workload's runs are made: in simulation, or on a real broker.
+struct Runner<'a> {
+    w: &'a Workload,
+    session: Option<&'a Session>,
+    budget: Duration,
+}
+
+impl Runner<'_> {
+    /// One run with this schedule; on a broker that cannot take it, why.
+    fn try_run(
+        &self,
+        v: VersionName,
+        seed: u64,
+        faults: &[ScheduledFault],
+    ) -> Result<Outcome, String> {
+        let Some(session) = self.session else {
+            return Ok(run::run_within(self.w, v, seed, faults, self.budget));
+        };
+        match session.workload_placement(self.w, v) {
+            Placement::Skip(why) => Err(why),
+            placement => match session.run_workload_faults(self.w, v, seed, faults, &placement) {
+                Verdict::Ran(o) => Ok(*o),
+                Verdict::Skipped(why) => Err(why),
+            },
+        }
+    }
+
+    fn run(&self, v: VersionName, seed: u64, faults: &[ScheduledFault]) -> Outcome {
+        self.try_run(v, seed, faults)
+            .unwrap_or_else(|why| Outcome::failed(v, seed, faults, format!("skipped: {why}")))
+    }
+
+    /// Runs that must not overlap (a broker used unprefixed) go one at a
+    /// time.
+    fn jobs(&self, v: &[VersionName], jobs: usize) -> usize {
+        match self.session {
+            Some(s)
+                if v.iter().any(|&v| {
+                    matches!(s.workload_placement(self.w, v), Placement::Exclusive(_))
+                }) =>
+            {
+                1
+            }
+            _ => jobs,
+        }
+    }
+}
+
 /// Every (seed, version) run on `jobs` threads behind a progress bar: the
-/// failing outcomes in seed order, and the simulated time of them all.
+/// failing outcomes in seed order, the runs skipped and why, and the
+/// simulated time of them all.
+#[allow(clippy::type_complexity)]
 fn run_seeds(
-    w: &Workload,
+    runner: &Runner,
     runs: &[(u64, VersionName)],
     jobs: usize,
-    budget: Duration,
-) -> (Vec<Outcome>, u64) {
+) -> (Vec<Outcome>, Vec<((u64, VersionName), String)>, u64) {
     let bar = ProgressBar::new(runs.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut failures: Vec<Outcome> = Vec::new();
+    let mut skipped = Vec::new();
     let mut sim_ms = 0;
+    let versions: Vec<VersionName> = runs.iter().map(|r| r.1).collect();
     in_parallel(
         runs,
-        jobs,
-        |&(seed, v)| run::run_within(w, v, seed, &run::schedule(w, seed), budget),
-        |_, outcome| {
-            sim_ms += outcome.sim_ms;
-            if !outcome.passed() {
-                bar.set_message(format!("{} failing", failures.len() + 1));
-                failures.push(outcome);
+        runner.jobs(&versions, jobs),
+        |&(seed, v)| runner.try_run(v, seed, &run::schedule(runner.w, seed)),
+        |i, outcome| {
+            match outcome {
+                Ok(outcome) => {
+                    sim_ms += outcome.sim_ms;
+                    if !outcome.passed() {
+                        bar.set_message(format!("{} failing", failures.len() + 1));
+                        failures.push(outcome);
+                    }
+                }
+                Err(why) => skipped.push((runs[i], why)),
             }
             bar.inc(1);
         },
     );
     bar.finish_and_clear();
     failures.sort_by_key(|f| (f.seed, f.version.to_string()));
-    (failures, sim_ms)
+    skipped.sort_by_key(|(r, _)| (r.0, r.1.to_string()));
+    (failures, skipped, sim_ms)
 }
 
 fn print_failure(out: &mut impl Write, f: &Outcome) {
@@ -155,12 +268,14 @@ fn print_failure(out: &mut impl Write, f: &Outcome) {
 /// under `--out`, and says how to replay it.
 fn shrink_and_write(
     o: &ExploreOptions,
-    w: &Workload,
+    runner: &Runner,
     text: &str,
     f: &Outcome,
+    confirm: usize,
     out: &mut impl Write,
 ) -> Result<(), String> {
-    let small = explore::shrink(w, f);
+    let shrunk = explore::shrink_with(f, confirm, |faults| runner.run(f.version, f.seed, faults));
+    let small = shrunk.outcome;
     let checks: Vec<&str> = {
         let mut c: Vec<&str> = small.violations.iter().map(|v| v.check).collect();
         c.dedup();
@@ -197,6 +312,13 @@ fn shrink_and_write(
         f.seed,
         f.version.label()
     );
+    if confirm > 1 {
+        let _ = writeln!(
+            out,
+            "  kept only what failed in each of {confirm} runs ({} runs in all)",
+            shrunk.runs
+        );
+    }
     for fault in &small.faults {
         let _ = writeln!(out, "  {fault}");
     }
@@ -205,9 +327,13 @@ fn shrink_and_write(
             let _ = writeln!(out, "  {line}");
         }
     }
+    let on = o
+        .broker
+        .as_ref()
+        .map_or(String::new(), |b| format!(" --broker {b}"));
     let _ = writeln!(
         out,
-        "  written to {}\n  replay: gauntlet explore {} --seeds {} --version {}",
+        "  written to {}\n  replay: gauntlet explore {}{on} --seeds {} --version {}",
         path.display(),
         path.display(),
         f.seed,

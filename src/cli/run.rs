@@ -41,6 +41,23 @@ pub struct RunArgs {
     /// a listed failure that now passes does.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub access: Access,
+    /// Wall-clock seconds one simulated run may take before it fails as
+    /// over budget (a broker stuck in an endless loop stops the simulation).
+    #[arg(long, value_name = "SECONDS", default_value_t = WALL_BUDGET.as_secs())]
+    pub wall_budget: u64,
+    /// Write the run's failures as a baseline to this file: entries of the
+    /// `--baseline` given are kept, a new failure is marked unreviewed with
+    /// the failure as its reason (replace it with the rule the broker
+    /// breaks and what it does instead).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+}
+
+/// How to reach a real broker beyond where it is.
+#[derive(clap::Args)]
+pub struct Access {
     /// mqtts://: trust the CA certificates in this PEM file (default:
     /// the web's root CAs).
     #[arg(long)]
@@ -57,40 +74,44 @@ pub struct RunArgs {
     /// broker must, comma-separated (see `gauntlet capabilities`).
     #[arg(long, value_delimiter = ',')]
     pub capabilities: Vec<String>,
-    /// Wall-clock seconds one simulated run may take before it fails as
-    /// over budget (a broker stuck in an endless loop stops the simulation).
-    #[arg(long, value_name = "SECONDS", default_value_t = WALL_BUDGET.as_secs())]
-    pub wall_budget: u64,
-    /// Write the run's failures as a baseline to this file: entries of the
-    /// `--baseline` given are kept, a new failure is marked unreviewed with
-    /// the failure as its reason (replace it with the rule the broker
-    /// breaks and what it does instead).
-    #[arg(long, value_name = "FILE")]
-    pub write_baseline: Option<PathBuf>,
 }
 
-/// Checks the options that only make sense together and runs the suite.
-pub fn command(a: RunArgs) -> Result<bool, String> {
-    let broker = match a.broker {
-        Some(broker) => Some(session::Options {
+impl Access {
+    pub fn options(&self, broker: String) -> session::Options {
+        session::Options {
             broker,
-            ca: a.ca,
-            insecure: a.insecure,
-            username: a.username,
-            password: a.password,
-            capabilities: a.capabilities,
-        }),
-        None if a.ca.is_some()
-            || a.insecure
-            || a.username.is_some()
-            || a.password.is_some()
-            || !a.capabilities.is_empty() =>
+            ca: self.ca.clone(),
+            insecure: self.insecure,
+            username: self.username.clone(),
+            password: self.password.clone(),
+            capabilities: self.capabilities.clone(),
+        }
+    }
+
+    /// Without a broker, none of these may be given.
+    pub fn none_without_broker(&self) -> Result<(), String> {
+        if self.ca.is_some()
+            || self.insecure
+            || self.username.is_some()
+            || self.password.is_some()
+            || !self.capabilities.is_empty()
         {
             return Err(
                 "--ca, --insecure, --username, --password and --capabilities need --broker".into(),
             );
         }
-        None => None,
+        Ok(())
+    }
+}
+
+/// Checks the options that only make sense together and runs the suite.
+pub fn command(a: RunArgs) -> Result<bool, String> {
+    let broker = match a.broker {
+        Some(broker) => Some(a.access.options(broker)),
+        None => {
+            a.access.none_without_broker()?;
+            None
+        }
     };
     let write_baseline = a.write_baseline;
     run(

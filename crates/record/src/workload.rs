@@ -18,10 +18,14 @@ pub struct ScheduledFault {
     /// The client it hits (none for the broker).
     pub target: Option<String>,
     pub length_ms: u64,
+    /// Armed at `at_ms`, the fault falls right after this packet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Trigger>,
 }
 
 impl ScheduledFault {
-    /// The fault without its time, for the history (which has its own).
+    /// The fault without its time or trigger, for the history (which has
+    /// its own time, and says which packet fired it).
     pub fn what(&self) -> String {
         let mut s = self.kind.name().replace('_', " ");
         if let Some(t) = &self.target {
@@ -35,9 +39,52 @@ impl ScheduledFault {
     }
 }
 
+/// The packet a fault waits for: the `count`th of its type to arrive where
+/// it was going on `by`'s link (at the broker if the client sent it), from
+/// the time the fault is armed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    pub by: String,
+    /// The client sent it (it fires once the broker has it), or received it.
+    pub sent: bool,
+    #[serde(serialize_with = "packet_name")]
+    pub packet: protocol::PacketType,
+    pub count: u32,
+}
+
+fn packet_name<S: serde::Serializer>(t: &protocol::PacketType, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.name())
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let nth = match self.count {
+            1 => String::new(),
+            n => format!("{} ", ordinal(n)),
+        };
+        let how = if self.sent { "sends" } else { "receives" };
+        write!(f, "after the {nth}{} {} {how}", self.packet, self.by)
+    }
+}
+
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 impl std::fmt::Display for ScheduledFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:.3}s {}", self.at_ms as f64 / 1000.0, self.what())
+        write!(f, "{:.3}s {}", self.at_ms as f64 / 1000.0, self.what())?;
+        if let Some(t) = &self.after {
+            write!(f, ", {t}")?;
+        }
+        Ok(())
     }
 }
 

@@ -114,6 +114,94 @@ pub struct FixedFault {
     pub target: Option<String>,
     #[serde(default)]
     pub length: Option<Dur>,
+    /// Armed at `at`, the fault falls right after this packet instead.
+    #[serde(default)]
+    pub after: Option<After>,
+}
+
+/// `after: {received: PUBREC, count: 3, by: s1}`: a fault falls right after
+/// the `count`th packet of that type (counted from the fault's `at`) has
+/// arrived where it was going — at the client for `received`, at the
+/// broker for `sent` — so the packets that follow it meet the fault, the
+/// one that fired it not. `by` is the client whose link is watched: the
+/// fault's target unless given (a broker fault must give it).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct After {
+    #[serde(default)]
+    pub sent: Option<PacketName>,
+    #[serde(default)]
+    pub received: Option<PacketName>,
+    #[serde(default = "one_u32")]
+    pub count: u32,
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+impl After {
+    /// The packet, and whether the client sends it (else receives it).
+    pub fn packet(&self) -> Option<(protocol::PacketType, bool)> {
+        match (self.sent, self.received) {
+            (Some(p), None) => Some((p.0, true)),
+            (None, Some(p)) => Some((p.0, false)),
+            _ => None,
+        }
+    }
+}
+
+/// A control packet type by its name in the specification (`PUBREC`, any
+/// case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketName(pub protocol::PacketType);
+
+impl FromStr for PacketName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<PacketName, String> {
+        protocol::PacketType::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(s))
+            .map(PacketName)
+            .ok_or_else(|| {
+                let names: Vec<&str> = protocol::PacketType::ALL.iter().map(|t| t.name()).collect();
+                format!("unknown packet type {s:?} (one of {})", names.join(", "))
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for PacketName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PacketName, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Packets a client can send, for `after: {sent}` (the others never leave
+/// a client, so a trigger on them could never fire).
+pub fn client_sends(t: protocol::PacketType) -> bool {
+    use protocol::PacketType as P;
+    !matches!(t, P::ConnAck | P::SubAck | P::UnsubAck | P::PingResp)
+}
+
+/// Packets a broker can send, for `after: {received}`.
+pub fn broker_sends(t: protocol::PacketType) -> bool {
+    use protocol::PacketType as P;
+    !matches!(t, P::Connect | P::Subscribe | P::Unsubscribe | P::PingReq)
+}
+
+/// `on_packets: {share: 50%, count: 1..3, packets: [PUBREC, PUBREL]}`: a
+/// random fault is, with probability `share`, armed at its time and falls
+/// right after a packet of the QoS flows (drawn from `packets`, or from
+/// every packet of the flows the workload's QoS use, each the way the
+/// client exchanges it), the `count`th from then on.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnPackets {
+    #[serde(default = "all")]
+    pub share: Rate,
+    #[serde(default = "one_count")]
+    pub count: CountRange,
+    #[serde(default)]
+    pub packets: Option<Vec<PacketName>>,
 }
 
 /// A random fault every `every`, of a kind picked from `pick`, aimed at a
@@ -125,6 +213,9 @@ pub struct FaultSpec {
     #[serde(default = "default_length")]
     pub length: DurRange,
     pub pick: Vec<FaultKind>,
+    /// Faults that fall on a packet rather than at their time.
+    #[serde(default)]
+    pub on_packets: Option<OnPackets>,
 }
 
 fn default_length() -> DurRange {

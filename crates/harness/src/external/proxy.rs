@@ -7,10 +7,18 @@
 //! limits bandwidth. Order within a connection is always kept, as
 //! TCP keeps it. Jitter comes from a seed, so the schedule is reproducible
 //! even if the real network's timing is not.
+//!
+//! It understands MQTT as far as a bystander must: it cuts each direction
+//! into packets (any version, malformed ones whole), moves them one by
+//! one, logs what became of each (passed, held, lost to a cut, reset:
+//! [`record::carried`]), and reports each to the run's packet triggers
+//! the moment it has delivered it, so a fault "right after the 3rd PUBREC
+//! s1 receives" falls between that packet and the next. Faults may then
+//! land at a stage of a QoS flow rather than at a wall-clock instant.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +30,14 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::net::loss::SplitMix64;
+use crate::net::splitter::{Frame, Splitter};
+use crate::net::tripwire::{LinkFault, Tripwires};
+use protocol::Version;
+use record::carried::{Carried, Fate, Toward};
+
+/// Applies a link fault a packet fired, to whichever client's proxy it
+/// names.
+pub type ApplyLink = Arc<dyn Fn(&LinkFault) + Send + Sync>;
 
 /// The faults in force on a proxy's connections.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -39,6 +55,42 @@ struct Shared {
     /// Bumped by `reset`: every connection opened before it is reset.
     resets: watch::Sender<u64>,
     rng: Mutex<SplitMix64>,
+    /// The client this proxy serves, as the log and the triggers name it.
+    client: String,
+    /// Times in the log count from here.
+    origin: Instant,
+    log: Mutex<Vec<Carried>>,
+    /// Connections opened so far.
+    conns: Mutex<u32>,
+    watch: Mutex<Option<(Tripwires, ApplyLink)>>,
+}
+
+impl Shared {
+    fn ms(&self) -> u64 {
+        self.origin.elapsed().as_millis() as u64
+    }
+
+    fn settle(&self, entry: usize, fate: Fate) {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = log.get_mut(entry) {
+            c.fate = fate;
+        }
+    }
+}
+
+/// A handle on a proxy's faults that a packet trigger on another client's
+/// link can use.
+#[derive(Clone)]
+pub struct Control(Arc<Shared>);
+
+impl Control {
+    pub fn cut(&self) {
+        self.0.faults.send_modify(|f| f.cut = true);
+    }
+
+    pub fn stall(&self) {
+        self.0.faults.send_modify(|f| f.stalled = true);
+    }
 }
 
 /// Controls a running proxy. Dropping it stops accepting new connections;
@@ -59,12 +111,28 @@ impl Proxy {
     /// Listens on a free loopback port and forwards each connection to
     /// `upstream`.
     pub async fn start(upstream: SocketAddr, seed: u64) -> io::Result<Proxy> {
+        Proxy::start_for(upstream, seed, "client", std::time::Instant::now()).await
+    }
+
+    /// The same for the client `client`, its log's times counted from
+    /// `origin`.
+    pub async fn start_for(
+        upstream: SocketAddr,
+        seed: u64,
+        client: &str,
+        origin: std::time::Instant,
+    ) -> io::Result<Proxy> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             faults: watch::Sender::new(Faults::default()),
             resets: watch::Sender::new(0),
             rng: Mutex::new(SplitMix64::new(seed)),
+            client: client.to_owned(),
+            origin: Instant::from_std(origin),
+            log: Mutex::default(),
+            conns: Mutex::new(0),
+            watch: Mutex::new(None),
         });
         let accept_shared = shared.clone();
         let accept = tokio::spawn(async move {
@@ -138,6 +206,26 @@ impl Proxy {
     pub fn reset(&self) {
         self.shared.resets.send_modify(|n| *n += 1);
     }
+
+    pub fn control(&self) -> Control {
+        Control(self.shared.clone())
+    }
+
+    /// From now on every packet delivered either way is reported to
+    /// `tripwires`; the link faults they fire are applied with `apply`
+    /// before the next packet moves.
+    pub fn watch(&self, tripwires: Tripwires, apply: ApplyLink) {
+        *self.shared.watch.lock().unwrap_or_else(|e| e.into_inner()) = Some((tripwires, apply));
+    }
+
+    /// What became of every packet so far, in the order they were read.
+    pub fn log(&self) -> Vec<Carried> {
+        self.shared
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// One client connection: two one-way pipes. An end that closes is passed
@@ -147,9 +235,26 @@ async fn serve(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
     let _ = server.set_nodelay(true);
     let (client_rd, client_wr) = client.into_split();
     let (server_rd, server_wr) = server.into_split();
+    let conn = {
+        let mut n = shared.conns.lock().unwrap_or_else(|e| e.into_inner());
+        *n += 1;
+        *n
+    };
+    // The protocol level, from the CONNECT (0 until it passes).
+    let level = Arc::new(AtomicU8::new(0));
+    let up_way = Way {
+        conn,
+        toward: Toward::Broker,
+        level: level.clone(),
+    };
+    let down_way = Way {
+        conn,
+        toward: Toward::Client,
+        level,
+    };
     let (up, down) = tokio::join!(
-        pipe(client_rd, server_wr, shared.clone()),
-        pipe(server_rd, client_wr, shared)
+        pipe(client_rd, server_wr, shared.clone(), up_way),
+        pipe(server_rd, client_wr, shared, down_way)
     );
     if up.reset || down.reset {
         for end in [&up, &down] {
@@ -166,6 +271,58 @@ async fn serve(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
     }
 }
 
+/// One direction of one connection.
+#[derive(Clone)]
+struct Way {
+    conn: u32,
+    toward: Toward,
+    level: Arc<AtomicU8>,
+}
+
+impl Way {
+    fn version(&self) -> Version {
+        match self.level.load(Ordering::Relaxed) {
+            4 => Version::V311,
+            _ => Version::V5,
+        }
+    }
+}
+
+/// Bytes on their way, when they may be delivered, and the packet they
+/// complete (with its entry in the log), if they do.
+struct Chunk {
+    bytes: Bytes,
+    frame: Option<(Frame, usize)>,
+    at: Instant,
+}
+
+/// A read cut at the ends of the packets it completes, each piece with
+/// its packet; bytes of a packet not yet whole go on at once, unlabelled
+/// (held back, they would change what a broker sees of a packet cut
+/// short).
+fn pieces(splitter: &mut Splitter, data: &[u8]) -> Vec<(Bytes, Option<Frame>)> {
+    let mut carried = splitter.pending();
+    let mut offset = 0;
+    let mut out = Vec::new();
+    for frame in splitter.push(data) {
+        let take = frame
+            .bytes
+            .len()
+            .saturating_sub(carried)
+            .min(data.len() - offset);
+        carried = 0;
+        out.push((
+            Bytes::copy_from_slice(&data[offset..offset + take]),
+            Some(frame),
+        ));
+        offset += take;
+    }
+    if offset < data.len() {
+        out.push((Bytes::copy_from_slice(&data[offset..]), None));
+    }
+    out
+}
+
 struct PipeEnd {
     from: OwnedReadHalf,
     to: Option<OwnedWriteHalf>,
@@ -174,33 +331,53 @@ struct PipeEnd {
 
 /// Forwards `from` to `to` with the faults in force, until the source ends
 /// (then the close is passed on) or a reset.
-async fn pipe(mut from: OwnedReadHalf, to: OwnedWriteHalf, shared: Arc<Shared>) -> PipeEnd {
+async fn pipe(
+    mut from: OwnedReadHalf,
+    to: OwnedWriteHalf,
+    shared: Arc<Shared>,
+    way: Way,
+) -> PipeEnd {
     let mut faults = shared.faults.subscribe();
     let mut resets = shared.resets.subscribe();
     resets.mark_unchanged();
-    // Chunks with the time they may be delivered, in order; `None` asks the
-    // writer to stop and hand the write half back.
-    let (tx, rx) = mpsc::unbounded_channel::<Option<(Bytes, Instant)>>();
+    // Packets with the time they may be delivered, in order; `None` asks
+    // the writer to stop and hand the write half back.
+    let (tx, rx) = mpsc::unbounded_channel::<Option<Chunk>>();
     // This direction lost bytes to a cut: nothing after them can pass.
     let gap = Arc::new(AtomicBool::new(false));
-    let writer = tokio::spawn(write_loop(to, rx, shared.clone(), gap.clone()));
+    let writer = tokio::spawn(write_loop(to, rx, shared.clone(), gap.clone(), way.clone()));
     let mut buf = vec![0u8; 16 * 1024];
+    let mut splitter = Splitter::default();
     let mut last_at = Instant::now();
     let reset = loop {
         tokio::select! {
             r = from.read(&mut buf) => match r {
                 Ok(0) | Err(_) => break false,
                 Ok(n) => {
-                    let f = faults.borrow_and_update().clone();
-                    if f.cut || gap.load(Ordering::Relaxed) {
-                        gap.store(true, Ordering::Relaxed);
-                        continue;
+                    for (bytes, frame) in pieces(&mut splitter, &buf[..n]) {
+                        let frame = frame.map(|frame| {
+                            if way.toward == Toward::Broker
+                                && frame.packet == Some(protocol::PacketType::Connect)
+                            {
+                                note_level(&way, &frame);
+                            }
+                            let entry = log_sent(&shared, &way, &frame);
+                            (frame, entry)
+                        });
+                        let f = faults.borrow_and_update().clone();
+                        if f.cut || gap.load(Ordering::Relaxed) {
+                            gap.store(true, Ordering::Relaxed);
+                            if let Some((_, entry)) = frame {
+                                shared.settle(entry, Fate::Lost);
+                            }
+                            continue;
+                        }
+                        let delay = pick_delay(&shared, f.latency);
+                        // Never before an earlier piece: TCP keeps order.
+                        let at = (Instant::now() + delay).max(last_at);
+                        last_at = at;
+                        let _ = tx.send(Some(Chunk { bytes, frame, at }));
                     }
-                    let delay = pick_delay(&shared, f.latency);
-                    // Never before an earlier chunk: TCP keeps order.
-                    let at = (Instant::now() + delay).max(last_at);
-                    last_at = at;
-                    let _ = tx.send(Some((Bytes::copy_from_slice(&buf[..n]), at)));
                 }
             },
             _ = resets.changed() => break true,
@@ -231,20 +408,23 @@ fn pick_delay(shared: &Shared, (min, max): (Duration, Duration)) -> Duration {
 /// them while cut (and after, once this direction has a gap). Stops at `None` (or a reset) and returns the write half.
 async fn write_loop(
     mut to: OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<Option<(Bytes, Instant)>>,
+    mut rx: mpsc::UnboundedReceiver<Option<Chunk>>,
     shared: Arc<Shared>,
     gap: Arc<AtomicBool>,
+    way: Way,
 ) -> (OwnedWriteHalf, ()) {
     let mut faults = shared.faults.subscribe();
     let mut resets = shared.resets.subscribe();
     resets.mark_unchanged();
-    while let Some(Some((chunk, at))) = rx.recv().await {
+    while let Some(Some(Chunk { bytes, frame, at })) = rx.recv().await {
+        let mut held = false;
         let deliver = async {
             tokio::time::sleep_until(at).await;
             loop {
                 if !faults.borrow_and_update().stalled {
                     break;
                 }
+                held = true;
                 if faults.changed().await.is_err() {
                     break;
                 }
@@ -252,13 +432,19 @@ async fn write_loop(
         };
         tokio::select! {
             () = deliver => {}
-            _ = resets.changed() => return (to, ()),
+            _ = resets.changed() => {
+                settle(&shared, &frame, Fate::Reset);
+                reset_queued(&shared, &mut rx);
+                return (to, ());
+            }
         }
         let f = faults.borrow().clone();
         if f.cut || gap.load(Ordering::Relaxed) {
             gap.store(true, Ordering::Relaxed);
+            settle(&shared, &frame, Fate::Lost);
             continue;
         }
+        let chunk = bytes;
         let written = match f.bandwidth {
             None => to.write_all(&chunk).await,
             // Each slice waits for the time the link needs to carry it.
@@ -277,8 +463,93 @@ async fn write_loop(
             }
         };
         if written.is_err() {
+            settle(&shared, &frame, Fate::Reset);
+            reset_queued(&shared, &mut rx);
             break;
+        }
+        if let Some((frame, entry)) = &frame {
+            let at_ms = shared.ms();
+            let fate = if held {
+                Fate::Held { at_ms }
+            } else {
+                Fate::Passed { at_ms }
+            };
+            shared.settle(*entry, fate);
+            delivered(&shared, &way, frame, at_ms, *entry);
         }
     }
     (to, ())
+}
+
+fn settle(shared: &Shared, frame: &Option<(Frame, usize)>, fate: Fate) {
+    if let Some((_, entry)) = frame {
+        shared.settle(*entry, fate);
+    }
+}
+
+/// The packets still queued when the connection went down.
+fn reset_queued(shared: &Shared, rx: &mut mpsc::UnboundedReceiver<Option<Chunk>>) {
+    while let Ok(Some(c)) = rx.try_recv() {
+        settle(shared, &c.frame, Fate::Reset);
+    }
+}
+
+fn note_level(way: &Way, frame: &Frame) {
+    // The protocol level follows the Remaining Length and the six bytes
+    // of the protocol name.
+    let b = &frame.bytes;
+    let len_bytes = b
+        .iter()
+        .skip(1)
+        .take(4)
+        .take_while(|x| *x & 0x80 != 0)
+        .count()
+        + 1;
+    if let Some(&level) = b.get(1 + len_bytes + 6) {
+        way.level.store(level, Ordering::Relaxed);
+    }
+}
+
+/// Logs a packet as it leaves its sender (read by the proxy); returns its
+/// entry.
+fn log_sent(shared: &Shared, way: &Way, frame: &Frame) -> usize {
+    let label = frame.label(way.version());
+    let mut log = shared.log.lock().unwrap_or_else(|e| e.into_inner());
+    log.push(Carried {
+        client: shared.client.clone(),
+        conn: way.conn,
+        toward: way.toward,
+        label,
+        sent_ms: shared.ms(),
+        fate: Fate::Pending,
+        fired: None,
+    });
+    log.len() - 1
+}
+
+/// A packet reached the other end: the triggers hear of it, and a link
+/// fault it fires is in force before the next packet moves.
+fn delivered(shared: &Shared, way: &Way, frame: &Frame, at_ms: u64, entry: usize) {
+    let watch = shared
+        .watch
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let Some((tripwires, apply)) = watch else {
+        return;
+    };
+    let sent = way.toward == Toward::Broker;
+    let version = way.version();
+    let arrival = tripwires.arrived(&shared.client, sent, frame.packet, at_ms, || {
+        frame.label(version)
+    });
+    for f in &arrival.link {
+        apply(f);
+    }
+    if !arrival.fired.is_empty() {
+        let mut log = shared.log.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = log.get_mut(entry) {
+            c.fired = Some(arrival.fired.join("; "));
+        }
+    }
 }

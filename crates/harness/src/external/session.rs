@@ -588,6 +588,19 @@ impl Session {
         placement: &Placement,
     ) -> Verdict<Box<Outcome>> {
         let faults = workload_run::schedule(w, seed);
+        self.run_workload_faults(w, v, seed, &faults, placement)
+    }
+
+    /// The same with a fault schedule of its own (what shrinking tries).
+    pub fn run_workload_faults(
+        &self,
+        w: &Workload,
+        v: VersionName,
+        seed: u64,
+        faults: &[record::workload::ScheduledFault],
+        placement: &Placement,
+    ) -> Verdict<Box<Outcome>> {
+        let faults = faults.to_vec();
         let latency = w.network.latency.map(|r| (r.min.0, r.max.0));
         let (addr, tls) = self.shared_endpoint(v);
         let mut names = workload_run::clients(w);

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use protocol::Version;
@@ -15,7 +16,7 @@ use tokio::task::LocalSet;
 
 use super::instance::Instance;
 use crate::engine::backend::Backend;
-use crate::external::proxy::Proxy;
+use crate::external::proxy::{ApplyLink, Control, Proxy};
 use crate::net::client::{self, Connector, Shared};
 use crate::net::loss::{self, LinkAction, Links};
 use crate::net::monitor::ClientIds;
@@ -102,11 +103,12 @@ impl<'a> TcpWorld<'a> {
             .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
         let local = LocalSet::new();
         let mut proxies = BTreeMap::new();
+        let start = Instant::now();
         for name in names {
             let proxy = local
                 .block_on(
                     &rt,
-                    Proxy::start(link.broker, loss::link_seed(link.seed, name)),
+                    Proxy::start_for(link.broker, loss::link_seed(link.seed, name), name, start),
                 )
                 .map_err(|e| format!("cannot start the fault proxy for {name}: {e}"))?;
             if let Some((min, max)) = link.latency {
@@ -117,7 +119,7 @@ impl<'a> TcpWorld<'a> {
         Ok(TcpWorld {
             rt,
             local,
-            start: Instant::now(),
+            start,
             clients: BTreeMap::new(),
             proxies,
             trace: Rc::new(RefCell::new(Trace::default())),
@@ -325,6 +327,13 @@ impl Backend for TcpWorld<'_> {
     fn slack_ms(&self, within_ms: u64) -> u64 {
         SLACK_FIXED_MS + within_ms * SLACK_PERCENT / 100
     }
+
+    /// The proxies' logs, in the order the packets left their senders.
+    fn carried(&self) -> Vec<record::carried::Carried> {
+        let mut all: Vec<_> = self.proxies.values().flat_map(Proxy::log).collect();
+        all.sort_by_key(|c| c.sent_ms);
+        all
+    }
 }
 
 impl crate::workload::run::WorkloadWorld for TcpWorld<'_> {
@@ -344,6 +353,30 @@ impl crate::workload::run::WorkloadWorld for TcpWorld<'_> {
 
     fn advance(&mut self) -> Result<(), String> {
         self.run_for(crate::workload::run::TICK.as_millis() as u64)
+    }
+
+    /// Every proxy watches its client's packets both ways, and applies a
+    /// link fault they fire to whichever proxy it names.
+    fn watch_packets(
+        &mut self,
+        tripwires: &crate::net::tripwire::Tripwires,
+    ) -> Option<crate::net::tripwire::Apply> {
+        let controls: BTreeMap<String, Control> = self
+            .proxies
+            .iter()
+            .map(|(n, p)| (n.clone(), p.control()))
+            .collect();
+        let apply: ApplyLink = Arc::new(move |f| {
+            use crate::net::tripwire::LinkFault;
+            match f {
+                LinkFault::Cut(c) => controls.get(c).map(Control::cut),
+                LinkFault::Stall(c) => controls.get(c).map(Control::stall),
+            };
+        });
+        for p in self.proxies.values() {
+            p.watch(tripwires.clone(), apply.clone());
+        }
+        None
     }
 
     /// A real broker keeps what it keeps: its store is never deleted

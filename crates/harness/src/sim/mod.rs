@@ -9,6 +9,7 @@
 pub mod budget;
 mod fate;
 pub mod netlog;
+pub mod triggers;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ use crate::engine::{run_watched, Progress};
 use crate::net::client::{self, Shared, BROKER_HOST, BROKER_PORT};
 use crate::net::loss;
 use crate::net::monitor::ClientIds;
+use crate::net::tripwire::Tripwires;
 
 /// Two simulated milliseconds per step: fine enough for keep alive, expiry
 /// and latency (timing is resolved to 2 ms), and half the cost of 1 ms —
@@ -119,6 +121,8 @@ pub struct World {
     /// that it has.
     stop: Rc<Stop>,
     losses: loss::Links,
+    /// Packet triggers the broker's connections report to, once asked.
+    watch: Rc<RefCell<Option<Tripwires>>>,
     /// Told the simulated time at every step, for a watchdog.
     progress: Option<Arc<Progress>>,
     /// What every connection's ends wrote and read, and what the world did
@@ -167,11 +171,14 @@ impl World {
         let broker_stop = stop.clone();
         let taps = netlog::SharedTaps::default();
         let broker_taps = taps.clone();
+        let watch: Rc<RefCell<Option<Tripwires>>> = Rc::default();
+        let broker_watch = watch.clone();
         sim.host(BROKER_HOST, move || {
             let store = broker_store.clone();
             let config = config.clone();
             let stop = broker_stop.clone();
             let taps = broker_taps.clone();
+            let watch = broker_watch.clone();
             async move {
                 let epoch = turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64);
                 let snapshot = store.load()?;
@@ -182,7 +189,17 @@ impl World {
                     tokio::select! {
                         accepted = listener.accept() => {
                             let (stream, peer) = accepted?;
-                            handle.serve(netlog::broker_end(&taps, stream, peer));
+                            let stream = netlog::broker_end(&taps, stream, peer);
+                            let watched = watch.borrow().clone();
+                            match watched {
+                                Some(t) => {
+                                    let client = turmoil::reverse_lookup(peer.ip())
+                                        .and_then(|h| h.strip_prefix("client-").map(str::to_owned))
+                                        .unwrap_or_default();
+                                    handle.serve(triggers::Tapped::new(stream, client, t))
+                                }
+                                None => handle.serve(stream),
+                            }
                         }
                         () = stop.asked.notified() => {
                             handle.shutdown().await;
@@ -219,6 +236,7 @@ impl World {
             broker_running: true,
             stop,
             losses: loss::Links::new(seed),
+            watch,
             progress: None,
             taps,
             version,
@@ -238,6 +256,12 @@ impl World {
         netlog::lock(&self.taps)
             .links
             .push((now, client.to_owned(), change));
+    }
+
+    /// From now on the broker reports what each client sends to
+    /// `tripwires` the moment it reads it (connections accepted after).
+    pub fn report_packets_to(&mut self, tripwires: Tripwires) {
+        *self.watch.borrow_mut() = Some(tripwires);
     }
 
     /// Adds a client host running `software` (started again from scratch

@@ -67,17 +67,51 @@ fn checks_broken(o: &Outcome) -> Vec<&'static str> {
 /// alone; then faults are dropped one at a time while the failure stays,
 /// and each remaining fault is shortened by halves.
 pub fn shrink(w: &Workload, failed: &Outcome) -> Outcome {
+    shrink_with(failed, 1, |faults| {
+        run::run(w, failed.version, failed.seed, faults)
+    })
+    .outcome
+}
+
+/// What shrinking found: the smallest failing run, and how many times
+/// each candidate was run to be kept.
+pub struct Shrunk {
+    pub outcome: Outcome,
+    pub confirm: usize,
+    /// Runs made while shrinking.
+    pub runs: usize,
+}
+
+/// The same over any runner (a real broker's runs vary from one to the
+/// next): a candidate is kept only if it fails in each of `confirm` runs.
+pub fn shrink_with(
+    failed: &Outcome,
+    confirm: usize,
+    mut run: impl FnMut(&[ScheduledFault]) -> Outcome,
+) -> Shrunk {
+    let confirm = confirm.max(1);
     let wanted = checks_broken(failed);
-    let still_fails =
+    let breaks =
         |o: &Outcome| o.error.is_none() && checks_broken(o).iter().any(|c| wanted.contains(c));
+    let mut runs = 0;
+    // Every run of the candidate must fail; the first pass ends the trial.
+    let mut fails = |faults: &[ScheduledFault]| -> Option<Outcome> {
+        let mut last = None;
+        for _ in 0..confirm {
+            runs += 1;
+            let o = run(faults);
+            if !breaks(&o) {
+                return None;
+            }
+            last = Some(o);
+        }
+        last
+    };
     let mut best = failed.clone();
     // A failure often hangs on one or two faults whose timing only holds
     // while the others stay (they move every later random draw), so
     // dropping one at a time can stall early: try the small schedules first.
-    if let Some(o) = smallest_subset(&best.faults, |faults| {
-        let o = run::run(w, failed.version, failed.seed, faults);
-        still_fails(&o).then_some(o)
-    }) {
+    if let Some(o) = smallest_subset(&best.faults, &mut fails) {
         best = o;
     }
     loop {
@@ -86,12 +120,12 @@ pub fn shrink(w: &Workload, failed: &Outcome) -> Outcome {
         while i < best.faults.len() {
             let mut fewer = best.faults.clone();
             fewer.remove(i);
-            let o = run::run(w, failed.version, failed.seed, &fewer);
-            if still_fails(&o) {
-                best = o;
-                progress = true;
-            } else {
-                i += 1;
+            match fails(&fewer) {
+                Some(o) => {
+                    best = o;
+                    progress = true;
+                }
+                None => i += 1,
             }
         }
         for i in 0..best.faults.len() {
@@ -99,18 +133,38 @@ pub fn shrink(w: &Workload, failed: &Outcome) -> Outcome {
             while has_length && best.faults[i].length_ms > 100 {
                 let mut shorter = best.faults.clone();
                 shorter[i].length_ms /= 2;
-                let o = run::run(w, failed.version, failed.seed, &shorter);
-                if !still_fails(&o) {
+                let Some(o) = fails(&shorter) else {
                     break;
-                }
+                };
                 best = o;
                 progress = true;
             }
         }
         if !progress {
-            return best;
+            return Shrunk {
+                outcome: best,
+                confirm,
+                runs,
+            };
         }
     }
+}
+
+/// How many of `times` runs of a failed run's schedule fail as it did
+/// (the failed run itself counts as one).
+pub fn reproduce(
+    failed: &Outcome,
+    times: usize,
+    mut run: impl FnMut(&[ScheduledFault]) -> Outcome,
+) -> usize {
+    let wanted = checks_broken(failed);
+    let again = times.saturating_sub(1);
+    1 + (0..again)
+        .filter(|_| {
+            let o = run(&failed.faults);
+            o.error.is_none() && checks_broken(&o).iter().any(|c| wanted.contains(c))
+        })
+        .count()
 }
 
 /// Schedules this long or shorter get every pair tried (n²/2 runs).
@@ -219,6 +273,13 @@ pub fn fixed_yaml(
         }
         if f.kind.lasts() {
             out.push_str(&format!(", length: {}", ms(f.length_ms)));
+        }
+        if let Some(t) = &f.after {
+            let how = if t.sent { "sent" } else { "received" };
+            out.push_str(&format!(
+                ", after: {{ {how}: {}, count: {}, by: {} }}",
+                t.packet, t.count, t.by
+            ));
         }
         out.push_str(" }\n");
     }

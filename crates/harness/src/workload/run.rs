@@ -16,9 +16,11 @@ use crate::engine::Progress;
 use crate::net::client::Connector;
 use crate::net::loss::SplitMix64;
 use crate::net::monitor::ClientIds;
+use crate::net::tripwire::{Fired, LinkFault, Tripwires};
 use crate::sim::{budget, World};
+use protocol::PacketType;
 use record::history::{Event, History, Roles};
-use record::workload::{Outcome, ScheduledFault};
+use record::workload::{Outcome, ScheduledFault, Trigger};
 use scenario::workload::Check;
 use scenario::workload::{FaultKind, Faults, Persistence, Sessions, Workload};
 use scenario::VersionName;
@@ -61,12 +63,24 @@ pub fn schedule(w: &Workload, seed: u64) -> Vec<ScheduledFault> {
                     kind: f.fault,
                     target: f.target.clone(),
                     length_ms: f.length.map_or(0, |d| d.millis()),
+                    after: f.after.as_ref().and_then(|a| {
+                        let (packet, sent) = a.packet()?;
+                        Some(Trigger {
+                            by: a.by.clone().or_else(|| f.target.clone())?,
+                            sent,
+                            packet,
+                            count: a.count.max(1),
+                        })
+                    }),
                 })
                 .collect()
         }
         Some(Faults::Random(spec)) => spec,
     };
     let mut rng = SplitMix64::new(seed ^ 0x5EED_FA17_0000_0001);
+    // A stream of its own, so that a schedule without packet triggers is
+    // the one it always was.
+    let mut triggers = SplitMix64::new(seed ^ 0x7216_6E25_0000_0007);
     let targets = clients(w);
     let end = w.duration.millis();
     let mut at = 0;
@@ -80,13 +94,69 @@ pub fn schedule(w: &Workload, seed: u64) -> Vec<ScheduledFault> {
         let target = (!kind.on_broker())
             .then(|| targets[(rng.next_u64() % targets.len() as u64) as usize].clone());
         let length_ms = uniform(&mut rng, spec.length.min.millis(), spec.length.max.millis());
+        let after = spec.on_packets.as_ref().and_then(|on| {
+            if triggers.next_f64() >= on.share.0 {
+                return None;
+            }
+            let by = target.clone().unwrap_or_else(|| {
+                targets[(triggers.next_u64() % targets.len() as u64) as usize].clone()
+            });
+            let mut flows = flow_packets(w, &by);
+            if let Some(only) = &on.packets {
+                flows.retain(|(p, _)| only.iter().any(|o| o.0 == *p));
+            }
+            let (packet, sent) =
+                *flows.get((triggers.next_u64() % flows.len().max(1) as u64) as usize)?;
+            let count = uniform(
+                &mut triggers,
+                u64::from(on.count.min),
+                u64::from(on.count.max),
+            );
+            Some(Trigger {
+                by,
+                sent,
+                packet,
+                count: count.max(1) as u32,
+            })
+        });
         out.push(ScheduledFault {
             at_ms: at,
             kind,
             target,
             length_ms,
+            after,
         });
     }
+}
+
+/// The packets of the QoS flows `client` takes part in, each with whether
+/// the client sends it: a publisher's flows at the QoS it publishes, a
+/// subscriber's at the QoS it may receive.
+fn flow_packets(w: &Workload, client: &str) -> Vec<(PacketType, bool)> {
+    let t = &w.workload;
+    let publishing = w.publisher_names().iter().any(|p| p == client);
+    let qos: Vec<u8> = if publishing {
+        t.qos.clone()
+    } else if client == WILL_WATCHER {
+        vec![1]
+    } else {
+        // A delivery comes at the lower of the publish and granted QoS.
+        t.qos
+            .iter()
+            .flat_map(|&q| t.subscribe_qos.0.iter().map(move |&g| q.min(g)))
+            .collect()
+    };
+    let mut out = vec![(PacketType::Publish, publishing)];
+    let sub = !publishing;
+    if qos.contains(&1) {
+        out.push((PacketType::PubAck, sub));
+    }
+    if qos.contains(&2) {
+        out.push((PacketType::PubRec, sub));
+        out.push((PacketType::PubRel, publishing));
+        out.push((PacketType::PubComp, sub));
+    }
+    out
 }
 
 /// Each publisher's messages: spread evenly over the duration (or in
@@ -215,6 +285,12 @@ pub trait WorkloadWorld: Backend {
     /// Lets one step of time pass.
     fn advance(&mut self) -> Result<(), String>;
 
+    /// From now on, packets on every client's link are reported to
+    /// `tripwires` as they arrive. Returns how a client applies a link
+    /// fault fired by what it receives, if the world leaves that to the
+    /// clients (simulation; the fault proxy watches both ways itself).
+    fn watch_packets(&mut self, tripwires: &Tripwires) -> Option<crate::net::tripwire::Apply>;
+
     /// Whether a restart keeps the broker's store, for a broker promised
     /// to keep its state (`promised`) or not: the simulated broker keeps
     /// exactly what it is promised to; a real one keeps what it keeps.
@@ -236,6 +312,11 @@ impl WorkloadWorld for World {
 
     fn advance(&mut self) -> Result<(), String> {
         self.step()
+    }
+
+    fn watch_packets(&mut self, tripwires: &Tripwires) -> Option<crate::net::tripwire::Apply> {
+        self.report_packets_to(tripwires.clone());
+        Some(crate::sim::triggers::apply)
     }
 
     fn keeps_store(&self, promised: bool) -> bool {
@@ -395,6 +476,12 @@ pub fn run_on<W: WorkloadWorld>(
     let mut all: Vec<Rc<Client>> = Vec::new();
     let ids = ClientIds::default();
     let wire_log = Rc::new(RefCell::new(WireLog::default()));
+    let tripwires = Tripwires::default();
+    let client_watch = faults
+        .iter()
+        .any(|f| f.after.is_some())
+        .then(|| world.watch_packets(&tripwires))
+        .flatten();
     for role in roles(w, version, seed, naming) {
         let connector = world.connector(&role.name);
         let wire = Wire::new(
@@ -404,6 +491,10 @@ pub fn run_on<W: WorkloadWorld>(
             &wire_log,
             &naming.topic_prefix,
         );
+        let wire = match client_watch {
+            Some(apply) => wire.watching(tripwires.clone(), apply),
+            None => wire,
+        };
         let c = Rc::new(Client::new(role, history.clone(), connector, wire));
         let name = c.role.name.clone();
         let host = c.clone();
@@ -417,11 +508,13 @@ pub fn run_on<W: WorkloadWorld>(
         .latency
         .map(|r| (r.min.0, r.max.0))
         .unwrap_or_default();
-    let mut pending: Vec<ScheduledFault> = faults.to_vec();
-    pending.sort_by_key(|f| f.at_ms);
+    let mut pending: Vec<(usize, ScheduledFault)> = faults.iter().cloned().enumerate().collect();
+    pending.sort_by_key(|(_, f)| f.at_ms);
     let mut pending = std::collections::VecDeque::from(pending);
+    // Packet faults armed and waiting for their packet, by number.
+    let mut waiting: std::collections::BTreeMap<usize, ScheduledFault> = Default::default();
     // Faults in force, with when they end.
-    let mut active: Vec<(u64, ScheduledFault)> = Vec::new();
+    let mut active: Vec<(u64, u64, ScheduledFault)> = Vec::new();
     let end = w.duration.millis();
     let mut error = None;
     let note = |world: &W, what: String| {
@@ -432,15 +525,45 @@ pub fn run_on<W: WorkloadWorld>(
     };
     'run: while world.now_ms() < end {
         let now = world.now_ms();
-        while pending.front().is_some_and(|f| f.at_ms <= now) {
-            let f = pending.pop_front().expect("checked");
+        // Due now: faults whose time came, and packet faults that fired
+        // (their link faults already applied by whoever saw the packet).
+        let mut due: Vec<(ScheduledFault, Option<Fired>)> = Vec::new();
+        while pending.front().is_some_and(|(_, f)| f.at_ms <= now) {
+            let (id, f) = pending.pop_front().expect("checked");
+            match &f.after {
+                Some(trigger) => {
+                    let target = f.target.clone().unwrap_or_default();
+                    let link = match f.kind {
+                        FaultKind::Cut => Some(LinkFault::Cut(target)),
+                        FaultKind::Stall => Some(LinkFault::Stall(target)),
+                        _ => None,
+                    };
+                    tripwires.arm(id, f.what(), trigger.clone(), link);
+                    waiting.insert(id, f);
+                }
+                None => due.push((f, None)),
+            }
+        }
+        for fired in tripwires.take_fired() {
+            if let Some(f) = waiting.remove(&fired.id) {
+                due.push((f, Some(fired)));
+            }
+        }
+        for (f, fired) in due {
             let target = f.target.clone().unwrap_or_default();
             let client = all.iter().find(|c| c.role.name == target);
             let order = |o: Order| client.is_some_and(|c| c.order(o));
             let mut what = f.what();
+            let on_link = fired.is_some();
+            // When it fell: a packet fault at its packet.
+            let at = fired.as_ref().map_or(now, |x| x.at_ms);
+            if let (Some(t), Some(x)) = (&f.after, &fired) {
+                what.push_str(&format!(", {t} ({})", x.packet));
+            }
             match f.kind {
-                FaultKind::Cut => world.cut(&target),
-                FaultKind::Stall => world.stall(&target),
+                FaultKind::Cut if !on_link => world.cut(&target),
+                FaultKind::Stall if !on_link => world.stall(&target),
+                FaultKind::Cut | FaultKind::Stall => {}
                 FaultKind::Reset => {
                     if let Some(c) = client {
                         c.host_reset(now);
@@ -488,19 +611,19 @@ pub fn run_on<W: WorkloadWorld>(
                     order(Order::Away);
                 }
             }
-            note(&world, what);
+            history.borrow_mut().push(Event::Fault { at, what });
             if f.kind.lasts() {
-                active.push((now + f.length_ms, f));
+                active.push((at + f.length_ms, at, f));
             }
         }
         let mut i = 0;
         while i < active.len() {
             if active[i].0 <= now {
-                let (_, f) = active.remove(i);
+                let (_, from, f) = active.remove(i);
                 end_fault(&mut world, &all, &f, normal_latency);
                 note(
                     &world,
-                    format!("end of {} from {:.3}s", f.what(), f.at_ms as f64 / 1000.0),
+                    format!("end of {} from {:.3}s", f.what(), from as f64 / 1000.0),
                 );
             } else {
                 i += 1;
@@ -511,14 +634,14 @@ pub fn run_on<W: WorkloadWorld>(
             break;
         }
     }
-    for (_, f) in active.drain(..) {
+    for (_, from, f) in active.drain(..) {
         end_fault(&mut world, &all, &f, normal_latency);
         note(
             &world,
             format!(
                 "end of {} from {:.3}s (end of the run)",
                 f.what(),
-                f.at_ms as f64 / 1000.0
+                from as f64 / 1000.0
             ),
         );
     }
@@ -572,6 +695,7 @@ pub fn run_on<W: WorkloadWorld>(
         }
     }
     let sim_ms = world.now_ms();
+    let carried = world.carried();
     drop(world);
     drop(all);
     let history = Rc::try_unwrap(history)
@@ -607,7 +731,7 @@ pub fn run_on<W: WorkloadWorld>(
         broker: None,
         advisories,
         asserted,
-        carried: Vec::new(),
+        carried,
     }
 }
 

@@ -16,6 +16,7 @@ use super::check::FAULT_WINDOW;
 use crate::net::client::{Connector, Stream};
 use crate::net::framed::{Framed, RecvError};
 use crate::net::monitor::{ClientIds, Level, Monitor};
+use crate::net::tripwire::{Apply, Tripwires};
 use record::advisory::Advisory;
 use record::history::{History, Ms, MsgId};
 use record::violation::Violation;
@@ -96,6 +97,10 @@ pub struct Wire {
     /// Taken out of what a finding says, so it keeps the workload's names
     /// on a shared broker too.
     topic_prefix: String,
+    /// Where what the client receives is reported for packet triggers,
+    /// and how a link fault they fire is applied at once (simulation; the
+    /// fault proxy watches real connections itself).
+    watch: Option<(Tripwires, Apply)>,
 }
 
 impl Wire {
@@ -111,6 +116,25 @@ impl Wire {
             monitor: RefCell::new(Monitor::new(version, ids.clone())),
             log: log.clone(),
             topic_prefix: topic_prefix.to_owned(),
+            watch: None,
+        }
+    }
+
+    /// Reports every packet the client receives to `tripwires`, applying
+    /// the link faults they fire with `apply`.
+    pub fn watching(mut self, tripwires: Tripwires, apply: Apply) -> Wire {
+        self.watch = Some((tripwires, apply));
+        self
+    }
+
+    fn arrived(&self, at: Ms, p: &Packet) {
+        if let Some((t, apply)) = &self.watch {
+            let arrival = t.arrived(&self.client, false, Some(p.packet_type()), at, || {
+                record::trace::describe(p)
+            });
+            for f in &arrival.link {
+                apply(f);
+            }
         }
     }
 
@@ -233,6 +257,9 @@ impl<'a> Conn<'a> {
                 if !self.detached {
                     self.wire.received(at, &p, len);
                 }
+                // An old connection's packets count too: it is the same
+                // link.
+                self.wire.arrived(at, &p);
                 Ok(p)
             }
             Err(e) => {

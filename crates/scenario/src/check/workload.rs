@@ -6,7 +6,7 @@
 use super::scenario::{broker, versions};
 use super::{topic, Problems, Read};
 use crate::tree::Place;
-use crate::workload::{Check, Faults, Workload};
+use crate::workload::{broker_sends, client_sends, After, Check, Faults, FixedFault, Workload};
 use crate::VersionName;
 
 /// Every mistake of `w`, placed in the document it was read from.
@@ -290,6 +290,18 @@ fn faults(p: &mut Problems, w: &Workload, place: Place) {
                     ),
                 );
             }
+            if let Some(on) = &f.on_packets {
+                let at = place.get("on_packets");
+                if on.count.min == 0 {
+                    p.at(at.get("count"), "faults: on_packets: count starts at 1");
+                }
+                if on.packets.as_ref().is_some_and(|l| l.is_empty()) {
+                    p.at(
+                        at.get("packets"),
+                        "faults: on_packets: packets needs at least one type (or leave it out for every packet of the QoS flows)",
+                    );
+                }
+            }
         }
         Some(Faults::Fixed(list)) => {
             let mut names = w.publisher_names();
@@ -331,6 +343,9 @@ fn faults(p: &mut Problems, w: &Workload, place: Place) {
                     ),
                     _ => {}
                 }
+                if let Some(a) = &f.after {
+                    after(p, a, f, &names, at.get("after"));
+                }
                 if f.at >= duration {
                     p.at(
                         at.get("at"),
@@ -344,6 +359,46 @@ fn faults(p: &mut Problems, w: &Workload, place: Place) {
             }
         }
         None => {}
+    }
+}
+
+/// A packet trigger names one packet one way, on a client's link, and a
+/// packet that way can exist.
+fn after(p: &mut Problems, a: &After, f: &FixedFault, names: &[String], place: Place) {
+    match a.packet() {
+        None => p.at(
+            place,
+            "faults: after needs one of `sent: PACKET` (the client sends it; the fault falls once              the broker has it) or `received: PACKET` (the fault falls once the client has it)",
+        ),
+        Some((t, true)) if !client_sends(t) => p.at(
+            place.get("sent"),
+            format!("faults: after: a client never sends {t}: the fault would never fall"),
+        ),
+        Some((t, false)) if !broker_sends(t) => p.at(
+            place.get("received"),
+            format!("faults: after: a broker never sends {t}: the fault would never fall"),
+        ),
+        Some(_) => {}
+    }
+    if a.count == 0 {
+        p.at(place.get("count"), "faults: after: count starts at 1");
+    }
+    match (&a.by, &f.target) {
+        (Some(b), _) if !names.contains(b) => p.at(
+            place.get("by"),
+            format!(
+                "faults: after: unknown client {b:?} (the clients are {})",
+                names.join(", ")
+            ),
+        ),
+        (None, None) => p.at(
+            place,
+            format!(
+                "faults: after: {} has no target, so say whose packet it waits for with `by: CLIENT`",
+                f.fault.name()
+            ),
+        ),
+        _ => {}
     }
 }
 

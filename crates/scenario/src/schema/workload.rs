@@ -86,7 +86,7 @@ fn faults() -> Value {
     const KINDS: &str = "cut (the client's link drops everything silently, then heals), stall (nothing passes for a while, then everything), reset (the client's host crashes and restarts, its connection reset), latency (50 to 500 ms on the client's link for a while), broker_restart (the broker crashes and restarts with its store), broker_stop (the broker shuts down cleanly and starts again), takeover (the client connects again with its client identifier on a new connection, Clean Start 0, while the old one stays open and goes on answering), takeover_half_open (the same, the old connection answering nothing), takeover_clean (the same with Clean Start 1), away (the client leaves with DISCONNECT and comes back after the fault's length)";
     switch(
         &format!(
-            "Faults during `duration`: drawn from the seed with {{every: 2s..6s, length: 500ms..3s, pick: [cut, reset]}}, or a fixed list of {{at, fault, target, length}} (what `gauntlet explore` writes after shrinking). Kinds: {KINDS}."
+            "Faults during `duration`: drawn from the seed with {{every: 2s..6s, length: 500ms..3s, pick: [cut, reset]}}, or a fixed list of {{at, fault, target, length, after}} (what `gauntlet explore` writes after shrinking). Kinds: {KINDS}."
         ),
         vec![(
             of_type("array"),
@@ -110,6 +110,18 @@ fn faults() -> Value {
                         "length": {
                             "description": "How long it lasts: for cut, stall, latency and away only (the others happen at once).",
                             "$ref": "#/$defs/duration",
+                        },
+                        "after": {
+                            "description": "Armed at `at`, the fault falls right after a packet instead: the `count`th of its type on the client `by`'s link (the target unless given; a broker fault must give it), once it arrived where it was going — at the broker for `sent`, at the client for `received`. The packets after it meet the fault. E.g. {received: PUBREC, count: 3}.",
+                            "type": "object",
+                            "additionalProperties": false,
+                            "properties": {
+                                "sent": packet_name("A packet the client sends; the fault falls once the broker has it."),
+                                "received": packet_name("A packet the client receives; the fault falls once the client has it."),
+                                "count": { "description": "Which one, counted from `at`. Default 1.", "type": "integer", "minimum": 1, "default": 1 },
+                                "by": { "description": "The client whose link is watched. Default: the fault's target.", "type": "string", "pattern": "^(p[1-9][0-9]*|s[1-9][0-9]*|w)$" },
+                            },
+                            "oneOf": [{ "required": ["sent"] }, { "required": ["received"] }],
                         },
                     },
                 },
@@ -135,9 +147,29 @@ fn faults() -> Value {
                     "minItems": 1,
                     "items": fault_kind("A kind of fault."),
                 },
+                "on_packets": {
+                    "description": "Some faults fall on a packet rather than at their time: armed at their time, each waits for a packet of the QoS flows on its client's link (a broker fault on a random client's) and falls right after it arrived, so faults reach every stage of every flow — on real brokers too, through the fault proxy.",
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "share": { "description": "The share of faults that wait for a packet, e.g. 50%. Default 100%.", "type": ["string", "number"], "default": "100%" },
+                        "count": count_range("Which packet of its type, counted from the fault's time, drawn per fault. Default 1.", 4_294_967_295),
+                        "packets": {
+                            "description": "The packet types to draw from (each the way the client exchanges it). Default: every packet of the flows at the QoS the workload uses.",
+                            "type": "array",
+                            "minItems": 1,
+                            "items": packet_name("A packet type."),
+                        },
+                    },
+                },
             },
         }),
     )
+}
+
+fn packet_name(description: &str) -> Value {
+    let names: Vec<&str> = protocol::PacketType::ALL.iter().map(|t| t.name()).collect();
+    json!({ "description": description, "type": "string", "enum": names })
 }
 
 /// `16` or `"1..200"`, within `1..=max`.
