@@ -303,11 +303,63 @@ mod runs {
     use record::carried::{Fate, Toward};
     use scenario::VersionName;
 
-    fn run(yaml: &str) -> Vec<record::carried::Carried> {
+    fn run_result(yaml: &str) -> record::script::RunResult {
         let s = scenario::load::load_str(yaml, Path::new("cut.yaml")).expect("loads");
         let r = crate::sim::run(&s, VersionName::V5, 1);
         assert!(r.passed(), "{}", r.trace);
-        r.carried
+        r
+    }
+
+    fn run(yaml: &str) -> Vec<record::carried::Carried> {
+        run_result(yaml).carried
+    }
+
+    #[test]
+    fn a_diagram_of_a_simulated_cut_shows_the_lost_packets() {
+        use report::diagram::{Diagram, Net, What};
+        let r = run_result(
+            r#"
+name: both ways into a cut
+clients:
+  sensor: {}
+  dashboard: {}
+steps:
+  - dashboard: { connect: {} }
+  - dashboard: { subscribe: { maison/#: 1 } }
+  - sensor: { connect: {} }
+  - network: { cut: dashboard }
+  - sensor: { publish: { topic: maison/salon/capteurs/temperature, payload: x, qos: 1, await: true } }
+  - dashboard: { publish: { topic: maison/cuisine, payload: y, qos: 0 } }
+  - wait: 1s
+  - network: { heal: dashboard }
+"#,
+        );
+        let d = Diagram::of_run(&r);
+        let lost: Vec<(&str, &str)> = d
+            .rows
+            .iter()
+            .filter_map(|row| match &row.what {
+                What::Packet {
+                    from,
+                    label,
+                    net: Net::Lost,
+                    ..
+                } => Some((from.as_str(), label.split(' ').next().unwrap())),
+                _ => None,
+            })
+            .collect();
+        // The delivery to the dashboard no client saw, and its own publish.
+        assert_eq!(
+            lost,
+            [("broker", "PUBLISH"), ("dashboard", "PUBLISH")],
+            "{}",
+            d.text()
+        );
+        let svg = report::diagram::svg(&d, "cut", "d1");
+        assert!(svg.contains("class=\"packet out lost\""), "{svg}");
+        assert!(svg.contains("class=\"packet in lost\""), "{svg}");
+        assert!(svg.contains("class=\"period cut\""), "{svg}");
+        assert!(d.text().contains("[lost to a cut]"), "{}", d.text());
     }
 
     #[test]

@@ -64,6 +64,43 @@ fn packet_rows(c: &Carried, label: &str, until: u64) -> Vec<Row> {
     rows
 }
 
+/// How far apart the trace and the log may date one packet: in simulation
+/// both read the same clock in the same instant; a real broker's proxy
+/// sees a packet a moment before or after its client does.
+const SLACK_MS: u64 = 100;
+
+/// The packet of the log (not yet `used`) that a trace entry shows: the
+/// same client, direction and packet type, written (or read, for one
+/// toward the client) at the same moment, else the nearest within
+/// `SLACK_MS`.
+fn find(
+    carried: &[Carried],
+    used: &[bool],
+    client: &str,
+    toward: Toward,
+    text: &str,
+    at_ms: u64,
+) -> Option<usize> {
+    let kind = |label: &str| label.split_whitespace().next().map(str::to_owned);
+    let want = kind(text);
+    carried
+        .iter()
+        .enumerate()
+        .filter(|(k, c)| {
+            !used[*k] && c.client == client && c.toward == toward && kind(&c.label) == want
+        })
+        .filter_map(|(k, c)| {
+            let seen = match toward {
+                Toward::Broker => Some(c.sent_ms),
+                Toward::Client => c.fate.arrived(),
+            }?;
+            let off = seen.abs_diff(at_ms);
+            (off <= SLACK_MS).then_some((off, k))
+        })
+        .min()
+        .map(|(_, k)| k)
+}
+
 /// `rows` (in time order) with `extra` merged in by time, each after the
 /// rows of its own millisecond: what the trace says first stays first.
 fn merge(rows: Vec<Row>, mut extra: Vec<Row>) -> Vec<Row> {
@@ -118,15 +155,11 @@ impl Diagram {
                 Kind::Received(_) => Toward::Client,
                 _ => continue,
             };
-            let found = carried.iter().enumerate().position(|(k, c)| {
-                !used[k]
-                    && c.client == e.who
-                    && c.toward == toward
-                    && match toward {
-                        Toward::Broker => c.sent_ms == e.at_ms,
-                        Toward::Client => c.fate.arrived() == Some(e.at_ms),
-                    }
-            });
+            let text = match &e.kind {
+                Kind::Sent(t) | Kind::Received(t) => t,
+                _ => continue,
+            };
+            let found = find(carried, &used, &e.who, toward, text, e.at_ms);
             let Some(k) = found else { continue };
             used[k] = true;
             let c = &carried[k];
