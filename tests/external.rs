@@ -1009,6 +1009,7 @@ fn explore_on_a_real_broker_reproduces_and_shrinks_with_confirmation() {
     let file = "tests/fixtures/external/explore_cut_after_delivery.yaml";
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().to_str().unwrap();
+    let exported = dir.path().join("exported.yaml");
     let out = gauntlet(&[
         "explore",
         file,
@@ -1022,6 +1023,8 @@ fn explore_on_a_real_broker_reproduces_and_shrinks_with_confirmation() {
         "1",
         "--out",
         out_dir,
+        "--export",
+        exported.to_str().unwrap(),
     ]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
@@ -1051,4 +1054,16 @@ fn explore_on_a_real_broker_reproduces_and_shrinks_with_confirmation() {
         let out = gauntlet(&["explore", f, "--broker", &good.url(), "--seeds", "1"]);
         assert!(out.status.success(), "{}", text(&out));
     }
+
+    // The failure, exported as a scripted scenario, fails on the broken
+    // broker and passes on the correct one (and in simulation).
+    let scenario = exported.to_str().unwrap();
+    let yaml = std::fs::read_to_string(&exported).unwrap();
+    assert!(yaml.contains("network: { cut: s1 }"), "{yaml}");
+    let on_bad = gauntlet(&["run", scenario, "--broker", &bad.url()]);
+    assert_eq!(on_bad.status.code(), Some(1), "{yaml}\n{}", text(&on_bad));
+    let on_good = gauntlet(&["run", scenario, "--broker", &good.url()]);
+    assert!(on_good.status.success(), "{yaml}\n{}", text(&on_good));
+    let in_sim = gauntlet(&["run", scenario]);
+    assert!(in_sim.status.success(), "{yaml}\n{}", text(&in_sim));
 }

@@ -58,6 +58,13 @@ pub struct ExploreOptions {
     /// exactly there).
     #[arg(long, value_name = "K")]
     pub confirm: Option<usize>,
+    /// Write the first failure (shrunk, unless --shrink 0) as a scripted
+    /// scenario to this file: its publisher and subscriber, the message,
+    /// the faults at the stage of its flow where they fell, and the
+    /// expectation that failed — a regression test for every later
+    /// `gauntlet run`, on any broker.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
     #[command(flatten)]
     pub access: super::run::Access,
 }
@@ -119,8 +126,19 @@ pub fn explore(o: ExploreOptions) -> Result<bool, String> {
             let _ = writeln!(out, "  reproduced {n} of {confirm} runs");
         }
     }
+    let mut first = None;
     for f in failures.iter().filter(|f| f.error.is_none()).take(o.shrink) {
-        shrink_and_write(&o, &runner, &text, f, confirm, &mut out)?;
+        let small = shrink_and_write(&o, &runner, &text, f, confirm, &mut out)?;
+        first.get_or_insert(small);
+    }
+    if let Some(path) = &o.export {
+        let failed = first.or_else(|| failures.iter().find(|f| f.error.is_none()).cloned());
+        match failed {
+            Some(f) => export(&o, &w, path, &f, &mut out)?,
+            None => {
+                let _ = writeln!(out, "\nnothing to export: no run failed a check");
+            }
+        }
     }
     let _ = writeln!(
         out,
@@ -273,7 +291,7 @@ fn shrink_and_write(
     f: &Outcome,
     confirm: usize,
     out: &mut impl Write,
-) -> Result<(), String> {
+) -> Result<Outcome, String> {
     let shrunk = explore::shrink_with(f, confirm, |faults| runner.run(f.version, f.seed, faults));
     let small = shrunk.outcome;
     let checks: Vec<&str> = {
@@ -338,6 +356,31 @@ fn shrink_and_write(
         path.display(),
         f.seed,
         f.version
+    );
+    Ok(small)
+}
+
+/// Writes failure `f` as a scripted scenario to `path`.
+fn export(
+    o: &ExploreOptions,
+    w: &Workload,
+    path: &std::path::Path,
+    f: &Outcome,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let yaml = harness::workload::export::scenario(w, &o.file.display().to_string(), f)
+        .map_err(|e| format!("--export: seed {} [{}]: {e}", f.seed, f.version.label()))?;
+    std::fs::write(path, yaml).map_err(|e| format!("{}: {e}", path.display()))?;
+    let _ = writeln!(
+        out,
+        "\nseed {} [{}] exported as a scripted scenario to {}\n  run it: gauntlet run {}{}",
+        f.seed,
+        f.version.label(),
+        path.display(),
+        path.display(),
+        o.broker
+            .as_ref()
+            .map_or(String::new(), |b| format!(" --broker {b}"))
     );
     Ok(())
 }

@@ -35,17 +35,26 @@ impl<S> Tapped<S> {
     }
 }
 
-/// Applies a triggered link fault from inside the simulation, at once.
+/// Applies a triggered link fault from inside the simulation, at once
+/// (and notes it in the network's log, which tells from it what the fault
+/// did to each packet).
 pub fn apply(fault: &LinkFault) {
+    use super::netlog::{link_changed, LinkChange};
     match fault {
-        LinkFault::Cut(c) => turmoil::partition(
-            crate::net::client::BROKER_HOST,
-            super::client_host(c).as_str(),
-        ),
-        LinkFault::Stall(c) => turmoil::hold(
-            crate::net::client::BROKER_HOST,
-            super::client_host(c).as_str(),
-        ),
+        LinkFault::Cut(c) => {
+            turmoil::partition(
+                crate::net::client::BROKER_HOST,
+                super::client_host(c).as_str(),
+            );
+            link_changed(c, LinkChange::Cut);
+        }
+        LinkFault::Stall(c) => {
+            turmoil::hold(
+                crate::net::client::BROKER_HOST,
+                super::client_host(c).as_str(),
+            );
+            link_changed(c, LinkChange::Hold);
+        }
     }
 }
 

@@ -6,13 +6,15 @@
 //! ([`client`]) and the end-of-run reader of retained messages
 //! ([`probe`]), each connection through the wire monitor ([`wire`]), the
 //! run and its fault schedule ([`run`]), the checkers ([`check`]) and
-//! exploring seeds with shrinking ([`explore`]). It must
+//! exploring seeds with shrinking ([`explore`]) and a failing run
+//! written as a scripted scenario ([`export`]). It must
 //! not know real brokers: `external` runs a workload through the
 //! `WorkloadWorld` seam of [`run`].
 
 pub mod check;
 pub mod client;
 pub mod explore;
+pub mod export;
 pub mod probe;
 pub mod run;
 pub mod wire;

@@ -695,19 +695,24 @@ pub fn run_on<W: WorkloadWorld>(
         }
     }
     let sim_ms = world.now_ms();
-    let carried = world.carried();
+    // The wire monitor's breaches come first: each names the packet and
+    // the moment the broker broke the protocol, often the cause of what
+    // the checkers then find in the history.
+    let (mut violations, mut advisories) = wire_log.borrow().finish(&history.borrow());
+    let found = check::run_all(&checks, &history.borrow());
+    violations.extend(found.violations);
+    advisories.extend(found.advisories);
+    // Only a failure is drawn: a passing run spends nothing on its log.
+    let carried = if violations.is_empty() && error.is_none() {
+        Vec::new()
+    } else {
+        world.carried()
+    };
     drop(world);
     drop(all);
     let history = Rc::try_unwrap(history)
         .map(RefCell::into_inner)
         .unwrap_or_else(|h| h.borrow().clone());
-    // The wire monitor's breaches come first: each names the packet and
-    // the moment the broker broke the protocol, often the cause of what
-    // the checkers then find in the history.
-    let (mut violations, mut advisories) = wire_log.borrow().finish(&history);
-    let found = check::run_all(&checks, &history);
-    violations.extend(found.violations);
-    advisories.extend(found.advisories);
     let asserted = if violations.is_empty() && error.is_none() {
         let ids: std::collections::BTreeSet<&str> = checks
             .iter()
