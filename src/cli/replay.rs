@@ -120,7 +120,7 @@ fn replay_one(
                     Some(format!("step {} ({}): {}", f.step, f.step_text, f.message))
                 }
             },
-            diagram: Diagram::from_trace(&result.trace),
+            diagram: Diagram::of_run(&result),
             trace: result.trace.to_string(),
         });
     }
@@ -164,7 +164,7 @@ fn replay_workload(
             }
         }
         let diagram = match o.violations.first() {
-            Some(violation) => Diagram::from_violation(&o.history, violation),
+            Some(violation) => Diagram::of_violation(&o, violation),
             None => Diagram::from_history(&o.history, &clients, report::diagram::MAX_ROWS),
         };
         pages.push(ReplayRun {

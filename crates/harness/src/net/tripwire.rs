@@ -126,6 +126,11 @@ impl Tripwires {
         out
     }
 
+    /// No trigger waits any more: nothing more fires.
+    pub fn disarm(&self) {
+        self.lock().armed.clear();
+    }
+
     /// What fired since the last call, in order.
     pub fn take_fired(&self) -> Vec<Fired> {
         std::mem::take(&mut self.lock().fired)

@@ -369,6 +369,21 @@ pub fn run_on<W: WorkloadWorld>(
             break;
         }
     }
+    // The traffic is over: a packet fault still waiting never falls, and
+    // one whose packet came in the last step is undone with the rest.
+    tripwires.disarm();
+    for fired in tripwires.take_fired() {
+        if let Some(f) = waiting.remove(&fired.id) {
+            let trigger = f.after.as_ref().map_or(String::new(), |t| format!(", {t}"));
+            history.borrow_mut().push(Event::Fault {
+                at: fired.at_ms,
+                what: format!("{}{trigger} ({})", f.what(), fired.packet),
+            });
+            if f.kind.lasts() {
+                active.push((fired.at_ms, fired.at_ms, f));
+            }
+        }
+    }
     for (_, from, f) in active.drain(..) {
         end_fault(&mut world, &all, &f, normal_latency);
         note(
