@@ -142,7 +142,7 @@ pub fn explore(o: ExploreOptions) -> Result<bool, String> {
     }
     let _ = writeln!(
         out,
-        "\n{} runs ({} seeds x {} versions{}): {} failed{}; {:.2}s wall, {:.1}s simulated ({:.0} seeds/s)",
+        "\n{} runs ({} seeds x {} versions{}): {} failed{}; {:.2}s wall, {}",
         runs.len(),
         seeds.len(),
         versions.len(),
@@ -154,8 +154,19 @@ pub fn explore(o: ExploreOptions) -> Result<bool, String> {
             format!(", {} skipped", skipped.len())
         },
         wall,
-        sim_ms as f64 / 1000.0,
-        if wall > 0.0 { runs.len() as f64 / wall } else { 0.0 }
+        if broker.is_some() {
+            format!("{:.1}s of runs on the broker", sim_ms as f64 / 1000.0)
+        } else {
+            format!(
+                "{:.1}s simulated ({:.0} seeds/s)",
+                sim_ms as f64 / 1000.0,
+                if wall > 0.0 {
+                    runs.len() as f64 / wall
+                } else {
+                    0.0
+                }
+            )
+        }
     );
     if !skipped.is_empty() && skipped.len() == runs.len() {
         return Err(format!(
