@@ -1067,3 +1067,39 @@ fn explore_on_a_real_broker_reproduces_and_shrinks_with_confirmation() {
     let in_sim = gauntlet(&["run", scenario]);
     assert!(in_sim.status.success(), "{yaml}\n{}", text(&in_sim));
 }
+
+#[test]
+fn over_tls_the_proxy_holds_the_session_and_packet_faults_still_fall() {
+    // The clients speak plain MQTT to their proxies, which hold the TLS
+    // sessions with the broker: the packets are seen, so a fault waiting
+    // for one falls, and the defect it aims at shows as over plain TCP.
+    let dir = tempfile::tempdir().unwrap();
+    let (acceptor, ca) = tls_acceptor(dir.path());
+    let mut config = Config::default();
+    config
+        .bugs
+        .insert(reference_broker::Bug::NoRedeliveryOnResume);
+    let bad = LocalBroker::with_config(Some(acceptor), config);
+    let url = format!("mqtts://localhost:{}", bad.addr.port());
+    let out = gauntlet(&[
+        "explore",
+        "tests/fixtures/external/explore_cut_after_delivery.yaml",
+        "--broker",
+        &url,
+        "--ca",
+        ca.to_str().unwrap(),
+        "--seeds",
+        "1",
+        "--confirm",
+        "1",
+        "--shrink",
+        "0",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("cut s1 for 1000 ms, after the PUBLISH s1 receives (PUBLISH topic="),
+        "the trigger saw the PUBLISH inside TLS: {t}"
+    );
+    assert!(t.contains("at_least_once"), "{t}");
+}

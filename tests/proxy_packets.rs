@@ -59,7 +59,7 @@ async fn read_packets(s: &mut TcpStream, version: Version, limit: Duration) -> V
 /// `tripwires`, and a connected MQTT 5.0 client through it.
 async fn setup(tripwires: &Tripwires) -> (Proxy, TcpStream) {
     let upstream = broker().await;
-    let proxy = Proxy::start_for(upstream, 7, "c1", std::time::Instant::now())
+    let proxy = Proxy::start_for(upstream, 7, "c1", std::time::Instant::now(), None)
         .await
         .unwrap();
     let control: Control = proxy.control();

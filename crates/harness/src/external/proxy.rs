@@ -23,14 +23,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::net::loss::SplitMix64;
 use crate::net::splitter::{Frame, Splitter};
+use crate::net::tls::Tls;
 use crate::net::tripwire::{LinkFault, Tripwires};
 use protocol::Version;
 use record::carried::{Carried, Fate, Toward};
@@ -38,6 +38,10 @@ use record::carried::{Carried, Fate, Toward};
 /// Applies a link fault a packet fired, to whichever client's proxy it
 /// names.
 pub type ApplyLink = Arc<dyn Fn(&LinkFault) + Send + Sync>;
+
+/// One end's halves: plain TCP, or TLS to the broker.
+type Rd = Box<dyn AsyncRead + Send + Unpin>;
+type Wr = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// The faults in force on a proxy's connections.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -63,6 +67,9 @@ struct Shared {
     /// Connections opened so far.
     conns: Mutex<u32>,
     watch: Mutex<Option<(Tripwires, ApplyLink)>>,
+    /// `mqtts://`: the proxy speaks TLS to the broker and plain MQTT to
+    /// its client, so that it sees (and logs, and fires on) the packets.
+    tls: Option<Tls>,
 }
 
 impl Shared {
@@ -111,16 +118,18 @@ impl Proxy {
     /// Listens on a free loopback port and forwards each connection to
     /// `upstream`.
     pub async fn start(upstream: SocketAddr, seed: u64) -> io::Result<Proxy> {
-        Proxy::start_for(upstream, seed, "client", std::time::Instant::now()).await
+        Proxy::start_for(upstream, seed, "client", std::time::Instant::now(), None).await
     }
 
     /// The same for the client `client`, its log's times counted from
-    /// `origin`.
+    /// `origin`; with `tls`, the client connects in plain and the proxy
+    /// wraps the broker side in TLS.
     pub async fn start_for(
         upstream: SocketAddr,
         seed: u64,
         client: &str,
         origin: std::time::Instant,
+        tls: Option<Tls>,
     ) -> io::Result<Proxy> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
@@ -133,6 +142,7 @@ impl Proxy {
             log: Mutex::default(),
             conns: Mutex::new(0),
             watch: Mutex::new(None),
+            tls,
         });
         let accept_shared = shared.clone();
         let accept = tokio::spawn(async move {
@@ -144,7 +154,7 @@ impl Proxy {
                 };
                 let shared = accept_shared.clone();
                 tokio::spawn(async move {
-                    match TcpStream::connect(upstream).await {
+                    match connect(upstream, shared.tls.as_ref()).await {
                         Ok(server) => serve(client, server, shared).await,
                         Err(e) => {
                             tracing::debug!(error = %e, "proxy: upstream refused; resetting the client");
@@ -230,11 +240,69 @@ impl Proxy {
 
 /// One client connection: two one-way pipes. An end that closes is passed
 /// on as a close (FIN); a reset resets both ends (RST), never a FIN first.
-async fn serve(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
+/// The broker's end: TCP, wrapped in TLS for `mqtts://`, with the socket
+/// kept at hand for a reset.
+struct Upstream {
+    rd: Rd,
+    wr: Wr,
+    socket: Socket,
+}
+
+async fn connect(upstream: SocketAddr, tls: Option<&Tls>) -> io::Result<Upstream> {
+    let tcp = TcpStream::connect(upstream).await?;
+    let _ = tcp.set_nodelay(true);
+    let socket = Socket::of(&tcp);
+    let (rd, wr): (Rd, Wr) = match tls {
+        None => {
+            let (rd, wr) = tokio::io::split(tcp);
+            (Box::new(rd), Box::new(wr))
+        }
+        Some(tls) => {
+            let (rd, wr) = tokio::io::split(tls.connect(tcp).await?);
+            (Box::new(rd), Box::new(wr))
+        }
+    };
+    Ok(Upstream { rd, wr, socket })
+}
+
+/// A connection's socket, for setting linger before a reset: the stream
+/// itself lives inside its halves (and TLS).
+#[derive(Clone, Copy)]
+struct Socket(#[cfg(unix)] std::os::fd::RawFd);
+
+impl Socket {
+    fn of(tcp: &TcpStream) -> Socket {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            Socket(tcp.as_raw_fd())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tcp;
+            Socket()
+        }
+    }
+
+    /// Linger 0: the close that follows sends RST instead of FIN. Called
+    /// while the halves that own the socket are alive.
+    fn reset_on_close(self) {
+        #[cfg(unix)]
+        {
+            // SAFETY: the descriptor belongs to a stream whose halves the
+            // caller still holds, so it is open for this call.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.0) };
+            let _ = socket2::SockRef::from(&fd).set_linger(Some(Duration::ZERO));
+        }
+    }
+}
+
+/// One client connection: two one-way pipes. An end that closes is passed
+/// on as a close (FIN); a reset resets both ends (RST), never a FIN first.
+async fn serve(client: TcpStream, server: Upstream, shared: Arc<Shared>) {
     let _ = client.set_nodelay(true);
-    let _ = server.set_nodelay(true);
-    let (client_rd, client_wr) = client.into_split();
-    let (server_rd, server_wr) = server.into_split();
+    let client_socket = Socket::of(&client);
+    let (client_rd, client_wr) = tokio::io::split(client);
     let conn = {
         let mut n = shared.conns.lock().unwrap_or_else(|e| e.into_inner());
         *n += 1;
@@ -253,22 +321,16 @@ async fn serve(client: TcpStream, server: TcpStream, shared: Arc<Shared>) {
         level,
     };
     let (up, down) = tokio::join!(
-        pipe(client_rd, server_wr, shared.clone(), up_way),
-        pipe(server_rd, client_wr, shared, down_way)
+        pipe(Box::new(client_rd), server.wr, shared.clone(), up_way),
+        pipe(server.rd, Box::new(client_wr), shared, down_way)
     );
     if up.reset || down.reset {
-        for end in [&up, &down] {
-            // Linger 0: the close that follows sends RST instead of FIN.
-            let _ = socket2::SockRef::from(AsRef::<TcpStream>::as_ref(&end.from))
-                .set_linger(Some(Duration::ZERO));
-        }
-        for end in [up, down] {
-            if let Some(wr) = end.to {
-                // Dropping a write half would shut it down (FIN) first.
-                wr.forget();
-            }
-        }
+        client_socket.reset_on_close();
+        server.socket.reset_on_close();
     }
+    // The halves close their sockets as they drop (split halves never
+    // shut down on their own, so a reset is a bare RST).
+    drop((up, down));
 }
 
 /// One direction of one connection.
@@ -324,19 +386,14 @@ fn pieces(splitter: &mut Splitter, data: &[u8]) -> Vec<(Bytes, Option<Frame>)> {
 }
 
 struct PipeEnd {
-    from: OwnedReadHalf,
-    to: Option<OwnedWriteHalf>,
+    _from: Rd,
+    _to: Option<Wr>,
     reset: bool,
 }
 
 /// Forwards `from` to `to` with the faults in force, until the source ends
 /// (then the close is passed on) or a reset.
-async fn pipe(
-    mut from: OwnedReadHalf,
-    to: OwnedWriteHalf,
-    shared: Arc<Shared>,
-    way: Way,
-) -> PipeEnd {
+async fn pipe(mut from: Rd, to: Wr, shared: Arc<Shared>, way: Way) -> PipeEnd {
     let mut faults = shared.faults.subscribe();
     let mut resets = shared.resets.subscribe();
     resets.mark_unchanged();
@@ -392,7 +449,11 @@ async fn pipe(
             let _ = w.shutdown().await;
         }
     }
-    PipeEnd { from, to, reset }
+    PipeEnd {
+        _from: from,
+        _to: to,
+        reset,
+    }
 }
 
 fn pick_delay(shared: &Shared, (min, max): (Duration, Duration)) -> Duration {
@@ -407,12 +468,12 @@ fn pick_delay(shared: &Shared, (min, max): (Duration, Duration)) -> Duration {
 /// Delivers chunks at their time, holding them while stalled and dropping
 /// them while cut (and after, once this direction has a gap). Stops at `None` (or a reset) and returns the write half.
 async fn write_loop(
-    mut to: OwnedWriteHalf,
+    mut to: Wr,
     mut rx: mpsc::UnboundedReceiver<Option<Chunk>>,
     shared: Arc<Shared>,
     gap: Arc<AtomicBool>,
     way: Way,
-) -> (OwnedWriteHalf, ()) {
+) -> (Wr, ()) {
     let mut faults = shared.faults.subscribe();
     let mut resets = shared.resets.subscribe();
     resets.mark_unchanged();

@@ -166,6 +166,12 @@ impl Session {
                 // Fail once, clearly, rather than in every run.
                 std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
                     .map_err(|e| format!("cannot reach {} ({addr}): {e}", o.broker))?;
+                if let Some(tls) = &tls {
+                    // The proxies hold the TLS sessions, out of the clients'
+                    // sight: a certificate refused is said here, once.
+                    tls.probe(addr, Duration::from_secs(5))
+                        .map_err(|e| format!("{}: TLS handshake failed: {e}", o.broker))?;
+                }
                 Target::Url {
                     url: o.broker.clone(),
                     addr,

@@ -108,7 +108,13 @@ impl<'a> TcpWorld<'a> {
             let proxy = local
                 .block_on(
                     &rt,
-                    Proxy::start_for(link.broker, loss::link_seed(link.seed, name), name, start),
+                    Proxy::start_for(
+                        link.broker,
+                        loss::link_seed(link.seed, name),
+                        name,
+                        start,
+                        link.tls.clone(),
+                    ),
                 )
                 .map_err(|e| format!("cannot start the fault proxy for {name}: {e}"))?;
             if let Some((min, max)) = link.latency {
@@ -134,10 +140,17 @@ impl<'a> TcpWorld<'a> {
 
     /// How `name` reaches the broker: through its proxy, or straight (a
     /// client the faults never aim at).
+    /// Through a proxy the client speaks plain MQTT: the proxy holds the
+    /// TLS session with the broker, so it sees the packets.
     pub fn connector(&self, name: &str) -> Connector {
+        let proxy = self.proxies.get(name);
         Connector::Tcp {
-            addr: self.proxies.get(name).map_or(self.broker_addr, Proxy::addr),
-            tls: self.tls.clone(),
+            addr: proxy.map_or(self.broker_addr, Proxy::addr),
+            tls: if proxy.is_some() {
+                None
+            } else {
+                self.tls.clone()
+            },
             start: self.start,
             timeout: self.connect_timeout,
         }

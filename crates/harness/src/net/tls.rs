@@ -71,6 +71,30 @@ impl Tls {
             .connect(self.server_name.clone(), tcp)
             .await
     }
+
+    /// One handshake with the broker at `addr` within `limit`: whether its
+    /// certificate is accepted.
+    pub fn probe(
+        &self,
+        addr: std::net::SocketAddr,
+        limit: std::time::Duration,
+    ) -> Result<(), String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            let handshake = async {
+                let tcp = TcpStream::connect(addr).await?;
+                self.connect(tcp).await
+            };
+            match tokio::time::timeout(limit, handshake).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no handshake within {} s", limit.as_secs())),
+            }
+        })
+    }
 }
 
 /// `--insecure`: any certificate is accepted, but the handshake must still
