@@ -292,8 +292,8 @@ pub fn run_on<W: WorkloadWorld>(
             let on_link = fired.is_some();
             // When it fell: a packet fault at its packet.
             let at = fired.as_ref().map_or(now, |x| x.at_ms);
-            if let (Some(t), Some(x)) = (&f.after, &fired) {
-                what.push_str(&format!(", {t} ({})", x.packet));
+            if let Some(x) = &fired {
+                what = fired_what(&f, x);
             }
             match f.kind {
                 FaultKind::Cut if !on_link => world.cut(&target),
@@ -374,10 +374,9 @@ pub fn run_on<W: WorkloadWorld>(
     tripwires.disarm();
     for fired in tripwires.take_fired() {
         if let Some(f) = waiting.remove(&fired.id) {
-            let trigger = f.after.as_ref().map_or(String::new(), |t| format!(", {t}"));
             history.borrow_mut().push(Event::Fault {
                 at: fired.at_ms,
-                what: format!("{}{trigger} ({})", f.what(), fired.packet),
+                what: fired_what(&f, &fired),
             });
             if f.kind.lasts() {
                 active.push((fired.at_ms, fired.at_ms, f));
@@ -488,6 +487,13 @@ pub fn run_on<W: WorkloadWorld>(
         asserted,
         carried,
     }
+}
+
+/// A packet fault as the history notes it: the fault, its trigger and the
+/// packet that fired it (the checkers read the fault's first words).
+fn fired_what(f: &ScheduledFault, fired: &Fired) -> String {
+    let trigger = f.after.as_ref().map_or(String::new(), |t| format!(", {t}"));
+    format!("{}{trigger} ({})", f.what(), fired.packet)
 }
 
 /// Longest the clients may take to DISCONNECT at the end (each leaves at
