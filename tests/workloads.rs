@@ -116,6 +116,27 @@ fn faults_are_applied_and_the_history_is_a_function_of_the_seed() {
     assert_ne!(json(&a), json(&c));
 }
 
+/// Seeds where a CONNECT got no answer (the client gave up on it, or its
+/// host was reset while it waited) and reached the reference broker after
+/// the session had expired: it began an empty session, which the client's
+/// next CONNECT found present. The client subscribes again; the checkers
+/// do not hold the old session's messages or packet ids against it.
+#[test]
+fn a_session_begun_by_a_connect_without_answer_is_not_taken_for_the_old_one() {
+    let w = load("scenarios/chaos/workload_expiry.yaml");
+    for (seed, client) in [(1746, "s3"), (4364, "s3"), (6924, "s1")] {
+        let o = run::run(&w, VersionName::V5, seed, &run::schedule(&w, seed));
+        assert!(o.passed(), "seed {seed}: {:?} {:?}", o.error, o.violations);
+        let unanswered =
+            |e: &Event| matches!(e, Event::Unanswered { client: c, .. } if c == client);
+        assert!(count(&o.history, unanswered) >= 1, "seed {seed}");
+        // It subscribed again on the connection that found a session.
+        let subscribed =
+            |e: &Event| matches!(e, Event::Subscribing { client: c, .. } if c == client);
+        assert!(count(&o.history, subscribed) >= 2, "seed {seed}");
+    }
+}
+
 #[test]
 fn explore_runs_a_seed_range_and_its_shares() {
     let out = gauntlet(&[

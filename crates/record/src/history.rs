@@ -165,6 +165,10 @@ pub enum Event {
         at: Ms,
         client: String,
         requested_at: Ms,
+        /// It asked for a new session: if the broker took it, the session
+        /// a later CONNECT resumes is that empty one.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        clean_start: bool,
     },
     /// A subscriber finished with a QoS 1 or 2 PUBLISH (PUBACK, or PUBCOMP
     /// after the PUBREL): a place in its Receive Maximum is free again.

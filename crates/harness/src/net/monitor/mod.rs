@@ -182,13 +182,20 @@ impl Monitor {
         self.conn.phase = Phase::Opened;
     }
 
-    /// The connection is gone (closed by either side, reset, lost).
     /// The statements the packets seen so far were checked against.
     pub fn checked(&self) -> &BTreeSet<&'static str> {
         &self.checked
     }
 
+    /// The connection is gone (closed by either side, reset, lost).
     pub fn on_connection_closed(&mut self) {
+        if self.conn.phase == Phase::Connecting {
+            // A CONNECT with no answer may have reached the broker all the
+            // same and begun a new session (Clean Start, or the old one
+            // had expired): what the next CONNACK calls present may not be
+            // the session the monitor knows.
+            self.session.forget();
+        }
         if self.conn.phase == Phase::Disconnected && !self.conn.client_at_fault {
             // Nothing came after the broker's DISCONNECT.
             self.checked.insert("MQTT-3.14.4-1");

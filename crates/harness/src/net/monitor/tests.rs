@@ -198,6 +198,28 @@ fn in_flight_ids_survive_a_reconnect_of_a_kept_session() {
 }
 
 #[test]
+fn a_connect_left_without_answer_may_have_begun_the_session_found_present_next() {
+    // The CONNECT on the second connection may have reached the broker
+    // after the session expired and begun an empty one, which the third
+    // resumes: id 4 is free there.
+    let after_unanswered = |answered: bool| {
+        let mut m = accepted_with(connect(Version::V5, "c", false));
+        recv(&mut m, &publish("a", 2, Some(4), false, "one"));
+        m.on_connection_opened();
+        m.on_sent(&Packet::from(connect(Version::V5, "c", false)));
+        if answered {
+            recv(&mut m, &connack(true));
+        }
+        m.on_connection_opened();
+        m.on_sent(&Packet::from(connect(Version::V5, "c", false)));
+        recv(&mut m, &connack(true));
+        recv(&mut m, &publish("a", 2, Some(4), false, "two"))
+    };
+    assert!(after_unanswered(false).is_empty());
+    assert_eq!(after_unanswered(true), ["MQTT-2.2.1-4"]);
+}
+
+#[test]
 fn a_new_session_or_another_clients_use_of_the_id_clears_what_was_in_flight() {
     // No session present: nothing is in flight any more.
     let mut m = accepted_with(connect(Version::V5, "c", false));

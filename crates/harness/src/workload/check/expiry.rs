@@ -146,7 +146,13 @@ fn dropped_alive(ix: &Index<'_>) -> Vec<Violation> {
             let Some(sub) = ix.best_sub(client, msg.topic, msg.at) else {
                 continue;
             };
-            if msg.qos.min(sub.granted) == 0 || !ix.copies(client, id).is_empty() {
+            // A subscription not known to be in place (its SUBACK never
+            // came) or whose session may have ended owes nothing: it may
+            // have begun between the two messages.
+            if msg.qos.min(sub.granted) == 0
+                || !ix.copies(client, id).is_empty()
+                || sub.session_ended
+            {
                 continue;
             }
             let later = ix.received.get(client).and_then(|m| {

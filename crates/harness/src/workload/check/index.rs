@@ -152,11 +152,19 @@ impl<'a> Index<'a> {
                             }),
                         _ => None,
                     };
+                    // A session present may not be the one it left: see
+                    // `replaced_while_away`.
+                    let replaced = match (kept, *clean_start, *session_present) {
+                        (true, false, true) => {
+                            ix.replaced_while_away(client, *requested_at, *at, *session_expiry)
+                        }
+                        _ => None,
+                    };
                     let ends = match expired_at {
                         // What came as it left was still the session's.
                         Some((down, _)) => Some(down + 1),
                         None if *clean_start || (!*session_present && !kept) => Some(*at),
-                        None => None,
+                        None => replaced,
                     };
                     if let Some(end) = ends {
                         for s in ix.subs.entry(client.as_str()).or_default() {
@@ -451,6 +459,45 @@ impl<'a> Index<'a> {
             _ => false,
         });
         (!broker_fault).then_some(down?)
+    }
+
+    /// When the session a CONNECT sent at `requested_at` and accepted at
+    /// `at` with Session Present 1 resumed may have begun, if not before the
+    /// client last went away. A CONNECT in between that got no answer may
+    /// have reached the broker all the same: with Clean Start 1 it ended
+    /// the session and began an empty one; or, arriving after the session
+    /// expired, it began an empty one. Either way the session present is
+    /// that new one, with no subscriptions and nothing queued.
+    fn replaced_while_away(
+        &self,
+        client: &str,
+        requested_at: Ms,
+        at: Ms,
+        expiry: Option<u32>,
+    ) -> Option<Ms> {
+        let (down, _) = self.away_since(client, requested_at)?;
+        let unanswered: Vec<(Ms, bool)> = self
+            .h
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Unanswered {
+                    client: c,
+                    requested_at: sent,
+                    clean_start,
+                    ..
+                } if c == client && (down..requested_at).contains(sent) => {
+                    Some((*sent, *clean_start))
+                }
+                _ => None,
+            })
+            .collect();
+        if let Some(&(sent, _)) = unanswered.iter().find(|(_, clean)| *clean) {
+            return Some(sent.max(down + 1));
+        }
+        let expiry_ms = u64::from(expiry?) * 1000;
+        let could_expire = down + expiry_ms <= at + AWAY_MARGIN_MS;
+        (!unanswered.is_empty() && could_expire).then_some(down + 1)
     }
 
     /// A restart that kept nothing in `(from, to]`.

@@ -111,3 +111,5 @@ fn run_on(check: Check, ix: &Index<'_>) -> Findings {
 mod tests;
 #[cfg(test)]
 mod tests_chaos;
+#[cfg(test)]
+mod tests_unanswered;

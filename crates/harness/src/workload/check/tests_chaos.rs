@@ -3,9 +3,9 @@
 
 use super::*;
 
-const T: &str = "maison/salon/temperature";
+pub(super) const T: &str = "maison/salon/temperature";
 
-fn id(seq: u32) -> MsgId {
+pub(super) fn id(seq: u32) -> MsgId {
     MsgId {
         publisher: "p1".into(),
         seq,
@@ -15,20 +15,20 @@ fn id(seq: u32) -> MsgId {
 
 /// A history, one event per call.
 #[derive(Clone, Default)]
-struct H(History);
+pub(super) struct H(History);
 
 /// A delivery's details beyond who got what when.
 #[derive(Clone, Copy)]
-struct Copy {
-    qos: u8,
-    connection: u32,
-    packet_id: Option<u16>,
-    expiry: Option<u32>,
-    dup: bool,
-    repeat: bool,
+pub(super) struct Copy {
+    pub(super) qos: u8,
+    pub(super) connection: u32,
+    pub(super) packet_id: Option<u16>,
+    pub(super) expiry: Option<u32>,
+    pub(super) dup: bool,
+    pub(super) repeat: bool,
 }
 
-const Q1: Copy = Copy {
+pub(super) const Q1: Copy = Copy {
     qos: 1,
     connection: 1,
     packet_id: None,
@@ -38,20 +38,20 @@ const Q1: Copy = Copy {
 };
 
 impl H {
-    fn v5(mut self) -> H {
+    pub(super) fn v5(mut self) -> H {
         self.0.roles.v5 = true;
         self
     }
-    fn kept(mut self, c: &str) -> H {
+    pub(super) fn kept(mut self, c: &str) -> H {
         self.0.roles.kept_sessions.push(c.into());
         self
     }
-    fn push(mut self, e: Event) -> H {
+    pub(super) fn push(mut self, e: Event) -> H {
         self.0.push(e);
         self
     }
     #[allow(clippy::too_many_arguments)]
-    fn conn(
+    pub(super) fn conn(
         self,
         at: Ms,
         client: &str,
@@ -73,7 +73,7 @@ impl H {
             session_expiry,
         })
     }
-    fn sub(self, at: Ms, client: &str, filter: &str, granted: u8) -> H {
+    pub(super) fn sub(self, at: Ms, client: &str, filter: &str, granted: u8) -> H {
         self.push(Event::Subscribed {
             at,
             client: client.into(),
@@ -81,7 +81,7 @@ impl H {
             granted_qos: Some(granted),
         })
     }
-    fn publish(self, at: Ms, seq: u32, qos: u8, expiry: Option<u32>) -> H {
+    pub(super) fn publish(self, at: Ms, seq: u32, qos: u8, expiry: Option<u32>) -> H {
         self.push(Event::Published {
             at,
             id: id(seq),
@@ -95,7 +95,7 @@ impl H {
             id: id(seq),
         })
     }
-    fn deliver(self, at: Ms, client: &str, seq: u32, c: Copy) -> H {
+    pub(super) fn deliver(self, at: Ms, client: &str, seq: u32, c: Copy) -> H {
         self.push(Event::Delivered {
             at,
             client: client.into(),
@@ -110,7 +110,7 @@ impl H {
             repeat: c.repeat,
         })
     }
-    fn freed(self, at: Ms, client: &str, connection: u32, packet_id: u16) -> H {
+    pub(super) fn freed(self, at: Ms, client: &str, connection: u32, packet_id: u16) -> H {
         self.push(Event::Freed {
             at,
             client: client.into(),
@@ -118,14 +118,14 @@ impl H {
             packet_id,
         })
     }
-    fn left(self, at: Ms, client: &str, connection: u32) -> H {
+    pub(super) fn left(self, at: Ms, client: &str, connection: u32) -> H {
         self.push(Event::Disconnected {
             at,
             client: client.into(),
             connection,
         })
     }
-    fn fault(self, at: Ms, what: &str) -> H {
+    pub(super) fn fault(self, at: Ms, what: &str) -> H {
         self.push(Event::Fault {
             at,
             what: what.into(),
@@ -133,16 +133,16 @@ impl H {
     }
 }
 
-fn found(check: Check, h: &H) -> Vec<String> {
+pub(super) fn found(check: Check, h: &H) -> Vec<String> {
     run(check, &h.0).iter().map(ToString::to_string).collect()
 }
 
-fn passes(check: Check, h: &H) {
+pub(super) fn passes(check: Check, h: &H) {
     let v = found(check, h);
     assert!(v.is_empty(), "{check} found {v:#?}");
 }
 
-fn fails(check: Check, h: &H, rule: &str) -> String {
+pub(super) fn fails(check: Check, h: &H, rule: &str) -> String {
     let v = found(check, h);
     assert_eq!(v.len(), 1, "{check}: {v:#?}");
     assert!(
@@ -590,6 +590,7 @@ fn an_absence_with_an_unanswered_connect_or_a_cut_is_not_judged_as_measured() {
         at: 6000,
         client: "s1".into(),
         requested_at: 3000,
+        clean_start: false,
     });
     passes(Check::SessionExpiryRespected, &unanswered);
     // Its DISCONNECT after a cut may never have arrived: the broker then

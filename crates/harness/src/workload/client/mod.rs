@@ -181,6 +181,15 @@ pub struct Memory {
     awaiting_pubrel: BTreeSet<u16>,
     /// 5.0: the broker's Receive Maximum on the current connection.
     server_receive_maximum: u16,
+    /// A CONNECT got no answer since the last accepted one: the session a
+    /// later CONNACK calls present may be one that CONNECT began.
+    unanswered: bool,
+    /// The CONNECT awaiting its CONNACK: when it went and with Clean Start.
+    connecting: Option<(u64, bool)>,
+    /// QoS 2 packet ids awaiting PUBREL when a session was found present
+    /// after a CONNECT with no answer: they may belong to a session that
+    /// has since ended, so a first send (DUP 0) with one is a new message.
+    pub(super) unsure_pubrel: BTreeSet<u16>,
     rng: SplitMix64,
 }
 
@@ -193,6 +202,9 @@ impl Default for Memory {
             last_packet_id: 0,
             awaiting_pubrel: BTreeSet::new(),
             server_receive_maximum: u16::MAX,
+            unanswered: false,
+            connecting: None,
+            unsure_pubrel: BTreeSet::new(),
             rng: SplitMix64::new(0),
         }
     }
@@ -305,6 +317,10 @@ impl Client {
     /// there, as the software that would notice is gone.
     pub fn host_reset(&self, at: u64) {
         let connection = self.memory.borrow().connection;
+        let connecting = self.memory.borrow_mut().connecting.take();
+        if let Some((requested_at, clean_start)) = connecting {
+            self.unanswered(at, requested_at, clean_start);
+        }
         if self.connected.get() {
             self.connected.set(false);
             self.record(Event::ConnectionLost {
@@ -351,6 +367,19 @@ impl Client {
             connection,
             why: why.to_owned(),
         });
+    }
+
+    /// A CONNECT that will get no answer: the broker may have taken it.
+    fn unanswered(&self, at: u64, requested_at: u64, clean_start: bool) {
+        self.record(Event::Unanswered {
+            at,
+            client: self.role.name.clone(),
+            requested_at,
+            clean_start,
+        });
+        let mut m = self.memory.borrow_mut();
+        m.unanswered = true;
+        m.connecting = None;
     }
 
     /// A draw in `[min, max]` from the client's own stream.
@@ -479,22 +508,21 @@ async fn session<'a>(client: &'a Rc<Client>, old: Option<(Old<'a>, bool)>) -> Ne
     };
     let silence = Duration::from_millis(u64::from(role.keep_alive) * 1500);
     let requested_at = client.now_ms();
+    client.memory.borrow_mut().connecting = Some((requested_at, clean_start));
     if conn.send(&Packet::from(connect)).await.is_err() {
+        client.memory.borrow_mut().connecting = None;
         abandon(old, "abandoned: the connection taking it over failed");
         return Next::Failed;
     }
     let ack = match conn.recv_within(silence).await {
         Some(Ok(Packet::ConnAck(a))) => a,
         _ => {
-            client.record(Event::Unanswered {
-                at: client.now_ms(),
-                client: role.name.clone(),
-                requested_at,
-            });
+            client.unanswered(client.now_ms(), requested_at, clean_start);
             abandon(old, "abandoned: the connection taking it over failed");
             return Next::Failed;
         }
     };
+    client.memory.borrow_mut().connecting = None;
     if ack.reason.0 >= 0x80 {
         abandon(old, "abandoned: the connection taking it over was refused");
         return Next::Failed;
@@ -527,41 +555,55 @@ async fn session<'a>(client: &'a Rc<Client>, old: Option<(Old<'a>, bool)>) -> Ne
         let mut m = client.memory.borrow_mut();
         m.inflight.clear();
     }
+    // A session present after a CONNECT that got no answer may be the
+    // empty one that CONNECT began (it reached the broker after the old
+    // session expired, or asked for Clean Start): subscribing again is
+    // harmless if it is the old one (MQTT-3.8.4-3) and keeps the client
+    // subscribed if not.
+    let unsure = std::mem::take(&mut client.memory.borrow_mut().unanswered);
     if !ack.session_present {
         // The old connection of a takeover belonged to the session that
         // just ended: what it still receives is that session's.
-        let ended = std::mem::take(&mut client.memory.borrow_mut().awaiting_pubrel);
+        let ended = {
+            let mut m = client.memory.borrow_mut();
+            m.unsure_pubrel.clear();
+            std::mem::take(&mut m.awaiting_pubrel)
+        };
         if let Some(o) = old.as_mut() {
             o.own_pubrel.get_or_insert(ended);
         }
-        if !role.subscribe.is_empty() {
-            let packet_id = client.next_packet_id();
-            let sub = Packet::Subscribe(Subscribe {
-                packet_id,
-                properties: Properties::default(),
-                filters: role
-                    .subscribe
-                    .iter()
-                    .map(|(filter, qos)| Subscription {
-                        filter: naming.topic(filter),
-                        options: SubscriptionOptions {
-                            qos: QoS::from_u8(*qos).unwrap_or(QoS::AtLeastOnce),
-                            ..SubscriptionOptions::default()
-                        },
-                    })
-                    .collect(),
-            });
-            client.awaiting_suback.set(true);
-            client.record(Event::Subscribing {
-                at: client.now_ms(),
-                client: role.name.clone(),
-                filters: role.subscribe.clone(),
-            });
-            if conn.send(&sub).await.is_err() {
-                client.lost(connection, "write failed");
-                abandon(old, "abandoned: the connection taking it over was lost");
-                return Next::Ended;
-            }
+    } else if unsure {
+        let mut m = client.memory.borrow_mut();
+        let awaiting = std::mem::take(&mut m.awaiting_pubrel);
+        m.unsure_pubrel.extend(awaiting);
+    }
+    if (!ack.session_present || unsure) && !role.subscribe.is_empty() {
+        let packet_id = client.next_packet_id();
+        let sub = Packet::Subscribe(Subscribe {
+            packet_id,
+            properties: Properties::default(),
+            filters: role
+                .subscribe
+                .iter()
+                .map(|(filter, qos)| Subscription {
+                    filter: naming.topic(filter),
+                    options: SubscriptionOptions {
+                        qos: QoS::from_u8(*qos).unwrap_or(QoS::AtLeastOnce),
+                        ..SubscriptionOptions::default()
+                    },
+                })
+                .collect(),
+        });
+        client.awaiting_suback.set(true);
+        client.record(Event::Subscribing {
+            at: client.now_ms(),
+            client: role.name.clone(),
+            filters: role.subscribe.clone(),
+        });
+        if conn.send(&sub).await.is_err() {
+            client.lost(connection, "write failed");
+            abandon(old, "abandoned: the connection taking it over was lost");
+            return Next::Ended;
         }
     }
     // Resend what is unacknowledged, in order (MQTT-4.4.0-1).

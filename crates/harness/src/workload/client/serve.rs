@@ -361,7 +361,18 @@ fn handle(
                 // a QoS 2 PUBLISH is the same message (method B).
                 (QoS::ExactlyOnce, Some(pid)) => match own_pubrel.as_deref_mut() {
                     Some(own) => !own.insert(pid),
-                    None => !client.memory.borrow_mut().awaiting_pubrel.insert(pid),
+                    None => {
+                        let mut m = client.memory.borrow_mut();
+                        // A resend carries DUP 1 (MQTT-3.3.1-1): DUP 0 with
+                        // an id of a session that may have ended is a new
+                        // message of the session now present.
+                        if !p.dup && m.unsure_pubrel.remove(&pid) {
+                            m.awaiting_pubrel.insert(pid);
+                            false
+                        } else {
+                            m.unsure_pubrel.contains(&pid) || !m.awaiting_pubrel.insert(pid)
+                        }
+                    }
                 },
                 _ => false,
             };
@@ -389,11 +400,10 @@ fn handle(
         Packet::PubRel(a) => {
             match own_pubrel {
                 Some(own) => own.remove(&a.packet_id),
-                None => client
-                    .memory
-                    .borrow_mut()
-                    .awaiting_pubrel
-                    .remove(&a.packet_id),
+                None => {
+                    let mut m = client.memory.borrow_mut();
+                    m.unsure_pubrel.remove(&a.packet_id) | m.awaiting_pubrel.remove(&a.packet_id)
+                }
             };
             reply(Packet::PubComp(Ack::new(a.packet_id)), Some(a.packet_id))
         }

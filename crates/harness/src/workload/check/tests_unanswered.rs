@@ -1,0 +1,83 @@
+//! The checkers where a CONNECT or SUBSCRIBE got no answer: the broker
+//! may have acted on it all the same, so what the client saw next may rest
+//! on a session or subscription it does not know of.
+
+use super::tests_chaos::{fails, id, passes, Copy, H, Q1, T};
+use super::*;
+
+/// s1 (Session Expiry `expiry` s) subscribed, left at 1 s; p1#1 came at
+/// 1.1 s; s1 connects again at `back` with Session Present 1.
+fn away(expiry: u32, back: Ms) -> H {
+    H::default()
+        .v5()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, Some(expiry))
+        .sub(5, "s1", T, 1)
+        .left(1000, "s1", 1)
+        .publish(1100, 1, 1, None)
+        .conn(back, "s1", 3, false, true, None, Some(expiry))
+}
+
+fn unanswered(requested_at: Ms, clean_start: bool) -> Event {
+    Event::Unanswered {
+        at: requested_at + 3000,
+        client: "s1".into(),
+        requested_at,
+        clean_start,
+    }
+}
+
+#[test]
+fn a_connect_without_answer_may_have_begun_the_session_a_later_one_finds_present() {
+    // Away 7 s with a 3 s expiry; the CONNECT at 5 s may have reached the
+    // broker after the session expired and begun an empty one, which the
+    // CONNECT at 8 s resumed: p1#1 went with the old session.
+    let late = away(3, 8100).push(unanswered(5000, false));
+    passes(Check::AtLeastOnce, &late);
+    passes(Check::SessionExpiryRespected, &late);
+    // With no such CONNECT a session present is the one it left.
+    let v = fails(Check::AtLeastOnce, &away(3, 8100), "MQTT-4.5.0-1");
+    assert!(v.contains("p1#1"), "{v}");
+    // Nor when the session could not have expired by then.
+    let kept = away(60, 8100).push(unanswered(5000, false));
+    fails(Check::AtLeastOnce, &kept, "MQTT-4.5.0-1");
+}
+
+#[test]
+fn a_clean_start_connect_without_answer_may_have_ended_the_session() {
+    let clean = away(60, 8100).push(unanswered(5000, true));
+    passes(Check::AtLeastOnce, &clean);
+}
+
+#[test]
+fn a_subscription_without_suback_proves_no_message_dropped_alive() {
+    // The SUBSCRIBE may have reached the broker after p1#1 and before
+    // p1#2: p1#2 arriving says nothing of p1#1.
+    let unsure = |subscribed: bool| {
+        let h = H::default()
+            .v5()
+            .kept("s1")
+            .conn(0, "s1", 1, false, false, None, Some(60))
+            .push(Event::Subscribing {
+                at: 5,
+                client: "s1".into(),
+                filters: vec![(T.into(), 1)],
+            });
+        let h = if subscribed { h.sub(20, "s1", T, 1) } else { h };
+        h.publish(1000, 1, 1, Some(30))
+            .publish(1100, 2, 1, Some(30))
+            .deliver(
+                1200,
+                "s1",
+                2,
+                Copy {
+                    expiry: Some(30),
+                    ..Q1
+                },
+            )
+    };
+    passes(Check::NoExpiredDelivery, &unsure(false));
+    // Once its SUBACK came, the same is a message dropped alive.
+    let v = fails(Check::NoExpiredDelivery, &unsure(true), "MQTT-3.3.2-5");
+    assert!(v.contains(&id(1).to_string()), "{v}");
+}
