@@ -189,17 +189,8 @@ impl World {
                     tokio::select! {
                         accepted = listener.accept() => {
                             let (stream, peer) = accepted?;
-                            let stream = netlog::broker_end(&taps, stream, peer);
-                            let watched = watch.borrow().clone();
-                            match watched {
-                                Some(t) => {
-                                    let client = turmoil::reverse_lookup(peer.ip())
-                                        .and_then(|h| h.strip_prefix("client-").map(str::to_owned))
-                                        .unwrap_or_default();
-                                    handle.serve(triggers::Tapped::new(stream, client, t))
-                                }
-                                None => handle.serve(stream),
-                            }
+                            let tripwires = watch.borrow().clone();
+                            handle.serve(netlog::broker_end(&taps, stream, peer, tripwires));
                         }
                         () = stop.asked.notified() => {
                             handle.shutdown().await;

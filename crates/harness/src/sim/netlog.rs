@@ -24,6 +24,8 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::client_host;
+use super::triggers::Watch;
+use crate::net::tripwire::Tripwires;
 
 /// Which end of a connection a tap sits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +127,9 @@ pub(crate) struct Tap<S> {
     inner: S,
     taps: SharedTaps,
     end: usize,
+    /// The broker's end, when packet triggers are armed: what it reads is
+    /// framed for them too.
+    watch: Option<Watch>,
 }
 
 impl<S> Tap<S> {
@@ -144,13 +149,26 @@ impl<S> Tap<S> {
             });
             t.ends.len() - 1
         };
-        Tap { inner, taps, end }
+        Tap {
+            inner,
+            taps,
+            end,
+            watch: None,
+        }
     }
 }
 
-/// The broker's end of an accepted connection from `peer`, tapped.
-pub(crate) fn broker_end<S>(taps: &SharedTaps, stream: S, peer: SocketAddr) -> Tap<S> {
-    Tap::new(stream, taps.clone(), Side::Broker, peer)
+/// The broker's end of an accepted connection from `peer`, tapped; what
+/// it reads also goes to `tripwires`, if packet triggers are armed.
+pub(crate) fn broker_end<S>(
+    taps: &SharedTaps,
+    stream: S,
+    peer: SocketAddr,
+    tripwires: Option<Tripwires>,
+) -> Tap<S> {
+    let mut tap = Tap::new(stream, taps.clone(), Side::Broker, peer);
+    tap.watch = tripwires.map(|t| Watch::new(client_of(peer), t));
+    tap
 }
 
 /// A client's end of a new connection, tapped if a world is stepping on
@@ -173,12 +191,20 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         let n = buf.filled().len() - before;
         if n > 0 {
-            let mut t = lock(&self.taps);
-            let at = now(&t);
-            let end = &mut t.ends[self.end];
-            end.read_total += n;
-            let total = end.read_total;
-            end.reads.push((at, total));
+            let this = &mut *self;
+            let at = {
+                let mut t = lock(&this.taps);
+                let at = now(&t);
+                let end = &mut t.ends[this.end];
+                end.read_total += n;
+                let total = end.read_total;
+                end.reads.push((at, total));
+                at
+            };
+            // Outside the lock: a fault it triggers notes itself there.
+            if let Some(w) = this.watch.as_mut() {
+                w.read(&buf.filled()[before..], at);
+            }
         }
         r
     }

@@ -2,35 +2,57 @@
 //! triggers: every packet a client sent is reported the moment the broker
 //! reads it, so a fault "after p1 sends a PUBREL" falls once the broker has
 //! the PUBREL and before its answer leaves (what the fault proxy does in
-//! front of a real broker). Bytes pass untouched.
-
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+//! front of a real broker). The broker's tap in [`super::netlog`], which
+//! sees every byte it reads, hands them over; bytes pass untouched.
 
 use protocol::Version;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::net::splitter::Splitter;
 use crate::net::tripwire::{LinkFault, Tripwires};
 
-/// A connection the broker serves, with the client it comes from.
-pub struct Tapped<S> {
-    inner: S,
+/// What the broker reads on one connection, framed for packet triggers:
+/// the broker's tap ([`super::netlog`]) hands it every byte it reads.
+pub(crate) struct Watch {
     client: String,
     splitter: Splitter,
     version: Version,
     tripwires: Tripwires,
 }
 
-impl<S> Tapped<S> {
-    pub fn new(inner: S, client: String, tripwires: Tripwires) -> Tapped<S> {
-        Tapped {
-            inner,
+impl Watch {
+    pub(crate) fn new(client: String, tripwires: Tripwires) -> Watch {
+        Watch {
             client,
             splitter: Splitter::default(),
             version: Version::V5,
             tripwires,
+        }
+    }
+
+    /// Bytes the broker just read at `now`: each packet they complete is
+    /// reported, and a link fault it triggers is applied before the
+    /// broker can answer it.
+    pub(crate) fn read(&mut self, bytes: &[u8], now: u64) {
+        for frame in self.splitter.push(bytes) {
+            if frame.packet == Some(protocol::PacketType::Connect) {
+                // The protocol level: the eighth byte of a CONNECT whose
+                // Remaining Length takes one or two bytes.
+                let level = frame.bytes.iter().skip(2).nth(6).copied();
+                self.version = if level == Some(4) {
+                    Version::V311
+                } else {
+                    Version::V5
+                };
+            }
+            let version = self.version;
+            let arrival = self
+                .tripwires
+                .arrived(&self.client, true, frame.packet, now, || {
+                    frame.label(version)
+                });
+            for f in &arrival.link {
+                apply(f);
+            }
         }
     }
 }
@@ -55,60 +77,5 @@ pub fn apply(fault: &LinkFault) {
             );
             link_changed(c, LinkChange::Hold);
         }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Tapped<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = r {
-            let this = &mut *self;
-            for frame in this.splitter.push(&buf.filled()[before..]) {
-                if frame.packet == Some(protocol::PacketType::Connect) {
-                    // The protocol level: the eighth byte of a CONNECT
-                    // whose Remaining Length takes one or two bytes.
-                    let level = frame.bytes.iter().skip(2).nth(6).copied();
-                    this.version = if level == Some(4) {
-                        Version::V311
-                    } else {
-                        Version::V5
-                    };
-                }
-                let now = turmoil::sim_elapsed().map_or(0, |d| d.as_millis() as u64);
-                let version = this.version;
-                let arrival = this
-                    .tripwires
-                    .arrived(&this.client, true, frame.packet, now, || {
-                        frame.label(version)
-                    });
-                for f in &arrival.link {
-                    apply(f);
-                }
-            }
-        }
-        r
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Tapped<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
