@@ -20,13 +20,13 @@ pub(super) fn retained_latest(ix: &Index<'_>) -> Vec<Violation> {
     for topic in topics {
         let actual = end.get(topic).and_then(Option::as_ref);
         let pubs = ix.retained_pubs.get(topic).map_or(&[][..], Vec::as_slice);
-        // A restart that kept nothing forgot what was acknowledged before.
+        // A restart that kept nothing forgot what the broker had before.
         let forgot_at = ix.forgotten.iter().copied().max().unwrap_or(0);
         let last_acked = pubs
             .iter()
             .rev()
             .find_map(|id| ix.msgs[*id].acked.map(|t| (*id, t)))
-            .filter(|&(_, acked)| acked > forgot_at);
+            .filter(|&(id, acked)| taken_on_after(ix, id, acked, forgot_at));
         match actual {
             None => {
                 if let Some((id, acked)) = last_acked {
@@ -69,6 +69,22 @@ pub(super) fn retained_latest(ix: &Index<'_>) -> Vec<Violation> {
         }
     }
     out
+}
+
+/// Whether the broker surely had `id` (acknowledged at `acked`) after a
+/// restart at `restart` that kept nothing: it was published after it, or
+/// acknowledged on a connection its publisher opened after it. An
+/// acknowledgement that merely arrives after the restart may have left
+/// the broker before it went down.
+fn taken_on_after(ix: &Index<'_>, id: &MsgId, acked: Ms, restart: Ms) -> bool {
+    if ix.msgs[id].at > restart {
+        return true;
+    }
+    let reconnected = ix
+        .conns
+        .get(id.publisher.as_str())
+        .and_then(|cs| cs.values().map(|c| c.at).find(|&at| at > restart));
+    reconnected.is_some_and(|at| acked >= at)
 }
 
 /// The latest acknowledged retained publish on the topic that surely

@@ -554,6 +554,33 @@ fn stale_retained_message() {
 }
 
 #[test]
+fn a_retained_message_is_owed_across_a_restart_that_kept_nothing_only_if_taken_on_after() {
+    // p2#1 went at 1.200 s; the broker went down at 1.220 s keeping
+    // nothing; its PUBACK, sent before, came at 1.230 s: forgotten.
+    let crashed = || {
+        clean()
+            .connect(0, "p2", 1, false)
+            .publish_r(1200, "p2", 1, T2, 1, true)
+            .push(Event::BrokerRestarted {
+                at: 1220,
+                graceful: false,
+                kept: false,
+            })
+    };
+    let h = crashed().ack(1230, "p2", 1).retained_at_end(&[]).0;
+    assert!(run(Check::RetainedLatest, &h).is_empty());
+    // Resent on a connection opened after the restart and acknowledged
+    // there: the new broker has it.
+    let h = crashed()
+        .connect(1300, "p2", 2, false)
+        .ack(1310, "p2", 1)
+        .retained_at_end(&[])
+        .0;
+    let t = one(Check::RetainedLatest, &h);
+    assert!(t.contains("but p2#1 was published there"), "{t}");
+}
+
+#[test]
 fn retained_from_publishers_racing_on_a_topic_may_be_either() {
     // p2#1 was sent before p1#4's PUBACK came back: the broker may
     // have had either one last.
