@@ -137,6 +137,31 @@ fn a_session_begun_by_a_connect_without_answer_is_not_taken_for_the_old_one() {
     }
 }
 
+/// workload_takeover seeds that once failed on the correct reference
+/// broker, each for a thing the client cannot see: 6771 [3.1.1], a
+/// SUBSCRIBE whose SUBACK was lost right after a clean session's heir
+/// began; 9871 [5], messages the client read from a takeover's old
+/// connection after the new one's; 5676 [5], a clean takeover whose
+/// connection failed, leaving the old session's QoS 2 message awaiting
+/// PUBREL (its resend with DUP 1 is no new message).
+#[test]
+fn takeovers_the_client_cannot_see_through_are_not_held_against_the_broker() {
+    let w = load("scenarios/chaos/workload_takeover.yaml");
+    for (seed, v) in [
+        (6771, VersionName::V311),
+        (9871, VersionName::V5),
+        (5676, VersionName::V5),
+    ] {
+        let o = run::run(&w, v, seed, &run::schedule(&w, seed));
+        assert!(
+            o.passed(),
+            "seed {seed} [{v}]: {:?} {:?}",
+            o.error,
+            o.violations
+        );
+    }
+}
+
 #[test]
 fn explore_runs_a_seed_range_and_its_shares() {
     let out = gauntlet(&[

@@ -242,13 +242,17 @@ impl<'a> Index<'a> {
                 } => {
                     // Whether the broker took it is unknown until its
                     // SUBACK: what it may deliver meanwhile is allowed,
-                    // nothing is owed (as for a session that ended).
+                    // nothing is owed (as for a session that ended). Even
+                    // beside a subscription to the same filter that looks
+                    // held: that one may end with its session later on
+                    // (a 3.1.1 clean session ends with its connection,
+                    // which `end_clean_sessions` applies afterwards).
                     let subs = ix.subs.entry(client.as_str()).or_default();
                     for (filter, qos) in filters {
-                        let held = subs
+                        let pending = subs
                             .iter()
-                            .any(|s| s.filter == filter && s.until.is_none() && !s.session_ended);
-                        if !held {
+                            .any(|s| s.filter == filter && s.until.is_none() && s.session_ended);
+                        if !pending {
                             subs.push(Sub {
                                 filter,
                                 granted: *qos,

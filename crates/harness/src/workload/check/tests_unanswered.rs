@@ -81,3 +81,75 @@ fn a_subscription_without_suback_proves_no_message_dropped_alive() {
     let v = fails(Check::NoExpiredDelivery, &unsure(true), "MQTT-3.3.2-5");
     assert!(v.contains(&id(1).to_string()), "{v}");
 }
+
+#[test]
+fn a_subscribe_without_suback_on_a_3_1_1_clean_session_s_heir_allows_deliveries() {
+    // 3.1.1: connection 1 had Clean Session 1, so its subscription ended
+    // with it; connection 2 (Clean Session 0, a new session) subscribed
+    // again and lost the SUBACK; connection 3 found that session present.
+    let h = H::default()
+        .kept("s1")
+        .conn(0, "s1", 1, true, false, None, None)
+        .sub(5, "s1", T, 1)
+        .push(Event::ConnectionLost {
+            at: 1000,
+            client: "s1".into(),
+            connection: 1,
+            why: "cut".into(),
+        })
+        .conn(1100, "s1", 2, false, false, None, None)
+        .push(Event::Subscribing {
+            at: 1100,
+            client: "s1".into(),
+            filters: vec![(T.into(), 1)],
+        })
+        .conn(5000, "s1", 3, false, true, None, None)
+        .publish(5100, 1, 1, None)
+        .deliver(
+            5110,
+            "s1",
+            1,
+            Copy {
+                connection: 3,
+                ..Q1
+            },
+        );
+    passes(Check::RoutesMatchFilters, &h);
+    passes(Check::AtLeastOnce, &h);
+}
+
+#[test]
+fn order_is_not_judged_between_a_takeover_s_old_and_new_connections() {
+    // p1#1 went on the old connection before the broker accepted the new
+    // one, where p1#2 went; the client happened to read p1#2 first.
+    let across = |old: u32| {
+        H::default()
+            .kept("s1")
+            .conn(0, "s1", 1, false, false, None, None)
+            .sub(5, "s1", T, 1)
+            .publish(1000, 1, 1, None)
+            .publish(1001, 2, 1, None)
+            .conn(1005, "s1", 2, false, true, None, None)
+            .deliver(
+                1010,
+                "s1",
+                2,
+                Copy {
+                    connection: 2,
+                    ..Q1
+                },
+            )
+            .deliver(
+                1010,
+                "s1",
+                1,
+                Copy {
+                    connection: old,
+                    ..Q1
+                },
+            )
+    };
+    passes(Check::OrderedPerPublisher, &across(1));
+    // On the same connection it is out of order.
+    fails(Check::OrderedPerPublisher, &across(2), "§4.6");
+}

@@ -458,6 +458,12 @@ async fn session<'a>(client: &'a Rc<Client>, old: Option<(Old<'a>, bool)>) -> Ne
         if let Some(o) = old {
             client.superseding.set(false);
             client.lost(o.connection, why);
+            // A clean takeover that never took place leaves the session
+            // the old connection had: its QoS 2 messages awaiting PUBREL
+            // are the client's again (a resend with DUP 1 is no new one).
+            if let Some(own) = o.own_pubrel {
+                client.memory.borrow_mut().awaiting_pubrel.extend(own);
+            }
         }
     };
     let stream = match client.connector.connect().await {
