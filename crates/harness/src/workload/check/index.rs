@@ -357,17 +357,20 @@ impl<'a> Index<'a> {
                 d.sent_by = at.saturating_sub(1);
             }
             // Sent before a restart that forgot everything, on a
-            // connection that began before it.
+            // connection opened before it: a network connection does not
+            // outlive its broker, so all it carried came from the old one,
+            // however late its CONNACK arrived (or in the restart's
+            // millisecond, where the order is not known).
             let began = ix
                 .conns
                 .get(d.client)
                 .and_then(|cs| cs.get(&d.connection))
-                .map_or(0, |c| c.at);
+                .map_or(0, |c| c.requested_at);
             let forgot = ix
                 .forgotten
                 .iter()
                 .copied()
-                .filter(|&at| began < at && at <= d.sent_by)
+                .filter(|&at| began <= at && at <= d.sent_by)
                 .min();
             if let Some(at) = forgot {
                 d.sent_by = at.saturating_sub(1);

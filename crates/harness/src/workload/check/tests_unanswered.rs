@@ -153,3 +153,39 @@ fn order_is_not_judged_between_a_takeover_s_old_and_new_connections() {
     // On the same connection it is out of order.
     fails(Check::OrderedPerPublisher, &across(2), "§4.6");
 }
+
+#[test]
+fn a_connection_opened_before_a_restart_that_kept_nothing_carried_the_old_broker_s_packets() {
+    // Connection 2's CONNECT went at `requested` and its CONNACK, with
+    // p1#1 resent, came at 2.015 s, after the broker crashed at 2 s
+    // keeping nothing: if the CONNECT went before the crash, the old
+    // broker answered it and sent p1#1 while s1 was still subscribed.
+    let across = |requested: Ms| {
+        H::default()
+            .kept("s1")
+            .conn(0, "s1", 1, false, false, None, None)
+            .sub(5, "s1", T, 1)
+            .publish(1000, 1, 1, None)
+            .push(Event::BrokerRestarted {
+                at: 2000,
+                graceful: false,
+                kept: false,
+            })
+            .conn(requested + 10, "s1", 2, false, true, None, None)
+            .deliver(
+                2015,
+                "s1",
+                1,
+                Copy {
+                    connection: 2,
+                    dup: true,
+                    ..Q1
+                },
+            )
+    };
+    passes(Check::RoutesMatchFilters, &across(1990));
+    // A connection opened after it reached the new broker, which has no
+    // subscription for s1.
+    let v = fails(Check::RoutesMatchFilters, &across(2004), "MQTT-3.3.2-3");
+    assert!(v.contains("no subscription"), "{v}");
+}
