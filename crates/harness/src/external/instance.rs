@@ -34,13 +34,42 @@ enum Start {
 /// How many times a broker that exits at start is started again.
 const START_ATTEMPTS: usize = 3;
 
-/// A port nobody listens on now. Another process could take it before the
-/// broker binds it; the broker then fails to start and says so.
+/// The ports of the brokers this process runs, reserved for as long as
+/// their `Instance` lives: a broker crashed and about to be restarted on
+/// its port leaves it free for a moment, and another instance starting
+/// then must not be handed it (its own broker would fail to bind, while
+/// the readiness check found the other one listening there).
+static RESERVED: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn reserved() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<u16>> {
+    RESERVED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A port nobody listens on now and no other instance of this process
+/// holds, reserved until `release`. Another process could take it before
+/// the broker binds it; the broker then fails to start and says so.
 fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("cannot find a free port: {e}"))
+    // Listeners kept open while looking, so the kernel offers another
+    // port each time.
+    let mut held = Vec::new();
+    for _ in 0..64 {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| format!("cannot find a free port: {e}"))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| format!("cannot find a free port: {e}"))?
+            .port();
+        if reserved().insert(port) {
+            return Ok(port);
+        }
+        held.push(listener);
+    }
+    Err("cannot find a free port: every one offered is another broker's".into())
+}
+
+fn release(port: u16) {
+    reserved().remove(&port);
 }
 
 /// `program` without a slash is looked up next to gauntlet's own binary
@@ -93,15 +122,19 @@ impl Instance {
             .iter()
             .chain(profile.start.files.values())
             .any(|t| t.contains("{port5}"));
+        let port = free_port().map_err(Start::Failed)?;
+        let port5 = match uses_port5.then(free_port).transpose() {
+            Ok(p) => p,
+            Err(e) => {
+                release(port);
+                return Err(Start::Failed(e));
+            }
+        };
         let mut instance = Instance {
             profile: profile.clone(),
             cache,
-            port: free_port().map_err(Start::Failed)?,
-            port5: if uses_port5 {
-                Some(free_port().map_err(Start::Failed)?)
-            } else {
-                None
-            },
+            port,
+            port5,
             dir,
             child: None,
         };
@@ -332,5 +365,32 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         self.stop();
+        release(self.port);
+        if let Some(p) = self.port5 {
+            release(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_another_instance_holds_is_never_handed_out() {
+        // A port the kernel has just freed, as a crashed broker's is.
+        let taken = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        reserved().insert(taken);
+        let ports: Vec<u16> = (0..50).map(|_| free_port().unwrap()).collect();
+        assert!(!ports.contains(&taken));
+        let distinct: std::collections::BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len());
+        for p in ports.into_iter().chain([taken]) {
+            release(p);
+        }
     }
 }
