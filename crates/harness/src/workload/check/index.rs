@@ -450,15 +450,7 @@ impl<'a> Index<'a> {
         // A CONNECT in between that got no answer may have begun or
         // resumed the session at the broker: how long it was away there is
         // anyone's guess.
-        let unanswered = self.h.events.iter().any(|e| match e {
-            Event::Unanswered {
-                client: c,
-                requested_at,
-                ..
-            } => c == client && (d..t).contains(requested_at),
-            _ => false,
-        });
-        if unanswered {
+        if self.unanswered(client, d, t).next().is_some() {
             return Some((d, UNKNOWN_MS));
         }
         let broker_fault = self.h.events.iter().any(|e| match e {
@@ -483,28 +475,34 @@ impl<'a> Index<'a> {
         expiry: Option<u32>,
     ) -> Option<Ms> {
         let (down, _) = self.away_since(client, requested_at)?;
-        let unanswered: Vec<(Ms, bool)> = self
-            .h
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Unanswered {
-                    client: c,
-                    requested_at: sent,
-                    clean_start,
-                    ..
-                } if c == client && (down..requested_at).contains(sent) => {
-                    Some((*sent, *clean_start))
-                }
-                _ => None,
-            })
-            .collect();
-        if let Some(&(sent, _)) = unanswered.iter().find(|(_, clean)| *clean) {
+        let mut unanswered = self.unanswered(client, down, requested_at).peekable();
+        unanswered.peek()?;
+        if let Some((sent, _)) = unanswered.find(|(_, clean)| *clean) {
             return Some(sent.max(down + 1));
         }
         let expiry_ms = u64::from(expiry?) * 1000;
-        let could_expire = down + expiry_ms <= at + AWAY_MARGIN_MS;
-        (!unanswered.is_empty() && could_expire).then_some(down + 1)
+        (down + expiry_ms <= at + AWAY_MARGIN_MS).then_some(down + 1)
+    }
+
+    /// The CONNECTs of `client` sent in `[from, to)` that got no answer:
+    /// when each went, and whether with Clean Start 1.
+    fn unanswered<'s>(
+        &'s self,
+        client: &'s str,
+        from: Ms,
+        to: Ms,
+    ) -> impl Iterator<Item = (Ms, bool)> + 's {
+        self.h.events.iter().filter_map(move |e| match e {
+            Event::Unanswered {
+                client: c,
+                requested_at,
+                clean_start,
+                ..
+            } if c == client && (from..to).contains(requested_at) => {
+                Some((*requested_at, *clean_start))
+            }
+            _ => None,
+        })
     }
 
     /// A restart that kept nothing in `(from, to]`.
