@@ -137,6 +137,45 @@ fn a_session_begun_by_a_connect_without_answer_is_not_taken_for_the_old_one() {
     }
 }
 
+/// A broker still delivering when `drain` is up (here a dashboard that
+/// allows one message unacknowledged and takes 150 ms to acknowledge each,
+/// as a loaded machine makes any broker) is given time: the drain goes on
+/// while things still happen, up to three times `drain`. A drain too short
+/// even for that fails, and says the broker was still at work.
+#[test]
+fn the_drain_waits_for_a_broker_still_delivering() {
+    use mqtt_gauntlet::scenario::values::{CountRange, Dur, DurRange};
+    use std::time::Duration;
+    let ms = |n| Dur(Duration::from_millis(n));
+    let mut w = load("scenarios/chaos/workload_qos1.yaml");
+    w.faults = None;
+    w.duration = ms(1_000);
+    w.drain = ms(4_000);
+    w.workload.messages = 40;
+    w.workload.receive_maximum = Some(CountRange::one(1));
+    w.workload.ack_delay = Some(DurRange {
+        min: ms(150),
+        max: ms(150),
+    });
+    let slow = |e: &Event| matches!(e, Event::Delivered { client, .. } if client == "s2");
+    let o = run::run(&w, VersionName::V5, 1, &[]);
+    assert!(o.passed(), "{:?} {:?} {:?}", o.error, o.violations, o.notes);
+    assert_eq!(count(&o.history, slow), 40);
+    // s2's 40 messages one at a time take over 6 s: past the 4 s drain.
+    let last = o.history.events.iter().rev().find(|e| slow(e)).unwrap();
+    let traffic_end = 1_000;
+    assert!(last.at() > traffic_end + 4_000, "{last:?}");
+
+    w.drain = ms(1_000);
+    let o = run::run(&w, VersionName::V5, 1, &[]);
+    assert!(!o.passed());
+    assert!(
+        o.notes.iter().any(|n| n.contains("still at work")),
+        "{:?}",
+        o.notes
+    );
+}
+
 /// workload_takeover seeds that once failed on the correct reference
 /// broker, each for a thing the client cannot see: 6771 [3.1.1], a
 /// SUBSCRIBE whose SUBACK was lost right after a clean session's heir

@@ -394,19 +394,31 @@ pub fn run_on<W: WorkloadWorld>(
             ),
         );
     }
+    let mut notes = Vec::new();
     if error.is_none() {
         // Drain until every client is connected with nothing left to send
         // and nothing has happened for twice the Keep Alive and a second
         // (or `drain` is up): by then a half-open link has been noticed by
-        // both ends, so nothing more is on its way.
+        // both ends, so nothing more is on its way. Past `drain` the run
+        // goes on while the broker is still delivering (a loaded machine,
+        // a backlog behind a small Receive Maximum), up to `drain` twice
+        // more, so that a slow delivery is not taken for a lost one and a
+        // broker that never goes quiet still ends.
         let quiet_ms = u64::from(t.keep_alive) * 2_000 + 1_000;
-        let deadline = world.now_ms() + w.drain.millis();
+        let start = world.now_ms();
+        let deadline = start + w.drain.millis();
+        let cap = start + 3 * w.drain.millis();
         let mut last_count = history.borrow().events.len();
         let mut quiet_since = world.now_ms();
         let settled = |world: &W, quiet_since: u64| {
             world.now_ms() >= quiet_since + quiet_ms && all.iter().all(|c| c.settled())
         };
-        while world.now_ms() < deadline && !settled(&world, quiet_since) {
+        loop {
+            let now = world.now_ms();
+            let busy = now < quiet_since + STILL_BUSY_MS;
+            if settled(&world, quiet_since) || now >= cap || (now >= deadline && !busy) {
+                break;
+            }
             if let Err(e) = world.advance() {
                 error = Some(e);
                 break;
@@ -416,6 +428,9 @@ pub fn run_on<W: WorkloadWorld>(
                 last_count = count;
                 quiet_since = world.now_ms();
             }
+        }
+        if error.is_none() && !settled(&world, quiet_since) {
+            notes.push(drain_note(&world, &all, start, quiet_since));
         }
     }
     let checks: Vec<Check> = w.check.iter().filter_map(|c| c.parse().ok()).collect();
@@ -481,7 +496,7 @@ pub fn run_on<W: WorkloadWorld>(
         violations,
         sim_ms,
         error,
-        notes: Vec::new(),
+        notes,
         broker: None,
         advisories,
         asserted,
@@ -494,6 +509,44 @@ pub fn run_on<W: WorkloadWorld>(
 fn fired_what(f: &ScheduledFault, fired: &Fired) -> String {
     let trigger = f.after.as_ref().map_or(String::new(), |t| format!(", {t}"));
     format!("{}{trigger} ({})", f.what(), fired.packet)
+}
+
+/// Past `drain`, the run goes on while something happened within this
+/// long (a delivery, an acknowledgement, a connection).
+const STILL_BUSY_MS: u64 = 2_000;
+
+/// Why the drain ended unsettled: which clients still had something to
+/// do, and whether the broker was still at work, so that a message owed
+/// and not delivered reads as what it may be, a run cut short.
+fn drain_note<W: WorkloadWorld>(
+    world: &W,
+    clients: &[Rc<Client>],
+    start: u64,
+    quiet_since: u64,
+) -> String {
+    let now = world.now_ms();
+    let busy: Vec<&str> = clients
+        .iter()
+        .filter(|c| !c.settled())
+        .map(|c| c.role.name.as_str())
+        .collect();
+    let who = if busy.is_empty() {
+        "every client settled".to_string()
+    } else {
+        format!("{} not settled", busy.join(", "))
+    };
+    let mut note = format!(
+        "the drain ended {:.1}s after the traffic with {who}, the last event {:.1}s before its end",
+        (now - start) as f64 / 1000.0,
+        (now - quiet_since) as f64 / 1000.0
+    );
+    if now < quiet_since + STILL_BUSY_MS {
+        note.push_str(
+            ": the broker was still at work, so a message owed may have been on its way \
+             (raise `drain`, or run fewer jobs at once on a loaded machine)",
+        );
+    }
+    note
 }
 
 /// Longest the clients may take to DISCONNECT at the end (each leaves at
