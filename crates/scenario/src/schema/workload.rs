@@ -34,7 +34,7 @@ pub(super) fn workload_file() -> Value {
                 "not": { "pattern": r"^0+(\.0+)?(ms|s|m|min)$" },
             },
             "drain": {
-                "description": "How long the clients get after `duration` to reconnect and finish what they were sending, before the history is judged. Default 20s.",
+                "description": "How long the clients get after `duration` to reconnect and finish what they were sending, before the history is judged; a broker still delivering when it is up gets more, up to three times `drain`. Default 20s.",
                 "$ref": "#/$defs/duration",
                 "default": "20s",
             },
