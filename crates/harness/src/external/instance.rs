@@ -16,10 +16,10 @@ pub struct Instance {
     profile: Profile,
     /// Where the profile installed its broker, if it installs one.
     cache: Option<PathBuf>,
-    port: u16,
+    port: Reserved,
     /// A second port, for MQTT 5.0, when the profile's templates use
     /// `{port5}` (a broker that serves each version on a listener of its own).
-    port5: Option<u16>,
+    port5: Option<Reserved>,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -46,10 +46,20 @@ fn reserved() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<u16>>
     RESERVED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A port held in `RESERVED` for as long as this lives: `Instance` stops
+/// its broker in its own `drop`, before its fields (this among them) drop.
+struct Reserved(u16);
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        reserved().remove(&self.0);
+    }
+}
+
 /// A port nobody listens on now and no other instance of this process
-/// holds, reserved until `release`. Another process could take it before
-/// the broker binds it; the broker then fails to start and says so.
-fn free_port() -> Result<u16, String> {
+/// holds, reserved until the guard is dropped. Another process could take
+/// it before the broker binds it; the broker then fails to start and says so.
+fn free_port() -> Result<Reserved, String> {
     // Listeners kept open while looking, so the kernel offers another
     // port each time.
     let mut held = Vec::new();
@@ -61,15 +71,11 @@ fn free_port() -> Result<u16, String> {
             .map_err(|e| format!("cannot find a free port: {e}"))?
             .port();
         if reserved().insert(port) {
-            return Ok(port);
+            return Ok(Reserved(port));
         }
         held.push(listener);
     }
     Err("cannot find a free port: every one offered is another broker's".into())
-}
-
-fn release(port: u16) {
-    reserved().remove(&port);
 }
 
 /// `program` without a slash is looked up next to gauntlet's own binary
@@ -123,13 +129,10 @@ impl Instance {
             .chain(profile.start.files.values())
             .any(|t| t.contains("{port5}"));
         let port = free_port().map_err(Start::Failed)?;
-        let port5 = match uses_port5.then(free_port).transpose() {
-            Ok(p) => p,
-            Err(e) => {
-                release(port);
-                return Err(Start::Failed(e));
-            }
-        };
+        let port5 = uses_port5
+            .then(free_port)
+            .transpose()
+            .map_err(Start::Failed)?;
         let mut instance = Instance {
             profile: profile.clone(),
             cache,
@@ -154,8 +157,11 @@ impl Instance {
             .as_ref()
             .map_or(String::new(), |c| c.display().to_string());
         template
-            .replace("{port5}", &self.port5.unwrap_or(self.port).to_string())
-            .replace("{port}", &self.port.to_string())
+            .replace(
+                "{port5}",
+                &self.port5.as_ref().unwrap_or(&self.port).0.to_string(),
+            )
+            .replace("{port}", &self.port.0.to_string())
             .replace("{dir}", &self.dir.path().display().to_string())
             .replace("{cache}", &cache)
     }
@@ -182,13 +188,13 @@ impl Instance {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        SocketAddr::from(([127, 0, 0, 1], self.port.0))
     }
 
     /// Where clients of `version` connect.
     pub fn addr_for(&self, version: VersionName) -> SocketAddr {
-        match (version, self.port5) {
-            (VersionName::V5, Some(p)) => SocketAddr::from(([127, 0, 0, 1], p)),
+        match (version, &self.port5) {
+            (VersionName::V5, Some(p)) => SocketAddr::from(([127, 0, 0, 1], p.0)),
             _ => self.addr(),
         }
     }
@@ -273,6 +279,7 @@ impl Instance {
             let port_open = open(self.addr())
                 && self
                     .port5
+                    .as_ref()
                     .is_none_or(|_| open(self.addr_for(VersionName::V5)));
             let log_seen = match &self.profile.ready.log {
                 None => true,
@@ -364,11 +371,9 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
+        // Stopped before the fields drop, so the ports are released only
+        // once nothing of this broker listens on them.
         self.stop();
-        release(self.port);
-        if let Some(p) = self.port5 {
-            release(p);
-        }
     }
 }
 
@@ -385,12 +390,23 @@ mod tests {
             .unwrap()
             .port();
         reserved().insert(taken);
-        let ports: Vec<u16> = (0..50).map(|_| free_port().unwrap()).collect();
-        assert!(!ports.contains(&taken));
-        let distinct: std::collections::BTreeSet<u16> = ports.iter().copied().collect();
-        assert_eq!(distinct.len(), ports.len());
-        for p in ports.into_iter().chain([taken]) {
-            release(p);
-        }
+        let held = Reserved(taken);
+        let ports: Vec<Reserved> = (0..50).map(|_| free_port().unwrap()).collect();
+        let numbers: Vec<u16> = ports.iter().map(|p| p.0).collect();
+        assert!(!numbers.contains(&taken));
+        let distinct: std::collections::BTreeSet<u16> = numbers.iter().copied().collect();
+        assert_eq!(distinct.len(), numbers.len());
+        drop((held, ports));
+    }
+
+    #[test]
+    fn a_reservation_ends_when_its_guard_drops() {
+        // Port 0 is never handed out by the kernel, so no other test's
+        // reservation can make this one pass or fail.
+        reserved().insert(0);
+        let guard = Reserved(0);
+        assert!(reserved().contains(&0));
+        drop(guard);
+        assert!(!reserved().contains(&0));
     }
 }

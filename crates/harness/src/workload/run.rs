@@ -413,24 +413,24 @@ pub fn run_on<W: WorkloadWorld>(
         let settled = |world: &W, quiet_since: u64| {
             world.now_ms() >= quiet_since + quiet_ms && all.iter().all(|c| c.settled())
         };
-        loop {
+        let busy = loop {
             let now = world.now_ms();
             let busy = now < quiet_since + STILL_BUSY_MS;
             if settled(&world, quiet_since) || now >= cap || (now >= deadline && !busy) {
-                break;
+                break busy;
             }
             if let Err(e) = world.advance() {
                 error = Some(e);
-                break;
+                break busy;
             }
             let count = history.borrow().events.len();
             if count != last_count {
                 last_count = count;
                 quiet_since = world.now_ms();
             }
-        }
+        };
         if error.is_none() && !settled(&world, quiet_since) {
-            notes.push(drain_note(&world, &all, start, quiet_since));
+            notes.push(drain_note(&world, &all, start, quiet_since, busy));
         }
     }
     let checks: Vec<Check> = w.check.iter().filter_map(|c| c.parse().ok()).collect();
@@ -517,30 +517,32 @@ const STILL_BUSY_MS: u64 = 2_000;
 
 /// Why the drain ended unsettled: which clients still had something to
 /// do, and whether the broker was still at work, so that a message owed
-/// and not delivered reads as what it may be, a run cut short.
+/// and not delivered reads as what it may be, a run cut short. `busy` is
+/// the drain loop's own judgement, not recomputed, so the two cannot differ.
 fn drain_note<W: WorkloadWorld>(
     world: &W,
     clients: &[Rc<Client>],
     start: u64,
     quiet_since: u64,
+    busy: bool,
 ) -> String {
     let now = world.now_ms();
-    let busy: Vec<&str> = clients
+    let unsettled: Vec<&str> = clients
         .iter()
         .filter(|c| !c.settled())
         .map(|c| c.role.name.as_str())
         .collect();
-    let who = if busy.is_empty() {
+    let who = if unsettled.is_empty() {
         "every client settled".to_string()
     } else {
-        format!("{} not settled", busy.join(", "))
+        format!("{} not settled", unsettled.join(", "))
     };
     let mut note = format!(
         "the drain ended {:.1}s after the traffic with {who}, the last event {:.1}s before its end",
         (now - start) as f64 / 1000.0,
         (now - quiet_since) as f64 / 1000.0
     );
-    if now < quiet_since + STILL_BUSY_MS {
+    if busy {
         note.push_str(
             ": the broker was still at work, so a message owed may have been on its way \
              (raise `drain`, or run fewer jobs at once on a loaded machine)",
