@@ -6,8 +6,8 @@ that now catches it or why it is equivalent); one without a note says so.
 
 A mutant is named with its line and column, which move when the broker's
 code does. A missed mutant with no note of its own takes the note of the
-one mutant of the same file, function and replacement triaged at another
-line, marked as carried: an `equivalent` note still holds for code that
+one mutant of the same file, column, function and replacement triaged at
+another line, marked as carried: an `equivalent` note still holds for code that
 only moved, but a `caught now` note is never carried — measured at a
 commit that has that scenario and still missed, it is wrong.
 """
@@ -41,8 +41,10 @@ if t.exists():
             triage[name] = note
 
 def unplaced(mutant):
-    """The mutant's name without its line and column."""
-    return re.sub(r":\d+:\d+:", ":", mutant, count=1)
+    """The mutant's name without its line: code that only moved keeps its
+    column, while another operator of the same kind in the same function
+    (a name otherwise alike) almost never sits at the same column."""
+    return re.sub(r":\d+:(\d+):", r":\1:", mutant, count=1)
 
 
 by_unplaced = {}
