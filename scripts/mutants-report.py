@@ -69,18 +69,19 @@ def note_for(mutant):
     return "not yet triaged"
 
 
+notes = {m: note_for(m) for m in found["missed"]}
 n = max((int(x) for x in totals), default=0)
 viable = len(found["caught"]) + len(found["missed"]) + len(found["timeout"])
 caught = len(found["caught"]) + len(found["timeout"])
 score = 100.0 * caught / viable if viable else 0.0
 # Missed mutants the triage shows change nothing the library could see.
-equivalent = sum(1 for m in found["missed"] if note_for(m).startswith("equivalent"))
+equivalent = sum(1 for note in notes.values() if note.startswith("equivalent"))
 real = viable - equivalent
 real_score = 100.0 * caught / real if real else 0.0
 # Missed when measured, caught by a scenario written since (the triage
 # names it): the score of the library as it is now, until the shard runs
 # again.
-later = sum(1 for m in found["missed"] if note_for(m).startswith("caught now"))
+later = sum(1 for note in notes.values() if note.startswith("caught now"))
 now_score = 100.0 * (caught + later) / real if real else 0.0
 out = []
 out.append("# Mutation score\n")
@@ -123,8 +124,7 @@ out.append("## Missed mutants\n")
 if not found["missed"]:
     out.append("None so far.")
 for m in sorted(found["missed"]):
-    note = note_for(m)
-    out.append(f"- `{m}` — {note}")
+    out.append(f"- `{m}` — {notes[m]}")
 (root / "reports" / "mutants.md").write_text("\n".join(out) + "\n")
 print(f"reports/mutants.md: {viable} viable, {len(found['caught'])} caught, "
       f"{len(found['missed'])} missed, {len(found['timeout'])} timeouts ({len(shards)} of {n} shards)")
