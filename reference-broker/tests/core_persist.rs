@@ -149,6 +149,63 @@ fn connected_sessions_lose_their_connection_in_a_crash_and_wills_go_out() {
 }
 
 #[test]
+fn a_clean_session_connected_at_a_crash_has_its_will_published_at_the_restart() {
+    // MQTT-3.1.2-8: the crash closed the connection without DISCONNECT; the
+    // session ended with it, the will did not. 5.0: a Will Delay Interval
+    // longer than the (zero) session expiry is cut short by the session's end.
+    for v in VERSIONS {
+        for delay in [None, Some(30)] {
+            let mut h = Harness::default_config();
+            let (w, _) = h.connect_persistent(v, "watcher");
+            h.subscribe(w, "will/#", QoS::AtLeastOnce);
+            h.drop_connection(w);
+            let mut c = connect(v, "x");
+            let mut wm = will("will/x", b"crashed", QoS::AtLeastOnce, false);
+            if v == Version::V5 {
+                wm.properties.will_delay_interval = delay;
+            }
+            c.will = Some(wm);
+            h.connect_ack(c);
+            // A clean session without a will is still not stored.
+            h.connect(v, "plain");
+
+            let mut h = h.restart(Config::default());
+            assert!(h.broker.session("x").is_none(), "{v}: the session ended");
+            assert!(h.broker.session("plain").is_none(), "{v}");
+            let (w, _) = h.connect_persistent(v, "watcher");
+            let got = h.publishes(w);
+            assert_eq!(payloads(&got), vec!["crashed"], "{v} {delay:?}");
+            h.send(w, Packet::PubAck(Ack::new(got[0].packet_id.unwrap())));
+            // Published once: the ended session left the store with its will.
+            let mut h = h.restart(Config::default());
+            let (w, _) = h.connect_persistent(v, "watcher");
+            h.expect_nothing(w);
+        }
+    }
+}
+
+#[test]
+fn a_clean_session_that_disconnects_leaves_nothing_for_a_restart() {
+    // MQTT-3.1.2-10: DISCONNECT removes the will; the session ends with the
+    // connection, so the store must forget it.
+    for v in VERSIONS {
+        let mut h = Harness::default_config();
+        let (w, _) = h.connect_persistent(v, "watcher");
+        h.subscribe(w, "will/#", QoS::AtLeastOnce);
+        h.drop_connection(w);
+        let mut c = connect(v, "x");
+        c.will = Some(will("will/x", b"crashed", QoS::AtLeastOnce, false));
+        let (x, _) = h.connect_ack(c);
+        h.send(x, Packet::Disconnect(Default::default()));
+
+        let mut h = h.restart(Config::default());
+        assert!(h.broker.session("x").is_none(), "{v}");
+        let (w, _) = h.connect_persistent(v, "watcher");
+        h.expect_nothing(w);
+    }
+}
+
+#[test]
 fn v5_delayed_will_and_session_expiry_continue_after_restart() {
     // 5.0 MQTT-3.1.2-8, MQTT-4.1.0-2.
     let mut h = Harness::default_config();

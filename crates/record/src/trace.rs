@@ -104,12 +104,17 @@ pub fn describe(packet: &Packet) -> String {
             if let Some(w) = &c.will {
                 let _ = write!(
                     s,
-                    " will={{topic={:?} qos={} retain={} payload={}}}",
+                    " will={{topic={:?} qos={} retain={} payload={}",
                     w.topic,
                     w.qos as u8,
                     w.retain as u8,
                     Payload(w.payload.to_vec())
                 );
+                // The will's own properties (delay, expiry) decide when and
+                // how it goes out: shown inside its braces, apart from the
+                // CONNECT's.
+                props(&mut s, &w.properties);
+                s.push('}');
             }
             if let Some(u) = &c.username {
                 let _ = write!(s, " username={u:?}");
@@ -195,4 +200,49 @@ fn describe_properties(p: &PropertyValues) -> String {
         parts.push(format!("{name}={value}"));
     }
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use protocol::{Connect, QoS, Version, Will};
+
+    use super::*;
+
+    fn connect(will_delay: Option<u32>) -> Packet {
+        let mut will = Will {
+            topic: "maison/cave/etat".into(),
+            payload: Bytes::from_static(b"off"),
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            properties: Properties::default(),
+        };
+        will.properties.will_delay_interval = will_delay;
+        let mut properties = Properties::default();
+        properties.session_expiry_interval = Some(60);
+        Packet::Connect(Box::new(Connect {
+            version: Version::V5,
+            clean_start: true,
+            keep_alive: 0,
+            properties,
+            client_id: "c".into(),
+            will: Some(will),
+            username: None,
+            password: None,
+        }))
+    }
+
+    #[test]
+    fn a_will_shows_its_own_properties_inside_its_braces() {
+        let line = describe(&connect(Some(30)));
+        assert!(
+            line.contains(" payload=\"off\" props={will_delay_interval=30}} props={session_expiry_interval=60}"),
+            "{line}"
+        );
+        let line = describe(&connect(None));
+        assert!(
+            line.contains(" payload=\"off\"} props={session_expiry_interval=60}"),
+            "{line}"
+        );
+    }
 }

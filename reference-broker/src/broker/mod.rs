@@ -316,15 +316,19 @@ impl Broker {
     }
 
     /// State changed since the last call, to write to the store before the
-    /// pending actions are performed. Sessions that end with their connection
-    /// (expiry 0) are not stored.
+    /// pending actions are performed. A session that ends with its connection
+    /// (expiry 0) is stored only while it holds a will: a crash closes the
+    /// connection without DISCONNECT, so the will is owed (MQTT-3.1.2-8) and,
+    /// the broker being down, is published at the restart (5.0 §3.1.2.5 lets
+    /// a failed server defer it, not drop it). Restored, such a session ends
+    /// at once and its will goes out.
     pub fn take_changes(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
         for id in std::mem::take(&mut self.dirty_sessions) {
             let record = self
                 .sessions
                 .get(&id)
-                .filter(|s| s.expiry_interval > 0)
+                .filter(|s| s.expiry_interval > 0 || s.will.is_some())
                 .map(persist::session_to_record);
             changes.push(Change::Session {
                 client_id: id,
