@@ -4,10 +4,18 @@
 //! tests too, one run per version at the suite's seed; `GAUNTLET_EXPLORE=N`
 //! adds, for each, a short explore over the N seeds after it (the library
 //! as the mutation score's test command: `scripts/mutants`).
+//!
+//! The reference broker is held to more than a real broker: a run against
+//! it that draws an advisory fails too. Against a real broker an advisory
+//! is a SHOULD not taken or a reading the spec allows; the reference broker
+//! takes every SHOULD and the strictest reading, so one there is a
+//! regression (the DISCONNECT 0x8E a takeover sends, the 0x82 before a
+//! protocol-error close, ...) that would otherwise go unseen.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use mqtt_gauntlet::record::advisory::Advisory;
 use mqtt_gauntlet::report::text::{failure_report, workload_failure_report};
 use mqtt_gauntlet::scenario::discover as suite;
 use mqtt_gauntlet::sim;
@@ -56,10 +64,10 @@ fn main() {
                     let path = entry.path.clone();
                     trials.push(Trial::test(name, move || {
                         let result = sim::run(&scenario, version, seed);
-                        if result.passed() {
-                            Ok(())
-                        } else {
+                        if !result.passed() {
                             Err(Failed::from(failure_report(&path, &result)))
+                        } else {
+                            strict(&path, &result.advisories)
                         }
                     }));
                 }
@@ -89,10 +97,10 @@ fn main() {
                     trials.push(Trial::test(name, move || {
                         let faults = workload::run::schedule(&w, seed);
                         let o = workload::run::run(&w, version, seed, &faults);
-                        if o.passed() {
-                            Ok(())
-                        } else {
+                        if !o.passed() {
                             Err(Failed::from(workload_failure_report(&path, &o)))
+                        } else {
+                            strict(&path, &o.advisories)
                         }
                     }));
                 }
@@ -108,6 +116,9 @@ fn main() {
                                 if !o.passed() {
                                     return Err(Failed::from(workload_failure_report(&path, &o)));
                                 }
+                                strict(&path, &o.advisories).map_err(|e| {
+                                    Failed::from(format!("seed {s}: {}", e.message().unwrap_or("")))
+                                })?;
                             }
                         }
                         Ok(())
@@ -117,4 +128,21 @@ fn main() {
         }
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// A run of the reference broker passes only without advisories.
+fn strict(path: &Path, advisories: &[Advisory]) -> Result<(), Failed> {
+    if advisories.is_empty() {
+        return Ok(());
+    }
+    let n = advisories.len();
+    let mut text = format!(
+        "{}: the reference broker drew {n} {} (it takes every SHOULD and the strictest reading):",
+        path.display(),
+        if n == 1 { "advisory" } else { "advisories" }
+    );
+    for a in advisories {
+        text.push_str(&format!("\n  {a}"));
+    }
+    Err(Failed::from(text))
 }
