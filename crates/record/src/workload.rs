@@ -101,9 +101,17 @@ pub struct QueueLine {
     pub acknowledged: u64,
     /// (message, subscriber) pairs that arrived at least once.
     pub delivered: u64,
-    /// Pairs due (a matching subscription when it was published; for QoS
-    /// 1 and 2, an acknowledged message) that never arrived.
+    /// Pairs owed and never arrived: an acknowledged message without an
+    /// expiry, at an effective QoS of 1 or 2, to a kept session subscribed
+    /// when it was published and not ended since — what `at_least_once`
+    /// and `exactly_once` count as losses (none on a passing run).
     pub lost: u64,
+    /// Pairs due (a matching subscription when it was published; for QoS
+    /// 1 and 2, an acknowledged message) that never arrived, but that no
+    /// promise covered: QoS 0 (published or granted), a clean or ended
+    /// session, or an expiring message (`no_expired_delivery` judges
+    /// those).
+    pub dropped: u64,
     /// Pairs that arrived more often than the subscriptions allow.
     pub duplicated: u64,
     /// Deliveries of messages nobody published.

@@ -94,8 +94,15 @@ pub fn queue_lines(queue: &[workload::QueueLine]) -> Vec<String> {
             };
             format!(
                 "QoS {}: {} attempted, {acknowledged} acknowledged, {} delivered, {} lost, \
-                 {} duplicated, {} unexpected, {} recovered",
-                q.qos, q.attempted, q.delivered, q.lost, q.duplicated, q.unexpected, q.recovered
+                 {} dropped, {} duplicated, {} unexpected, {} recovered",
+                q.qos,
+                q.attempted,
+                q.delivered,
+                q.lost,
+                q.dropped,
+                q.duplicated,
+                q.unexpected,
+                q.recovered
             )
         })
         .collect()

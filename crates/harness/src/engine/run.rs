@@ -470,7 +470,7 @@ impl<'a, B: Backend> Runner<'a, B> {
                 took - within
             )
         } else {
-            format!(" (+{slack} ms slack for a real network), nor {took} ms after the step began")
+            format!(" (+{slack} ms slack for a real network), still not met {took} ms after the step began")
         };
         Ok((false, note))
     }

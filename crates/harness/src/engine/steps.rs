@@ -55,7 +55,7 @@ impl<B: Backend> Runner<'_, B> {
                 let packet = match s {
                     SendStep::Raw(hex) => {
                         let bytes = scenario::values::raw_bytes(hex)?;
-                        let label = format!("raw {}", scenario::values::hex(&bytes));
+                        let label = raw_label(&bytes);
                         return self.send_bytes(name, Bytes::from(bytes), label);
                     }
                     // Acknowledgements of the broker's messages carry the
@@ -290,7 +290,7 @@ impl<B: Backend> Runner<'_, B> {
                 if connect_level(&bytes).is_some_and(|l| l != speaks) {
                     shared.state.borrow_mut().connack_any_form = true;
                 }
-                let label = format!("raw {}", scenario::values::hex(&bytes));
+                let label = raw_label(&bytes);
                 self.send_bytes(name, Bytes::from(bytes), label)?;
             }
             None => self.send(name, &Packet::from(connect))?,
@@ -507,4 +507,14 @@ fn connect_level(bytes: &[u8]) -> Option<u8> {
         *bytes.get(name_at + 1)?,
     ]));
     bytes.get(name_at + 2 + name_len).copied()
+}
+
+/// How raw bytes show in the trace; `raw: ""` (a connection opened with
+/// nothing sent on it) says so rather than ending in a blank.
+fn raw_label(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        "raw (no bytes)".to_owned()
+    } else {
+        format!("raw {}", scenario::values::hex(bytes))
+    }
 }

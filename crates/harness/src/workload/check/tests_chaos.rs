@@ -496,14 +496,20 @@ fn a_clean_takeover_in_3_1_1_ends_the_session_with_its_connection() {
 
 #[test]
 fn the_total_queue_counts_each_outcome() {
+    // s1 keeps its session, s2 does not.
     let h = H::default()
         .kept("s1")
         .conn(0, "s1", 1, false, false, None, None)
         .sub(5, "s1", T, 2)
-        // Delivered once; delivered twice; lost; never acknowledged but
-        // delivered (recovered); and one nobody published.
+        .conn(0, "s2", 1, true, false, None, None)
+        .sub(6, "s2", T, 1)
+        // Delivered once (to both); delivered twice; lost (owed to s1; to
+        // the clean s2, only dropped); never acknowledged but delivered
+        // (recovered); one nobody published; an expiring one that never
+        // came (dropped: no_expired_delivery judges it).
         .publish(100, 1, 1, None)
         .deliver(110, "s1", 1, Q1)
+        .deliver(115, "s2", 1, Q1)
         .publish(200, 2, 1, None)
         .deliver(210, "s1", 2, Q1)
         .deliver(220, "s1", 2, Q1)
@@ -517,21 +523,26 @@ fn the_total_queue_counts_each_outcome() {
             expiry: None,
         })
         .deliver(410, "s1", 4, Q1)
-        .deliver(500, "s1", 9, Q1);
+        .deliver(500, "s1", 9, Q1)
+        .publish(600, 5, 1, Some(2));
     let q = queue_summary(&h.0);
     assert_eq!(
         q,
         vec![record::workload::QueueLine {
             qos: 1,
-            attempted: 4,
-            acknowledged: 3,
-            delivered: 3,
+            attempted: 5,
+            acknowledged: 4,
+            delivered: 4,
             lost: 1,
+            dropped: 4,
             duplicated: 1,
             unexpected: 1,
             recovered: 1,
         }]
     );
+    // What the summary calls lost is what at_least_once reports.
+    let losses = run(Check::AtLeastOnce, &h.0);
+    assert_eq!(losses.len(), 1, "{losses:?}");
 }
 
 #[test]
