@@ -116,7 +116,7 @@ out.append(
 )
 out.append(
     "Each shard is measured at the commit in its `commit` file; a missed mutant whose "
-    "triage says `caught now` is caught by a scenario written after that commit (the triage "
+    "triage says `caught now` is caught by a scenario or check added after that commit (the triage "
     "says which, and whether the mutant was applied by hand), and counts in the last "
     "column only.\n"
 )
