@@ -440,7 +440,14 @@ impl<'a> Index<'a> {
             let margin = if normal {
                 AWAY_MARGIN_MS
             } else {
-                self.keep_alive_ms() * 3 / 2 + AWAY_MARGIN_MS
+                // Through a cut or stall the broker hears nothing from the
+                // moment it began and may close 1.5 x Keep Alive later,
+                // long before the client sees its connection end: the
+                // absence at the broker may be longer by that much.
+                let unheard = self
+                    .link_fault_since(client, c.at, end)
+                    .map_or(0, |from| end.saturating_sub(from));
+                self.keep_alive_ms() * 3 / 2 + AWAY_MARGIN_MS + unheard
             };
             if down.is_none_or(|(d, _)| end >= d) {
                 down = Some((end, margin));
@@ -513,6 +520,24 @@ impl<'a> Index<'a> {
     /// A cut or stall of `client`'s link between `from` and `to`.
     pub(super) fn link_fault(&self, client: &str, from: Ms, to: Ms) -> bool {
         self.fault_on(client, from, to, &["cut", "stall"])
+    }
+
+    /// When the first cut or stall of `client`'s link between `from` and
+    /// `to` began.
+    pub(super) fn link_fault_since(&self, client: &str, from: Ms, to: Ms) -> Option<Ms> {
+        self.h
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Fault { at, what } if (from..=to).contains(at) => {
+                    let mut words = what.split_whitespace();
+                    let kind = words.next()?;
+                    (["cut", "stall"].contains(&kind) && words.next() == Some(client))
+                        .then_some(*at)
+                }
+                _ => None,
+            })
+            .min()
     }
 
     /// A fault of one of `kinds` (as the fault text begins: `cut s1 for

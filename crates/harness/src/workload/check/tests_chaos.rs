@@ -404,6 +404,52 @@ fn session_expiry_respected_catches_a_session_lost_early_kept_late_or_delivered_
     assert!(v.contains("p1#1 reached s1"), "{v}");
 }
 
+/// s1 (a 5 s session, Keep Alive 2 s) has its link stalled from 1 s for
+/// 8 s; p1#1 is published meanwhile. The broker, hearing nothing, may close
+/// the connection at 4 s, so the session may expire at 9 s — while s1,
+/// its packets held, sees the connection end only when the stall lifts at
+/// 9 s, and comes back at 9.1 s to no session.
+fn stalled_away() -> H {
+    let mut h = H::default()
+        .v5()
+        .kept("s1")
+        .conn(0, "s1", 1, false, false, None, Some(5))
+        .sub(5, "s1", T, 1)
+        .fault(1000, "stall s1 for 8000 ms")
+        .publish(1500, 1, 1, None)
+        .push(Event::ConnectionLost {
+            at: 9000,
+            client: "s1".into(),
+            connection: 1,
+            why: "closed by the broker".into(),
+        })
+        .conn(9100, "s1", 2, false, false, None, Some(5))
+        .sub(9110, "s1", T, 1);
+    h.0.roles.keep_alive = 2;
+    h
+}
+
+#[test]
+fn an_absence_counts_from_when_a_stall_silenced_the_client_not_from_when_it_saw_the_close() {
+    let h = stalled_away();
+    passes(Check::SessionExpiryRespected, &h);
+    passes(Check::AtLeastOnce, &h);
+    let q = queue_summary(&h.0);
+    assert_eq!((q[0].lost, q[0].dropped), (0, 1), "{q:?}");
+    // Without the stall the same 0.1 s absence could not have ended the
+    // session: losing it, and the message, is caught.
+    let mut calm = H::default();
+    calm.0.roles = h.0.roles.clone();
+    calm.0.events =
+        h.0.events
+            .iter()
+            .filter(|e| !matches!(e, Event::Fault { .. }))
+            .cloned()
+            .collect();
+    fails(Check::SessionExpiryRespected, &calm, "MQTT-3.1.2-23");
+    fails(Check::AtLeastOnce, &calm, "MQTT-4.5.0-1");
+}
+
 /// s1's connection 1 is taken over by connection 2 (accepted at 1.020 s);
 /// the old one ends at `end`.
 fn takeover(end: Ms, closed: bool, disconnect: Option<u8>) -> H {
