@@ -101,24 +101,31 @@ pub(super) fn at_least_once(ix: &Index<'_>) -> Vec<Violation> {
     losses(ix, Check::AtLeastOnce, 1)
 }
 
+/// Whether the broker owes `msg` to a subscriber whose best matching
+/// subscription when it was published is `sub`: acknowledged, at an
+/// effective QoS of 1 or 2, to a kept session that has not ended since. An
+/// expiring message may be gone for a reason of its own:
+/// `no_expired_delivery` judges those. The total queue's "lost" is this too.
+pub(super) fn owed(msg: &Msg<'_>, sub: &Sub<'_>, kept: bool) -> bool {
+    kept && msg.acked.is_some()
+        && msg.expiry.is_none()
+        && msg.qos.min(sub.granted) > 0
+        && !sub.session_ended
+}
+
 /// Acknowledged messages of effective QoS `eff` that a kept-session
 /// subscriber, subscribed when the message was published, never received.
 pub(super) fn losses(ix: &Index<'_>, check: Check, eff: u8) -> Vec<Violation> {
     let mut out = Vec::new();
     for (&id, msg) in &ix.msgs {
         let Some(acked) = msg.acked else { continue };
-        // An expiring message may be gone for a reason of its own:
-        // `no_expired_delivery` judges those.
-        if msg.qos == 0 || msg.expiry.is_some() {
-            continue;
-        }
         for client in ix.kept_subscribers() {
             let Some(sub) = ix.best_sub(client, msg.topic, msg.at) else {
                 continue;
             };
-            if msg.qos.min(sub.granted) != eff
+            if !owed(msg, &sub, true)
+                || msg.qos.min(sub.granted) != eff
                 || !ix.copies(client, id).is_empty()
-                || sub.session_ended
             {
                 continue;
             }

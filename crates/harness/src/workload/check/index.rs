@@ -519,7 +519,7 @@ impl<'a> Index<'a> {
 
     /// A cut or stall of `client`'s link between `from` and `to`.
     pub(super) fn link_fault(&self, client: &str, from: Ms, to: Ms) -> bool {
-        self.fault_on(client, from, to, &["cut", "stall"])
+        self.link_fault_since(client, from, to).is_some()
     }
 
     /// When the first cut or stall of `client`'s link between `from` and
@@ -530,10 +530,7 @@ impl<'a> Index<'a> {
             .iter()
             .filter_map(|e| match e {
                 Event::Fault { at, what } if (from..=to).contains(at) => {
-                    let mut words = what.split_whitespace();
-                    let kind = words.next()?;
-                    (["cut", "stall"].contains(&kind) && words.next() == Some(client))
-                        .then_some(*at)
+                    fault_hits(what, client, &["cut", "stall"]).then_some(*at)
                 }
                 _ => None,
             })
@@ -545,10 +542,7 @@ impl<'a> Index<'a> {
     pub(super) fn fault_on(&self, client: &str, from: Ms, to: Ms, kinds: &[&str]) -> bool {
         self.h.events.iter().any(|e| match e {
             Event::Fault { at, what } => {
-                let mut words = what.split_whitespace();
-                (from..=to).contains(at)
-                    && words.next().is_some_and(|k| kinds.contains(&k))
-                    && words.next() == Some(client)
+                (from..=to).contains(at) && fault_hits(what, client, kinds)
             }
             _ => false,
         })
@@ -622,4 +616,10 @@ impl<'a> Index<'a> {
             faults: self.h.faults_near(at, FAULT_WINDOW),
         }
     }
+}
+
+/// Whether a fault text (`cut s1 for 500 ms`) is one of `kinds` on `client`.
+fn fault_hits(what: &str, client: &str, kinds: &[&str]) -> bool {
+    let mut words = what.split_whitespace();
+    words.next().is_some_and(|k| kinds.contains(&k)) && words.next() == Some(client)
 }

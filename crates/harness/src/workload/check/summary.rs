@@ -27,14 +27,7 @@ pub fn queue_summary(h: &History) -> Vec<QueueLine> {
             let got = !ix.copies(client, id).is_empty();
             let sub = ix.best_sub(client, msg.topic, msg.at);
             let due = sub.is_some() && (acked || msg.qos == 0);
-            // The same promise `losses` holds the broker to.
-            let owed = sub.is_some_and(|s| {
-                acked
-                    && msg.expiry.is_none()
-                    && msg.qos.min(s.granted) > 0
-                    && !s.session_ended
-                    && kept.contains(client)
-            });
+            let owed = sub.is_some_and(|s| owed(msg, &s, kept.contains(client)));
             if got {
                 l.delivered += 1;
                 if msg.qos > 0 && !acked {
