@@ -67,7 +67,7 @@ fn main() {
                         if !result.passed() {
                             Err(Failed::from(failure_report(&path, &result)))
                         } else {
-                            strict(&path, &result.advisories)
+                            strict(&path, &result.advisories).map_err(Failed::from)
                         }
                     }));
                 }
@@ -100,7 +100,7 @@ fn main() {
                         if !o.passed() {
                             Err(Failed::from(workload_failure_report(&path, &o)))
                         } else {
-                            strict(&path, &o.advisories)
+                            strict(&path, &o.advisories).map_err(Failed::from)
                         }
                     }));
                 }
@@ -116,9 +116,8 @@ fn main() {
                                 if !o.passed() {
                                     return Err(Failed::from(workload_failure_report(&path, &o)));
                                 }
-                                strict(&path, &o.advisories).map_err(|e| {
-                                    Failed::from(format!("seed {s}: {}", e.message().unwrap_or("")))
-                                })?;
+                                strict(&path, &o.advisories)
+                                    .map_err(|e| Failed::from(format!("seed {s}: {e}")))?;
                             }
                         }
                         Ok(())
@@ -131,7 +130,7 @@ fn main() {
 }
 
 /// A run of the reference broker passes only without advisories.
-fn strict(path: &Path, advisories: &[Advisory]) -> Result<(), Failed> {
+fn strict(path: &Path, advisories: &[Advisory]) -> Result<(), String> {
     if advisories.is_empty() {
         return Ok(());
     }
@@ -144,5 +143,5 @@ fn strict(path: &Path, advisories: &[Advisory]) -> Result<(), Failed> {
     for a in advisories {
         text.push_str(&format!("\n  {a}"));
     }
-    Err(Failed::from(text))
+    Err(text)
 }
