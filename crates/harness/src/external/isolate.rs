@@ -76,7 +76,7 @@ impl Prefix<'_> {
 
 /// Why the scenario's bytes cannot be rewritten, if they cannot.
 pub fn not_isolatable(s: &Scenario) -> Option<String> {
-    let dollar = |t: &str| t.starts_with('$') && !t.starts_with("$share/");
+    let first_level = |t: &str| first_level_matters(t).map(str::to_owned);
     // `gauntlet/<tag>/` in front must still fit a UTF-8 string.
     let long = |t: &str| t.len() + "gauntlet/".len() + MAX_TAG + 1 > usize::from(u16::MAX);
     let too_long_topic = "a topic with a prefix would be longer than 65,535 bytes";
@@ -93,8 +93,8 @@ pub fn not_isolatable(s: &Scenario) -> Option<String> {
         {
             return Some("it limits packet sizes, which prefixes would change".into());
         }
-        if client.will.as_ref().is_some_and(|w| dollar(&w.topic)) {
-            return Some("it uses $ topics".into());
+        if let Some(why) = client.will.as_ref().and_then(|w| first_level(&w.topic)) {
+            return Some(why);
         }
         if client.will.as_ref().is_some_and(|w| long(&w.topic)) {
             return Some(too_long_topic.into());
@@ -119,26 +119,52 @@ pub fn not_isolatable(s: &Scenario) -> Option<String> {
             ClientAction::Connect(c) if c.properties.contains_key("maximum_packet_size") => {
                 return Some("it limits packet sizes, which prefixes would change".into())
             }
-            ClientAction::Subscribe(sub) if sub.filters.iter().any(|(f, _)| dollar(f)) => {
-                return Some("it uses $ topics".into())
+            ClientAction::Subscribe(sub) => {
+                if let Some(why) = sub.filters.iter().find_map(|(f, _)| first_level(f)) {
+                    return Some(why);
+                }
+                if sub.filters.iter().any(|(f, _)| long(f)) {
+                    return Some(too_long_topic.into());
+                }
             }
-            ClientAction::Unsubscribe(f) if f.iter().any(|f| dollar(f)) => {
-                return Some("it uses $ topics".into())
+            ClientAction::Unsubscribe(f) => {
+                if let Some(why) = f.iter().find_map(|f| first_level(f)) {
+                    return Some(why);
+                }
+                if f.iter().any(|f| long(f)) {
+                    return Some(too_long_topic.into());
+                }
             }
-            ClientAction::Publish(p) if dollar(&p.topic) => {
-                return Some("it uses $ topics".into())
+            ClientAction::Publish(p) => {
+                if let Some(why) = first_level(&p.topic) {
+                    return Some(why);
+                }
+                if long(&p.topic) {
+                    return Some(too_long_topic.into());
+                }
             }
-            ClientAction::Subscribe(sub) if sub.filters.iter().any(|(f, _)| long(f)) => {
-                return Some(too_long_topic.into())
-            }
-            ClientAction::Unsubscribe(f) if f.iter().any(|f| long(f)) => {
-                return Some(too_long_topic.into())
-            }
-            ClientAction::Publish(p) if long(&p.topic) => return Some(too_long_topic.into()),
             _ => {}
         }
     }
     None
+}
+
+/// Why a topic or filter means something only as its first level, which a
+/// prefix in front would change: `$` topics, which wildcards at the start of
+/// a filter must not match (MQTT-4.7.2-1), and a leading `/`, an empty first
+/// level that the prefix would make a middle one (a broker that drops a
+/// leading `/` would go unseen).
+fn first_level_matters(t: &str) -> Option<&'static str> {
+    if t.starts_with('$') && !t.starts_with("$share/") {
+        return Some("it uses $ topics");
+    }
+    let topic = match t.strip_prefix("$share/").and_then(|r| r.split_once('/')) {
+        Some((_, rest)) => rest,
+        None => t,
+    };
+    topic
+        .starts_with('/')
+        .then_some("it uses a topic starting with `/` (an empty first level), which a prefix would make a middle level")
 }
 
 /// The scenario with every topic under `gauntlet/<tag>/` and every client
@@ -379,6 +405,27 @@ steps:
         );
         assert_eq!(not_isolatable(&load(&fits)), None);
         assert_eq!(not_isolatable(&load(SCENARIO)), None);
+    }
+
+    #[test]
+    fn a_leading_slash_is_not_isolatable_an_inner_empty_level_is() {
+        let why = "it uses a topic starting with `/` (an empty first level), which a prefix would make a middle level";
+        for (from, to) in [
+            ("maison/salon/temperature, payload", "/finance, payload"),
+            ("\"maison/+/temperature\": 1", "\"/+\": 1"),
+            ("\"$share/g/maison/#\"", "\"$share/g//#\""),
+            ("[\"maison/+/temperature\"]", "[\"/+\"]"),
+            ("topic: maison/etat", "topic: /etat"),
+        ] {
+            let text = SCENARIO.replace(from, to);
+            assert_ne!(text, SCENARIO, "{from}");
+            assert_eq!(not_isolatable(&load(&text)).as_deref(), Some(why), "{to}");
+        }
+        let inner = SCENARIO.replace(
+            "maison/salon/temperature, payload",
+            "maison//temperature, payload",
+        );
+        assert_eq!(not_isolatable(&load(&inner)), None);
     }
 
     #[test]
