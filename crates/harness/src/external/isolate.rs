@@ -76,10 +76,17 @@ impl Prefix<'_> {
 
 /// Why the scenario's bytes cannot be rewritten, if they cannot.
 pub fn not_isolatable(s: &Scenario) -> Option<String> {
-    let first_level = |t: &str| first_level_matters(t).map(str::to_owned);
     // `gauntlet/<tag>/` in front must still fit a UTF-8 string.
     let long = |t: &str| t.len() + "gauntlet/".len() + MAX_TAG + 1 > usize::from(u16::MAX);
     let too_long_topic = "a topic with a prefix would be longer than 65,535 bytes";
+    // The topics or filters of one packet: what only a first level means
+    // first, then any too long for a prefix.
+    let names = |ts: &[&str]| {
+        ts.iter()
+            .find_map(|t| first_level_matters(t))
+            .or_else(|| ts.iter().any(|t| long(t)).then_some(too_long_topic))
+            .map(str::to_owned)
+    };
     let too_long = |id: &str| id.len() + MAX_TAG + 1 > MAX_PORTABLE_CLIENT_ID;
     for (name, client) in &s.clients {
         let id = client.client_id.as_deref().unwrap_or(name);
@@ -93,11 +100,8 @@ pub fn not_isolatable(s: &Scenario) -> Option<String> {
         {
             return Some("it limits packet sizes, which prefixes would change".into());
         }
-        if let Some(why) = client.will.as_ref().and_then(|w| first_level(&w.topic)) {
+        if let Some(why) = client.will.as_ref().and_then(|w| names(&[&w.topic])) {
             return Some(why);
-        }
-        if client.will.as_ref().is_some_and(|w| long(&w.topic)) {
-            return Some(too_long_topic.into());
         }
     }
     for step in &s.steps {
@@ -120,27 +124,20 @@ pub fn not_isolatable(s: &Scenario) -> Option<String> {
                 return Some("it limits packet sizes, which prefixes would change".into())
             }
             ClientAction::Subscribe(sub) => {
-                if let Some(why) = sub.filters.iter().find_map(|(f, _)| first_level(f)) {
+                let filters: Vec<&str> = sub.filters.iter().map(|(f, _)| f.as_str()).collect();
+                if let Some(why) = names(&filters) {
                     return Some(why);
-                }
-                if sub.filters.iter().any(|(f, _)| long(f)) {
-                    return Some(too_long_topic.into());
                 }
             }
             ClientAction::Unsubscribe(f) => {
-                if let Some(why) = f.iter().find_map(|f| first_level(f)) {
+                let filters: Vec<&str> = f.iter().map(String::as_str).collect();
+                if let Some(why) = names(&filters) {
                     return Some(why);
-                }
-                if f.iter().any(|f| long(f)) {
-                    return Some(too_long_topic.into());
                 }
             }
             ClientAction::Publish(p) => {
-                if let Some(why) = first_level(&p.topic) {
+                if let Some(why) = names(&[&p.topic]) {
                     return Some(why);
-                }
-                if long(&p.topic) {
-                    return Some(too_long_topic.into());
                 }
             }
             _ => {}
