@@ -1,4 +1,5 @@
-//! Step forms, end to end through the CLI: `expect` with `or_closed`, and an
+//! Step forms, end to end through the CLI: `expect` with `or_closed` and
+//! with `unordered: other_topics`, and an
 //! acknowledgement sent with a reason code (and refused on 3.1.1 at load).
 
 mod common;
@@ -52,6 +53,32 @@ fn a_silent_close_fails_on_a_packet_sent_before_it() {
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
         t.contains("the broker closed the connection, but first sent SUBACK"),
+        "{t}"
+    );
+}
+
+#[test]
+fn unordered_other_topics_lets_other_topics_pass_but_keeps_each_topic_in_order() {
+    let out = gauntlet(&["run", "tests/fixtures/steps/topic_order.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = gauntlet(&["run", "tests/fixtures/steps/topic_order_broken.yaml"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("payload=\"a2\" came after PUBLISH topic=\"maison/a\""),
+        "{t}"
+    );
+    assert!(t.contains("payload=\"a1\""), "{t}");
+}
+
+#[test]
+fn unordered_other_topics_needs_a_topic_to_keep_order_in() {
+    let out = gauntlet(&["check", "tests/fixtures/steps/topic_order_no_topic.yaml"]);
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("topic_order_no_topic.yaml:8:")
+            && t.contains("unordered: other_topics keeps order within a topic"),
         "{t}"
     );
 }

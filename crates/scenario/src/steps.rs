@@ -466,11 +466,15 @@ pub struct ExpectClosedStep {
 /// `unordered: true` takes the first packet that matches wherever it is in
 /// the inbox (the packets before it stay for later steps): for what the
 /// spec leaves unordered, such as retained messages of different topics.
+/// `unordered: other_topics` takes it wherever it is too, but keeps order
+/// within its topic: no other PUBLISH on the match's topic may come first.
 #[derive(Clone, Debug)]
 pub struct ExpectStep {
     pub packet: PacketMatch,
     pub within: Option<Dur>,
     pub unordered: bool,
+    /// `unordered: other_topics` (then `unordered` is true as well).
+    pub topic_order: bool,
     /// `or_closed: true`: the broker may close the connection instead of
     /// sending the packet, where the spec lets it choose (3.1.1
     /// MQTT-3.3.5-2: acknowledge an unauthorised PUBLISH or close).
@@ -589,6 +593,36 @@ impl PacketMatch {
     }
 }
 
+/// The value of `unordered:`: `true`, `false` or `other_topics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unordered {
+    No,
+    Yes,
+    OtherTopics,
+}
+
+impl<'de> Deserialize<'de> for Unordered {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Unordered, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Unordered;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, false or other_topics")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Unordered, E> {
+                Ok(if b { Unordered::Yes } else { Unordered::No })
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Unordered, E> {
+                match s {
+                    "other_topics" => Ok(Unordered::OtherTopics),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(s), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A key of `expect: {..}`: a packet name, `within` or `unordered`; an
 /// unknown one is refused as the key is read, so the error names it.
 enum ExpectKey {
@@ -633,13 +667,14 @@ impl<'de> Deserialize<'de> for ExpectStep {
                     packet: PacketMatch::from_name(s)?,
                     within: None,
                     unordered: false,
+                    topic_order: false,
                     or_closed: false,
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExpectStep, A::Error> {
                 let mut packet = None;
                 let mut within = None;
-                let mut unordered = false;
+                let mut unordered = Unordered::No;
                 let mut or_closed = false;
                 while let Some(key) = map.next_key::<ExpectKey>()? {
                     let name = match key {
@@ -680,10 +715,19 @@ impl<'de> Deserialize<'de> for ExpectStep {
                     });
                 }
                 let packet = packet.ok_or_else(|| de::Error::custom("expect needs a packet"))?;
+                let topic_order = unordered == Unordered::OtherTopics;
+                if topic_order
+                    && !matches!(&packet, PacketMatch::Publish(m) if matches!(m.topic, Match::Is(_)))
+                {
+                    return Err(de::Error::custom(
+                        "unordered: other_topics keeps order within a topic, so it needs a publish with its topic: {publish: {topic: maison/salon, ..}, unordered: other_topics}",
+                    ));
+                }
                 Ok(ExpectStep {
                     packet,
                     within,
-                    unordered,
+                    unordered: unordered != Unordered::No,
+                    topic_order,
                     or_closed,
                 })
             }

@@ -75,6 +75,9 @@ impl<B: Backend> Runner<'_, B> {
                 // lists what came instead.
                 let within = e.within.map_or(self.timeout_ms, |d| d.millis());
                 let ids = self.client_ctx(name)?.broker_ids.clone();
+                if e.topic_order {
+                    return self.expect_first_on_topic(name, &packet, within, e.within.is_some());
+                }
                 let wanted = |p: &Packet| check_packet(&ids.resolve(&packet, p), p).is_ok();
                 let what = format!("matching {}", e.packet.name());
                 self.await_packet_within(name, &what, within, e.within.is_some(), wanted)
@@ -519,5 +522,52 @@ fn raw_label(bytes: &[u8]) -> String {
         "raw (no bytes)".to_owned()
     } else {
         format!("raw {}", scenario::values::hex(bytes))
+    }
+}
+
+impl<B: Backend> Runner<'_, B> {
+    /// `unordered: other_topics`: the packet is taken wherever it is, as
+    /// with `unordered: true`, but no other PUBLISH on its topic may have
+    /// come before it — MQTT orders messages per topic, not across topics.
+    /// Out of order, the step fails and the packet is still taken, so that
+    /// an advisory step leaves the inbox as a passing one would.
+    fn expect_first_on_topic(
+        &mut self,
+        name: &str,
+        packet: &PacketMatch,
+        within: u64,
+        timing: bool,
+    ) -> StepResult {
+        // The loader lets `other_topics` through only with a publish naming its topic.
+        let topic = match packet {
+            PacketMatch::Publish(m) => match &m.topic {
+                Match::Is(t) => t.clone(),
+                _ => return Err("unordered: other_topics needs a publish with its topic".into()),
+            },
+            _ => return Err("unordered: other_topics needs a publish with its topic".into()),
+        };
+        let ids = self.client_ctx(name)?.broker_ids.clone();
+        // The inbox only grows at its back while we wait, and each scan
+        // stops at the match: an unmatched PUBLISH on the topic seen in any
+        // scan is ahead of the match in the inbox.
+        let ahead: std::cell::RefCell<Option<Packet>> = Default::default();
+        let wanted = |p: &Packet| {
+            let ok = check_packet(&ids.resolve(packet, p), p).is_ok();
+            if !ok && matches!(p, Packet::Publish(x) if x.topic == topic) {
+                ahead.borrow_mut().get_or_insert_with(|| p.clone());
+            }
+            ok
+        };
+        let what = format!("matching PUBLISH on {topic}");
+        let got = self.await_packet_within(name, &what, within, timing, wanted)?;
+        self.client_ctx(name)?.broker_ids.bind(packet, &got);
+        match ahead.into_inner() {
+            None => Ok(()),
+            Some(first) => Err(format!(
+                "{} came after {} on its topic",
+                describe(&got),
+                describe(&first)
+            )),
+        }
     }
 }

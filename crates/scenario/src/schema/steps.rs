@@ -451,8 +451,8 @@ pub(super) fn expect() -> Value {
     fields.insert(
         "unordered".to_owned(),
         json!({
-            "description": "Take the first matching packet wherever it is among those received (the ones before it stay for later steps), for what MQTT leaves unordered, such as retained messages of different topics. Default false: it must be the next packet.",
-            "type": "boolean",
+            "description": "true: take the first matching packet wherever it is among those received (the ones before it stay for later steps), for what MQTT leaves unordered, such as retained messages of different topics. other_topics (a publish with its topic): taken wherever it is too, but no other PUBLISH on its topic may come before it, as MQTT orders messages per topic. Default false: it must be the next packet.",
+            "oneOf": [{ "type": "boolean" }, { "const": "other_topics" }],
             "default": false,
         }),
     );
