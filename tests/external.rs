@@ -1103,3 +1103,41 @@ fn over_tls_the_proxy_holds_the_session_and_packet_faults_still_fall() {
     );
     assert!(t.contains("at_least_once"), "{t}");
 }
+
+#[test]
+fn a_profile_that_is_not_shared_gives_every_run_a_broker_of_its_own() {
+    if !reference_binary_built() {
+        return;
+    }
+    // The same reference broker twice, counting its starts: shared (the
+    // default), then with `shared: false`.
+    let broker = Path::new(env!("CARGO_BIN_EXE_gauntlet")).with_file_name("reference-broker");
+    let dir = tempfile::tempdir().unwrap();
+    let starts = |label: &str, shared: &str| -> usize {
+        let log = dir.path().join(format!("starts-{label}"));
+        let yaml = format!(
+            "name: counted\nversions: [3.1.1]\ncapabilities: [qos2, retain, wildcards]\n{shared}\
+             start:\n  command: [sh, -c, \"echo start >> {log}; exec {b} --listen 127.0.0.1:{{port}}\"]\n",
+            log = log.display(),
+            b = broker.display(),
+        );
+        let profile = dir.path().join("counted.yaml");
+        std::fs::write(&profile, yaml).unwrap();
+        let out = gauntlet(&[
+            "run",
+            "--broker",
+            profile.to_str().unwrap(),
+            "scenarios/conformance/wildcard_single_level.yaml",
+            "scenarios/conformance/retained_set.yaml",
+        ]);
+        let t = text(&out);
+        assert!(out.status.success(), "{t}");
+        assert!(t.contains("4 runs: 2 passed, 0 failed, 2 skipped"), "{t}");
+        std::fs::read_to_string(&log).unwrap().lines().count()
+    };
+    let together = starts("together", "");
+    let apart = starts("apart", "shared: false\n");
+    // Each of the two runs had a broker of its own on top of whatever the
+    // session starts for itself.
+    assert_eq!(apart, together + 2, "shared: {together}, apart: {apart}");
+}

@@ -61,6 +61,17 @@ pub struct Profile {
     /// A command that prints the broker's version (for reports).
     #[serde(default)]
     pub version_command: Option<Vec<String>>,
+    /// Whether runs may share one broker, each under prefixes of its own
+    /// (default). `false` gives every run a broker of its own, for a broker
+    /// that lets one client's state reach another whatever the prefixes —
+    /// on a shared one, its leak would fail whichever runs it happened to
+    /// reach, not the one that shows it.
+    #[serde(default = "shared_by_default")]
+    pub shared: bool,
+}
+
+fn shared_by_default() -> bool {
+    true
 }
 
 /// Steps (commands) that install the broker into `{cache}`, a folder of its

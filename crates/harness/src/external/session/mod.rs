@@ -321,7 +321,9 @@ impl Session {
                 ))
             }
             Target::Url { .. } => shared,
-            Target::Managed { .. } if changed.is_empty() && !own => Placement::Shared,
+            Target::Managed { profile, .. } if changed.is_empty() && !own && profile.shared => {
+                Placement::Shared
+            }
             Target::Managed { profile, .. } => {
                 match settings::render(&profile.settings, &profile.name, config, written) {
                     Ok(text) => Placement::Dedicated(text),
